@@ -1,0 +1,10 @@
+"""Wires golive into pytest: the plugin, the fixture modules and the step modules."""
+
+pytest_plugins = [
+    "golive.plugin",
+    "fixtures.clients",
+    "steps.customer",
+    "steps.crm",
+    "steps.deals",
+    "steps.database",
+]

@@ -1,0 +1,34 @@
+Feature: Instagram DM re-entry is idempotent
+  Chatwoot does not retry, but operators replay lost deliveries and the same event can
+  arrive twice. A replay must change nothing: one link per conversation, one contact and
+  one identity per Instagram user, and nothing recorded before the replay may move.
+
+  @smoke @checklist-6.4 @checklist-2.2 @needs_db
+  Scenario: The same delivery arrives again
+    Given an Instagram user who already sent a first direct message
+    When the same deliveries arrive again
+    Then the CRM accepts the conversation
+    And the conversation still has exactly one link
+    And the user still has exactly one contact and one identity
+    And nothing recorded before the replay has changed
+
+  @regression @checklist-6.4 @checklist-2.2 @needs_db
+  Scenario Outline: The same delivery arrives many times at once
+    Given an Instagram user with no history in the organisation
+    When the user's first direct message is delivered <copies> times at once
+    Then the CRM accepts every copy
+    And the conversation still has exactly one link
+    And the user still has exactly one contact and one identity
+
+    Examples:
+      | copies |
+      | 2      |
+      | 20     |
+
+  @smoke @checklist-6.4 @checklist-3.1 @needs_db
+  Scenario: A new conversation from the same Instagram user reuses the contact
+    Given an Instagram user who already sent a first direct message
+    When the user opens a new conversation
+    Then the CRM accepts the conversation
+    And the new conversation is linked to the user's contact
+    And the user still has exactly one contact and one identity

@@ -1,0 +1,443 @@
+"""Organisation profiles: one typed object per organisation.
+
+Precedence for every setting: environment > profile file > default.
+
+* File profiles live in `orgs/<slug>.toml`; any setting `<section>.<key>` can be
+  overridden by the env var `GOLIVE_<SLUG>_<SECTION>_<KEY>` (upper case, `-` → `_`).
+* The runbook profile (`--org runbook`) is built from the runbook's `SMOKE_*`
+  variables alone, read from the environment and then from `.env.smoke.local`.
+* Sandbox profiles (`sandbox-*`) are written by the embedded stack when it starts.
+
+Secrets are never written in a profile: a profile names the env var that holds
+each one (`api_key_env = "CORONEL_CRM_API_KEY"`), and the loaded value is a
+`Secret`, registered for redaction the moment it is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from golive.errors import ConfigError
+from golive.secrets import REDACTOR, Secret
+
+Channel = Literal["whatsapp", "instagram"]
+Injection = Literal["delivery", "chatwoot"]
+CHANNELS: tuple[Channel, ...] = ("whatsapp", "instagram")
+RUNBOOK_SLUG = "runbook"
+SANDBOX_PREFIX = "sandbox-"
+DOTENV_FILE = ".env.smoke.local"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One profile setting: its place in the TOML file and its runbook env var."""
+
+    key: str  # "<section>.<name>"
+    runbook_env: str
+    required: bool = False
+    secret: bool = False  # the file holds `<name>_env`, the value comes from that env var
+    kind: type = str
+    default: Any = None
+    help: str = ""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("crm.base_url", "SMOKE_BASE_URL", required=True, help="CRM base URL"),
+    Setting("crm.api_key", "SMOKE_CRM_API_KEY", secret=True, help="CRM public API key"),
+    Setting("crm.webhook_secret", "SMOKE_CHATWOOT_WEBHOOK_SECRET", secret=True),
+    Setting("crm.signature_mode", "SMOKE_SIGNATURE_MODE", default="hmac"),
+    Setting("crm.organization_id", "SMOKE_ORGANIZATION_ID"),
+    Setting("crm.timeout_ms", "SMOKE_TIMEOUT_MS", kind=int, default=15000),
+    Setting("chatwoot.account_id", "SMOKE_CHATWOOT_ACCOUNT_ID", required=True, kind=int),
+    Setting("chatwoot.inbox_whatsapp_id", "SMOKE_CHATWOOT_INBOX_WHATSAPP_ID", True, kind=int),
+    Setting("chatwoot.inbox_instagram_id", "SMOKE_CHATWOOT_INBOX_INSTAGRAM_ID", True, kind=int),
+    Setting("chatwoot.inject_whatsapp", "SMOKE_CHATWOOT_INJECT_WHATSAPP", default="delivery"),
+    Setting("chatwoot.inject_instagram", "SMOKE_CHATWOOT_INJECT_INSTAGRAM", default="delivery"),
+    Setting("chatwoot.base_url", "SMOKE_CHATWOOT_BASE_URL"),
+    Setting("chatwoot.api_token", "SMOKE_CHATWOOT_API_TOKEN", secret=True),
+    Setting("test.instagram_igsid", "SMOKE_INSTAGRAM_IGSID", required=True),
+    Setting("test.whatsapp_phone", "SMOKE_WHATSAPP_PHONE", required=True),
+    Setting("board.key", "SMOKE_BOARD_KEY"),
+    Setting("board.secondary_key", "SMOKE_SECONDARY_BOARD_KEY"),
+    Setting("board.target_stage", "SMOKE_TARGET_STAGE"),
+    Setting("n8n.base_url", "SMOKE_N8N_BASE_URL"),
+    Setting("n8n.api_key", "SMOKE_N8N_API_KEY", secret=True),
+    Setting("n8n.webhook_path", "SMOKE_N8N_WEBHOOK_PATH"),
+    Setting("n8n.workflow_tag", "SMOKE_N8N_WORKFLOW_TAG", default="v2"),
+    Setting("n8n.workflow_exports", "SMOKE_N8N_WORKFLOW_EXPORTS", kind=list, default=[]),
+    Setting("n8n.move_keyword", "SMOKE_N8N_MOVE_KEYWORD"),
+    Setting("n8n.move_stage", "SMOKE_N8N_MOVE_STAGE"),
+    Setting("database.dsn", "SMOKE_DATABASE_URL", secret=True, help="read-only DSN"),
+    Setting("control.url", "SMOKE_CONTROL_URL"),
+    Setting("control.token", "SMOKE_CONTROL_TOKEN", secret=True),
+)
+TOP_LEVEL_KEYS = {"name", "environment", "description"}
+ENVIRONMENTS = ("sandbox", "staging", "production")
+
+
+@dataclass(frozen=True)
+class Inbox:
+    channel: Channel
+    id: int
+    injection: Injection
+
+
+@dataclass(frozen=True)
+class N8n:
+    base_url: str | None
+    api_key: Secret | None
+    webhook_path: str | None
+    workflow_tag: str
+    workflow_exports: tuple[Path, ...]
+    move_keyword: str | None
+    move_stage: str | None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Everything the suite knows about one organisation's target. Secrets print redacted."""
+
+    slug: str
+    name: str
+    environment: str
+    origin: str  # where the profile came from, for messages
+    crm_base_url: str
+    api_key: Secret | None
+    webhook_secret: Secret | None
+    signature_mode: str
+    organization_id: str | None
+    timeout_s: float
+    account_id: int
+    inboxes: Mapping[Channel, Inbox]
+    chatwoot_base_url: str | None
+    chatwoot_token: Secret | None
+    test_igsid: str
+    test_whatsapp_phone: str
+    board_key: str | None
+    secondary_board_key: str | None
+    target_stage: str | None
+    n8n: N8n
+    database_dsn: Secret | None
+    control_url: str | None
+    control_token: Secret | None
+    fingerprint: str = field(default="", compare=False)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.crm_base_url}/api/chatwoot/webhook"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.crm_base_url}/api/public/v1"
+
+    def capabilities(self) -> dict[str, str]:
+        """capability -> reason it is missing ('' when present)."""
+        n8n_ok = self.n8n.base_url and self.n8n.api_key and self.n8n.webhook_path
+        return {
+            "api": "" if self.api_key else "no CRM API key (crm.api_key_env / SMOKE_CRM_API_KEY)",
+            "db": "" if self.database_dsn else "no read-only database DSN (database.dsn_env)",
+            "n8n": "" if n8n_ok else "no n8n base URL, API key and webhook path ([n8n])",
+            "chatwoot": ""
+            if self.chatwoot_base_url and self.chatwoot_token
+            else "no Chatwoot API URL and token ([chatwoot] base_url, api_token_env)",
+            "control": "" if self.control_url else "the target offers no fault/outage control",
+            "board": "" if self.board_key and self.target_stage else "no [board] key/target_stage",
+        }
+
+    def secrets(self) -> list[Secret]:
+        found = [
+            self.api_key,
+            self.webhook_secret,
+            self.chatwoot_token,
+            self.n8n.api_key,
+            self.database_dsn,
+            self.control_token,
+        ]
+        return [s for s in found if s is not None]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; `#` comments; optional `export`; surrounding quotes stripped."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        if "=" not in line:
+            raise ConfigError(
+                f"{path}:{number}: expected KEY=VALUE, got {line.split()[0]!r}",
+                setting=str(path),
+                where=str(path),
+            )
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _env_name(slug: str, key: str) -> str:
+    return "GOLIVE_" + re.sub(r"[^A-Z0-9]", "_", f"{slug}_{key}".upper())
+
+
+def _coerce(setting: Setting, raw: Any, where: str) -> Any:
+    if setting.kind is int:
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ConfigError(
+                f"invalid setting {setting.key}: {raw!r} is not an integer ({where})",
+                setting=setting.key,
+                where=where,
+            ) from None
+    if setting.kind is list:
+        if isinstance(raw, list):
+            return [str(item) for item in raw]
+        return [part.strip() for part in str(raw).split(",") if part.strip()]
+    return str(raw).strip()
+
+
+class _Source:
+    """Answers "what is setting X, and where would a user set it?" for one profile."""
+
+    def __init__(
+        self,
+        slug: str,
+        file_values: Mapping[str, Any],
+        env: Mapping[str, str],
+        file_label: str,
+        runbook: bool,
+    ) -> None:
+        self.slug = slug
+        self.file_values = file_values
+        self.env = env
+        self.file_label = file_label
+        self.runbook = runbook
+
+    def env_var(self, setting: Setting) -> str:
+        return setting.runbook_env if self.runbook else _env_name(self.slug, setting.key)
+
+    def where(self, setting: Setting) -> str:
+        section, name = setting.key.split(".")
+        if self.runbook:
+            return f"set {setting.runbook_env} in the environment or in {DOTENV_FILE}"
+        file_key = f"{name}_env" if setting.secret else name
+        return f"set {file_key} under [{section}] in {self.file_label} or env {self.env_var(setting)}"
+
+    def get(self, setting: Setting) -> Any:
+        env_value = self.env.get(self.env_var(setting))
+        if env_value not in (None, ""):
+            if setting.secret:
+                return Secret(self.env_var(setting), str(env_value))
+            return _coerce(setting, env_value, self.where(setting))
+        section, name = setting.key.split(".")
+        if setting.secret:
+            var = self.file_values.get(section, {}).get(f"{name}_env")
+            if var is None:
+                return None
+            value = self.env.get(str(var))
+            if not value:
+                raise ConfigError(
+                    f"missing secret {setting.key}: env var {var} (named in {self.file_label}) "
+                    "is not set; export it or add it to your CI secrets",
+                    setting=str(var),
+                    where=self.file_label,
+                )
+            return Secret(str(var), value)
+        raw = self.file_values.get(section, {}).get(name)
+        if raw is None or raw == "":
+            return setting.default
+        return _coerce(setting, raw, self.where(setting))
+
+
+def _validate_file(data: Mapping[str, Any], label: str) -> None:
+    known = {s.key.split(".")[0]: set() for s in SETTINGS}
+    for s in SETTINGS:
+        section, name = s.key.split(".")
+        known[section].add(f"{name}_env" if s.secret else name)
+    for key, value in data.items():
+        if key in TOP_LEVEL_KEYS:
+            continue
+        if key not in known or not isinstance(value, dict):
+            raise ConfigError(f"{label}: unknown setting {key!r}", setting=key, where=label)
+        for name in value:
+            if name in known[key]:
+                continue
+            hint = f"; secrets are read from env vars, write {name}_env" if f"{name}_env" in known[
+                key
+            ] else ""
+            raise ConfigError(
+                f"{label}: unknown setting {key}.{name}{hint}", setting=f"{key}.{name}", where=label
+            )
+
+
+def build_organisation(
+    slug: str,
+    file_values: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    file_label: str,
+    runbook: bool = False,
+    base_dir: Path | None = None,
+) -> Organisation:
+    """Turn raw settings into an `Organisation`, or raise ConfigError naming the first problem."""
+    if not runbook:
+        _validate_file(file_values, file_label)
+    src = _Source(slug, file_values, env, file_label, runbook)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = src.get(setting)
+        if setting.required and value in (None, ""):
+            raise ConfigError(
+                f"missing setting {setting.runbook_env if runbook else setting.key} "
+                f"for organisation '{slug}': {src.where(setting)}",
+                setting=setting.runbook_env if runbook else setting.key,
+                where=src.where(setting),
+            )
+        values[setting.key] = value
+
+    def invalid(key: str, problem: str) -> ConfigError:
+        setting = next(s for s in SETTINGS if s.key == key)
+        name = setting.runbook_env if runbook else key
+        return ConfigError(
+            f"invalid setting {name} for organisation '{slug}': {problem}; {src.where(setting)}",
+            setting=name,
+            where=src.where(setting),
+        )
+
+    base_url = str(values["crm.base_url"]).rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise invalid("crm.base_url", f"{base_url!r} is not an http(s) URL")
+    if values["crm.signature_mode"] not in ("hmac", "legacy"):
+        raise invalid("crm.signature_mode", "expected hmac or legacy")
+    if values["crm.timeout_ms"] <= 0:
+        raise invalid("crm.timeout_ms", "must be a positive number of milliseconds")
+    org_id = values["crm.organization_id"]
+    if org_id and not re.fullmatch(r"[0-9a-fA-F-]{36}", org_id):
+        raise invalid("crm.organization_id", f"{org_id!r} is not a uuid")
+    inboxes: dict[Channel, Inbox] = {}
+    for channel in CHANNELS:
+        injection = values[f"chatwoot.inject_{channel}"]
+        if injection not in ("delivery", "chatwoot"):
+            raise invalid(f"chatwoot.inject_{channel}", "expected delivery or chatwoot")
+        inboxes[channel] = Inbox(channel, values[f"chatwoot.inbox_{channel}_id"], injection)
+    if inboxes["whatsapp"].id == inboxes["instagram"].id:
+        raise invalid("chatwoot.inbox_instagram_id", "the WhatsApp and Instagram inbox are the same")
+    if not re.fullmatch(r"[0-9]{10,20}", values["test.instagram_igsid"]):
+        raise invalid("test.instagram_igsid", "an IGSID is 10 to 20 digits")
+    if not re.fullmatch(r"\+[1-9][0-9]{7,14}", values["test.whatsapp_phone"]):
+        raise invalid("test.whatsapp_phone", "expected E.164, e.g. +5511999990000")
+    environment = str(file_values.get("environment", "staging"))
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"{file_label}: environment must be one of {', '.join(ENVIRONMENTS)}",
+            setting="environment",
+            where=file_label,
+        )
+    exports_base = base_dir or Path.cwd()
+    n8n = N8n(
+        base_url=(values["n8n.base_url"] or "").rstrip("/") or None,
+        api_key=values["n8n.api_key"],
+        webhook_path=values["n8n.webhook_path"],
+        workflow_tag=values["n8n.workflow_tag"],
+        workflow_exports=tuple(exports_base / p for p in values["n8n.workflow_exports"]),
+        move_keyword=values["n8n.move_keyword"],
+        move_stage=values["n8n.move_stage"],
+    )
+    org = Organisation(
+        slug=slug,
+        name=str(file_values.get("name", slug)),
+        environment=environment,
+        origin=file_label,
+        crm_base_url=base_url,
+        api_key=values["crm.api_key"],
+        webhook_secret=values["crm.webhook_secret"],
+        signature_mode=values["crm.signature_mode"],
+        organization_id=org_id,
+        timeout_s=values["crm.timeout_ms"] / 1000,
+        account_id=values["chatwoot.account_id"],
+        inboxes=inboxes,
+        chatwoot_base_url=(values["chatwoot.base_url"] or "").rstrip("/") or None,
+        chatwoot_token=values["chatwoot.api_token"],
+        test_igsid=values["test.instagram_igsid"],
+        test_whatsapp_phone=values["test.whatsapp_phone"],
+        board_key=values["board.key"],
+        secondary_board_key=values["board.secondary_key"],
+        target_stage=values["board.target_stage"],
+        n8n=n8n,
+        database_dsn=values["database.dsn"],
+        control_url=(values["control.url"] or "").rstrip("/") or None,
+        control_token=values["control.token"],
+        fingerprint=_fingerprint(values),
+    )
+    REDACTOR.register_all(org.secrets())
+    return org
+
+
+def _fingerprint(values: Mapping[str, Any]) -> str:
+    """sha256 of the profile's settings with secrets reduced to the env var they came from."""
+    canonical = {
+        k: (v.name if isinstance(v, Secret) else v) for k, v in sorted(values.items())
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def load_profile_file(path: Path, env: Mapping[str, str]) -> Organisation:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"profile not found: {path}", setting=str(path), where=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})", setting=str(path), where=str(path)) from None
+    return build_organisation(path.stem, data, env, file_label=str(path), base_dir=path.parent.parent)
+
+
+def load_runbook(env: Mapping[str, str], dotenv: Path) -> Organisation:
+    merged = {**read_dotenv(dotenv), **{k: v for k, v in env.items() if v != ""}}
+    return build_organisation(
+        RUNBOOK_SLUG, {}, merged, file_label=f"the SMOKE_* variables / {dotenv.name}", runbook=True
+    )
+
+
+def available_profiles(orgs_dir: Path) -> list[str]:
+    return sorted(p.stem for p in orgs_dir.glob("*.toml"))
+
+
+def load_organisation(
+    slug: str,
+    *,
+    orgs_dir: Path,
+    env: Mapping[str, str] | None = None,
+    dotenv: Path | None = None,
+    extra_dirs: tuple[Path, ...] = (),
+) -> Organisation:
+    """Find and load the profile `slug`: orgs/<slug>.toml, a sandbox profile, or the runbook."""
+    env = os.environ if env is None else env
+    if slug == RUNBOOK_SLUG:
+        return load_runbook(env, dotenv or Path.cwd() / DOTENV_FILE)
+    for directory in (orgs_dir, *extra_dirs):
+        candidate = directory / f"{slug}.toml"
+        if candidate.is_file():
+            return load_profile_file(candidate, env)
+    known = [*available_profiles(orgs_dir), RUNBOOK_SLUG]
+    raise ConfigError(
+        f"unknown organisation '{slug}': no {orgs_dir / (slug + '.toml')}; "
+        f"known: {', '.join(known)} (sandbox-* profiles exist while the sandbox runs)",
+        setting="--org",
+        where=str(orgs_dir),
+    )

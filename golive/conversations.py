@@ -1,0 +1,137 @@
+"""Customers writing to an organisation: Chatwoot conversations and the deliveries they cause.
+
+A first message in Chatwoot fires `conversation_created` and `message_created`; both go to
+the CRM webhook, and `message_created` also to n8n. In *delivery* mode the suite signs and
+posts them itself, exactly as Chatwoot would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
+from golive.config import Channel, Organisation
+from golive.data import DataFactory, Person
+from golive.payloads import chatwoot
+
+CHANNEL_TYPES: dict[Channel, str] = {
+    "whatsapp": "Channel::Whatsapp",
+    "instagram": "Channel::Instagram",
+}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a customer's message caused: the conversation, and each delivery with its answer."""
+
+    person: Person
+    channel: Channel
+    conversation: chatwoot.Conversation
+    message: chatwoot.Message
+    deliveries: tuple[Delivery, ...]
+    answers: tuple[WebhookAnswer, ...]
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def conversation_id(self) -> int:
+        return self.conversation.display_id
+
+
+class Conversations:
+    """Starts conversations and sends messages on one organisation's inboxes."""
+
+    def __init__(
+        self,
+        *,
+        organisation: Organisation,
+        crm_webhook: WebhookEmitter,
+        data: DataFactory,
+    ) -> None:
+        self.org = organisation
+        self.crm_webhook = crm_webhook
+        self.data = data
+
+    def conversation(
+        self,
+        channel: Channel,
+        person: Person,
+        *,
+        inbox_id: int | None = None,
+        usable_identifier: bool = True,
+    ) -> chatwoot.Conversation:
+        """The Chatwoot conversation this person's first message opens, as Chatwoot shapes it:
+        Instagram contacts have only a name (the IGSID is the contact_inbox source_id);
+        WhatsApp contacts have `phone_number` and the wa_id as source_id."""
+        if channel == "instagram":
+            contact = chatwoot.Contact(
+                id=self.data.chatwoot_id(), name=person.name,
+                instagram_username=person.instagram_username,
+            )
+            source_id = person.igsid if usable_identifier else None
+        else:
+            contact = chatwoot.Contact(
+                id=self.data.chatwoot_id(), name=person.name,
+                phone_number=person.phone if usable_identifier else None,
+            )
+            source_id = (person.phone or "").lstrip("+") if usable_identifier else None
+        return chatwoot.Conversation(
+            account_id=self.org.account_id,
+            account_name=self.org.name,
+            inbox_id=inbox_id if inbox_id is not None else self.org.inboxes[channel].id,
+            inbox_name=f"{channel.capitalize()} {self.org.name}",
+            channel=CHANNEL_TYPES[channel],
+            display_id=self.data.chatwoot_id(),
+            contact=contact,
+            contact_inbox_id=self.data.chatwoot_id(),
+            source_id=source_id,
+            created_at=int(time.time()),
+        )
+
+    def first_message(
+        self,
+        channel: Channel,
+        person: Person,
+        text: str,
+        *,
+        conversation: chatwoot.Conversation | None = None,
+        signing: Signing = Signing.VALID,
+        copies: int = 1,
+    ) -> Sent:
+        """The first message: `conversation_created` then `message_created`, each sent
+        `copies` times (concurrently when more than one)."""
+        conv = conversation or self.conversation(channel, person)
+        message = self._message(text)
+        deliveries = (
+            self.crm_webhook.prepare(chatwoot.conversation_created(conv, message), signing=signing),
+            self.crm_webhook.prepare(chatwoot.message_created(conv, message), signing=signing),
+        )
+        sent = Sent(person, channel, conv, message, deliveries, ())
+        return replace(sent, answers=self.replay(sent, copies))
+
+    def next_message(self, previous: Sent, text: str) -> Sent:
+        conv = replace(previous.conversation, unread_count=previous.conversation.unread_count + 1)
+        message = self._message(text)
+        deliveries = (self.crm_webhook.prepare(chatwoot.message_created(conv, message)),)
+        return Sent(previous.person, previous.channel, conv, message, deliveries,
+                    self.send_all(deliveries))
+
+    def send_all(self, deliveries: Sequence[Delivery]) -> tuple[WebhookAnswer, ...]:
+        return tuple(self.crm_webhook.send(d) for d in deliveries)
+
+    def replay(self, sent: Sent, copies: int = 1) -> tuple[WebhookAnswer, ...]:
+        """Re-send every delivery of `sent`, `copies` times each, the copies concurrently."""
+        if copies == 1:
+            return self.send_all(sent.deliveries)
+        answers: list[WebhookAnswer] = []
+        for delivery in sent.deliveries:  # in order, as Chatwoot would; copies at once
+            with ThreadPoolExecutor(max_workers=min(copies, 20)) as pool:
+                answers.extend(pool.map(self.crm_webhook.send, [delivery] * copies))
+        return tuple(answers)
+
+    def _message(self, text: str) -> chatwoot.Message:
+        mid = self.data.chatwoot_id()
+        return chatwoot.Message(id=mid, content=text, created_at=time.time(),
+                                source_id=f"golive-mid-{mid}")

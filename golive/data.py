@@ -1,0 +1,70 @@
+"""Test data: fresh, realistic and traceable. Every person a run invents carries the run id
+in its name, so whatever it leaves in a staging database can be found and explained."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+from faker import Faker
+
+from golive.identity import e164
+
+# Chatwoot ids the suite invents live far above what a staging account reaches, so an
+# invented conversation can never collide with a real one.
+_ID_FLOOR = 800_000_000
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who writes to the organisation: a display name and the ids channels know."""
+
+    name: str
+    phone: str | None = None  # E.164
+    igsid: str | None = None
+    instagram_username: str | None = None
+
+
+class DataFactory:
+    def __init__(self, run_id: str, *, seed: int | None = None) -> None:
+        self.run_id = run_id
+        self._faker = Faker("pt_BR")
+        self._random = random.Random(seed)
+        if seed is not None:
+            self._faker.seed_instance(seed)
+        self._lock = threading.Lock()
+
+    def name(self) -> str:
+        with self._lock:
+            return f"{self._faker.first_name()} {self._faker.last_name()} [golive {self.run_id}]"
+
+    def igsid(self) -> str:
+        with self._lock:
+            return "1784" + "".join(str(self._random.randrange(10)) for _ in range(13))
+
+    def br_mobile(self) -> str:
+        """A valid Brazilian mobile in E.164 (13 digits, with the mobile 9)."""
+        with self._lock:
+            ddd = self._random.choice(["11", "21", "31", "41", "48", "51", "61", "71", "81", "85"])
+            number = "9" + str(self._random.randrange(6, 10)) + "".join(
+                str(self._random.randrange(10)) for _ in range(7)
+            )
+        return e164(f"+55{ddd}{number}")
+
+    def chatwoot_id(self) -> int:
+        with self._lock:
+            return _ID_FLOOR + self._random.randrange(100_000_000)
+
+    def instagram_person(self) -> Person:
+        name = self.name()
+        username = name.split(" ")[0].lower() + "." + str(self._random.randrange(1000, 9999))
+        return Person(name=name, igsid=self.igsid(), instagram_username=username)
+
+    def whatsapp_person(self) -> Person:
+        return Person(name=self.name(), phone=self.br_mobile())
+
+    def person_on_both_channels(self) -> Person:
+        name = self.name()
+        return Person(name=name, phone=self.br_mobile(), igsid=self.igsid(),
+                      instagram_username=name.split(" ")[0].lower())

@@ -1,0 +1,41 @@
+"""The run-level files Allure reads from its results folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+
+from golive import __version__
+
+CATEGORIES = [
+    {"name": "Target unreachable", "messageRegex": ".*cannot reach the target.*|.*no answer within.*",
+     "matchedStatuses": ["failed", "broken"]},
+    {"name": "Known gaps of the real CRM", "messageRegex": ".*known gap.*",
+     "matchedStatuses": ["failed"]},
+    {"name": "Rollout checks failed", "matchedStatuses": ["failed"]},
+    {"name": "Suite or configuration errors", "matchedStatuses": ["broken"]},
+]
+
+
+def write_environment(results: Path, values: Mapping[str, str]) -> None:
+    lines = [f"{key}={str(value).replace(chr(10), ' ')}" for key, value in sorted(values.items())]
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+
+
+def write_executor(results: Path, run_id: str) -> None:
+    ci_url = os.environ.get("CI_JOB_URL") or os.environ.get("GITHUB_SERVER_URL", "")
+    executor = {
+        "name": "golive",
+        "type": "golive",
+        "buildName": f"golive {__version__} run {run_id}",
+        "buildOrder": run_id,
+        "reportName": f"golive go-live evidence {run_id}",
+        "buildUrl": ci_url,
+        "host": platform.node(),
+    }
+    (results / "executor.json").write_text(json.dumps(executor, indent=2), encoding="utf-8")

@@ -1,0 +1,46 @@
+"""Run ids and the layout of reports/<run-id>/."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def new_run_id() -> str:
+    """UTC timestamp + a short random suffix: sortable, and unique across parallel jobs."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.root.name
+
+    @property
+    def allure_results(self) -> Path:
+        return self.root / "allure-results"
+
+    @property
+    def sql(self) -> Path:
+        return self.root / "sql"
+
+    @property
+    def exchanges(self) -> Path:
+        return self.root / "exchanges"
+
+    def junit(self, organisations: list[str]) -> Path:
+        suffix = f"-{organisations[0]}" if len(organisations) == 1 else ""
+        return self.root / f"junit{suffix}.xml"
+
+    def summary(self, organisation: str) -> Path:
+        return self.root / "summary" / f"{organisation}.json"
+
+    def create(self) -> RunDir:
+        for path in (self.allure_results, self.sql, self.exchanges, self.root / "summary"):
+            path.mkdir(parents=True, exist_ok=True)
+        return self

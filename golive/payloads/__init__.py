@@ -1,0 +1,1 @@
+"""Payload builders: what real systems send, byte for byte where it matters."""

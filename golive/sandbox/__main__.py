@@ -1,0 +1,55 @@
+"""`python -m golive.sandbox`: run the embedded staging stack in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from golive.errors import SandboxError
+from golive.sandbox.faults import BY_NAME
+
+DEFAULT_STATE_DIR = Path(".golive/sandbox")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="golive sandbox", description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    parser.add_argument("--fault", action="append", default=[], choices=sorted(BY_NAME))
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    return run_foreground(args.state_dir, args.fault, quiet=args.quiet)
+
+
+def run_foreground(state_dir: Path, faults: list[str], *, quiet: bool = False) -> int:
+    from golive.sandbox.stack import start_stack
+
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        stack = start_stack(state_dir.resolve(), faults=faults)
+    except SandboxError as exc:
+        print(f"golive sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if not quiet:
+            print("golive sandbox is running (Ctrl-C to stop)")
+            for name, url in stack.urls.items():
+                print(f"  {name:8} {url}")
+            print(f"  profiles {state_dir / 'orgs'} ({', '.join(o.slug for o in stack.orgs)})")
+            print(f"  secrets  {state_dir / 'secrets.env'} (mode 600; never commit)")
+            if faults:
+                print(f"  faults   {', '.join(faults)}")
+            print(f"  run the suite against it: GOLIVE_SANDBOX_STATE={state_dir} pytest features")
+        sys.stdout.flush()
+        stopping.wait()
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The sandbox's control API: switch fault profiles and the outage at run time.
+
+Guarded by a token (a sandbox secret). Not part of any real system; profiles point
+the suite at it as `[control] url`, which is what the `@needs_control` tag checks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from golive.sandbox.faults import BY_NAME, CATALOGUE, FaultState
+
+
+def control_app(
+    faults: FaultState, token: str, on_change: Callable[[frozenset[str], frozenset[str]], None]
+) -> Starlette:
+    def authorised(request: Request) -> bool:
+        given = request.headers.get("x-golive-control-token", "")
+        return hmac.compare_digest(given.encode(), token.encode())
+
+    async def get_faults(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "active": sorted(faults.active),
+                "outage": faults.outage,
+                "catalogue": [fault.as_dict() for fault in CATALOGUE],
+            }
+        )
+
+    async def put_faults(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "bad control token"}, 401)
+        try:
+            names = json.loads(await request.body()).get("active")
+        except (ValueError, AttributeError):
+            return JSONResponse({"error": "expected {\"active\": [names]}"}, 400)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return JSONResponse({"error": "expected {\"active\": [names]}"}, 400)
+        unknown = [n for n in names if n not in BY_NAME]
+        if unknown:
+            return JSONResponse({"error": f"unknown fault(s): {', '.join(unknown)}",
+                                 "known": sorted(BY_NAME)}, 400)
+        previous = faults.set(names)
+        on_change(previous, faults.active)
+        return JSONResponse({"active": sorted(faults.active)})
+
+    async def put_outage(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "bad control token"}, 401)
+        try:
+            on = json.loads(await request.body()).get("on")
+        except (ValueError, AttributeError):
+            on = None
+        if not isinstance(on, bool):
+            return JSONResponse({"error": "expected {\"on\": true|false}"}, 400)
+        faults.set_outage(on)
+        return JSONResponse({"outage": faults.outage})
+
+    return Starlette(
+        routes=[
+            Route("/faults", get_faults, methods=["GET"]),
+            Route("/faults", put_faults, methods=["PUT"]),
+            Route("/outage", put_outage, methods=["PUT"]),
+        ]
+    )

@@ -1,0 +1,154 @@
+"""Fault profiles: named, documented ways to break the doubles.
+
+Each fault stands for a regression the rollout fears or a defect known in the
+real system, and names the scenario(s) that must catch it. The kill matrix
+switches them at run time through the control API (`PUT /faults`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    breaks: str  # what the double does wrong while the fault is on
+    stands_for: str  # the rollout risk or known defect it models
+    caught_by: tuple[str, ...]  # "<feature file stem>: <scenario name>"
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+CATALOGUE: tuple[Fault, ...] = (
+    Fault(
+        "wa-new-contact",
+        "the phone fallback compares stored phones as raw text, so a customer stored as "
+        "'(11) 9xxxx-xxxx' is not found and a new contact is created",
+        "WhatsApp regression: an existing customer's message creates a duplicate contact",
+        ("whatsapp_regression: A known customer writes on WhatsApp",),
+    ),
+    Fault(
+        "wa-raw-phone-identity",
+        "the WHATSAPP identity is stored with the phone as Chatwoot sent it (wa_id digits) "
+        "instead of E.164",
+        "non-canonical WhatsApp identities: keys that never match the flow's session key",
+        ("whatsapp_regression: A known customer writes on WhatsApp",),
+    ),
+    Fault(
+        "reentry-duplicate-link",
+        "a replayed conversation event inserts a second conversation link (no upsert, no unique key)",
+        "DM re-entry is not idempotent (checklist 2.2/6.4)",
+        (
+            "dm_reentry: The same delivery arrives again",
+            "dm_reentry: The same delivery arrives many times at once",
+        ),
+    ),
+    Fault(
+        "ig-no-identity",
+        "a first Instagram DM creates the contact but writes no INSTAGRAM identity",
+        "identity resolution half done: every later DM creates yet another contact",
+        ("instagram_first_contact: An Instagram user with no history writes for the first time",),
+    ),
+    Fault(
+        "igsid-from-identifier-only",
+        "the IGSID is read only from meta.sender.identifier, ignoring contact_inbox.source_id "
+        "(where real Chatwoot puts it)",
+        "known defect of the real CRM (crm-contract §7 #5)",
+        ("instagram_first_contact: An Instagram user with no history writes for the first time",),
+    ),
+    Fault(
+        "key-without-prefix",
+        "the n8n flow builds session/memory keys from the bare external id, without the channel "
+        "prefix, so WhatsApp and Instagram keys can collide",
+        "non-canonical session keys (checklist 3.3/4.4)",
+        (
+            "n8n_agent_flow: An Instagram first DM goes through the agent flow",
+            "n8n_agent_flow: A WhatsApp customer goes through the agent flow",
+        ),
+    ),
+    Fault(
+        "move-moves-siblings",
+        "a move by deal_id also moves the contact's other open deals",
+        "stage moves hit the wrong deal (checklist 6.5)",
+        ("stage_moves: A move by deal id moves exactly that deal",),
+    ),
+    Fault(
+        "identity-move-picks-newest",
+        "a move by identity with several open deals silently moves the most recently updated one",
+        "known defect of the real CRM (crm-contract §7 #2)",
+        ("stage_moves: A move by identity with two open deals is refused as ambiguous",),
+    ),
+    Fault(
+        "unsigned-webhook-accepted",
+        "a webhook without a signature header is accepted although a secret is configured",
+        "known defect of the real CRM (crm-contract §7 #1)",
+        ("webhook_security: A delivery without a signature is refused",),
+    ),
+    Fault(
+        "foreign-inbox-processed",
+        "an event for an inbox that no active config binds is processed for the account's first "
+        "organisation",
+        "tenant leak: conversations land in the wrong organisation",
+        ("channel_isolation: An event for an inbox of no organisation creates nothing",),
+    ),
+    Fault(
+        "n8n-move-by-phone",
+        "the n8n flow moves stages through move-stage-by-identity with the phone, not by deal_id "
+        "(and the workflow it serves says so)",
+        "known gap of the real exports (crm-contract §7 #4)",
+        (
+            "n8n_agent_flow: A WhatsApp customer goes through the agent flow",
+            "n8n_template: The live v2 workflow follows the template",
+        ),
+    ),
+    Fault(
+        "n8n-name-memory-key",
+        "when the external id is missing the n8n flow keys memory by the contact's name and lets "
+        "the agent run",
+        "identity fallbacks to names (crm-contract §4.3; template rule R4)",
+        ("n8n_agent_flow: A DM without a usable identifier is not handled by the agent",),
+    ),
+    Fault(
+        "crm-outage",
+        "the CRM webhook answers 503 to every delivery",
+        "webhook outage: Chatwoot does not retry, events are lost",
+        ("webhook_recovery: A delivery lost during an outage is replayed once the CRM is back",),
+    ),
+)
+BY_NAME = {fault.name: fault for fault in CATALOGUE}
+
+
+class FaultState:
+    """The active faults plus the outage switch the recovery scenario flips. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: frozenset[str] = frozenset()
+        self._outage = False
+
+    def set(self, names: list[str]) -> frozenset[str]:
+        unknown = [n for n in names if n not in BY_NAME]
+        if unknown:
+            raise KeyError(", ".join(unknown))
+        with self._lock:
+            previous = self._active
+            self._active = frozenset(names)
+        return previous
+
+    def on(self, name: str) -> bool:
+        return name in self._active
+
+    @property
+    def active(self) -> frozenset[str]:
+        return self._active
+
+    @property
+    def outage(self) -> bool:
+        return self._outage or "crm-outage" in self._active
+
+    def set_outage(self, value: bool) -> None:
+        with self._lock:
+            self._outage = value

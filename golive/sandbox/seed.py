@@ -1,0 +1,106 @@
+"""Seed data: two organisations on one Chatwoot account, each with WhatsApp and Instagram
+inboxes, a sales board and a follow-up board, an API key and a legacy WhatsApp customer."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from golive.sandbox.db import Conn
+
+ACCOUNT_ID = 7
+ACCOUNT_NAME = "Lagosta Sandbox"
+SALES_STAGES = ("Novo contato", "Em atendimento", "Proposta", "Reserva confirmada", "Perdido")
+FOLLOW_UP_STAGES = ("Acompanhamento", "Fidelizado")
+
+
+@dataclass
+class SeedOrg:
+    slug: str
+    name: str
+    whatsapp_inbox: int
+    instagram_inbox: int
+    legacy_name: str
+    legacy_phone_stored: str  # as a pre-v2 import left it: not E.164
+    legacy_phone_e164: str
+    test_igsid: str
+    organization_id: str = ""
+    api_key: str = field(default="", repr=False)
+
+
+SEED_ORGS = (
+    SeedOrg("sandbox-pilot", "Coronel Picanha (sandbox)", 30, 31, "Maria Legado",
+            "(11) 98765-4321", "+5511987654321", "17841400000000031"),
+    SeedOrg("sandbox-second", "Emporio Sabor (sandbox)", 40, 41, "Joao Antigo",
+            "21 98765 4322", "+5521987654322", "17841400000000041"),
+)
+
+
+def new_api_key() -> str:
+    return "ncrm_" + secrets.token_hex(16)  # 37 characters, like the real keys
+
+
+def seed(conn: Conn, *, chatwoot_url: str, chatwoot_token: str) -> list[SeedOrg]:
+    orgs = []
+    for template in SEED_ORGS:
+        org = SeedOrg(**{**template.__dict__})
+        row = conn.execute(
+            "INSERT INTO organizations (name) VALUES (%s) RETURNING id::text AS id", (org.name,)
+        ).fetchone()
+        assert row is not None
+        org.organization_id = str(row["id"])
+        org.api_key = new_api_key()
+        conn.execute(
+            "INSERT INTO api_keys (organization_id, key_prefix, key_hash) VALUES (%s, %s, %s)",
+            (org.organization_id, org.api_key[:12], hashlib.sha256(org.api_key.encode()).hexdigest()),
+        )
+        for channel, inbox in (("whatsapp", org.whatsapp_inbox), ("instagram", org.instagram_inbox)):
+            conn.execute(
+                "INSERT INTO messaging_channel_configs (organization_id, chatwoot_base_url, "
+                "chatwoot_api_token, chatwoot_account_id, chatwoot_inbox_id, channel_type, name) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (org.organization_id, chatwoot_url, chatwoot_token, ACCOUNT_ID, inbox, channel,
+                 f"{channel.capitalize()} {org.name}"),
+            )
+        _board(conn, org.organization_id, "atendimento", "Atendimento", SALES_STAGES, 0,
+               won="Reserva confirmada", lost="Perdido")
+        _board(conn, org.organization_id, "pos-venda", "Pos-venda", FOLLOW_UP_STAGES, 1)
+        conn.execute(
+            "INSERT INTO contacts (organization_id, name, phone, source) VALUES (%s, %s, %s, 'MANUAL')",
+            (org.organization_id, org.legacy_name, org.legacy_phone_stored),
+        )
+        orgs.append(org)
+    return orgs
+
+
+def _board(
+    conn: Conn,
+    org_id: str,
+    key: str,
+    name: str,
+    stages: tuple[str, ...],
+    position: int,
+    *,
+    won: str | None = None,
+    lost: str | None = None,
+) -> None:
+    board = conn.execute(
+        "INSERT INTO boards (organization_id, key, name, position, is_default) "
+        "VALUES (%s, %s, %s, %s, %s) RETURNING id::text AS id",
+        (org_id, key, name, position, position == 0),
+    ).fetchone()
+    assert board is not None
+    ids = {}
+    for order, stage in enumerate(stages):
+        row = conn.execute(
+            'INSERT INTO board_stages (board_id, organization_id, name, label, "order") '
+            "VALUES (%s, %s, %s, %s, %s) RETURNING id::text AS id",
+            (board["id"], org_id, stage, stage, order),
+        ).fetchone()
+        assert row is not None
+        ids[stage] = row["id"]
+    conn.execute(
+        "UPDATE boards SET won_stage_id = %s, lost_stage_id = %s WHERE id = %s",
+        (ids.get(won or ""), ids.get(lost or ""), board["id"]),
+    )

@@ -1,0 +1,211 @@
+"""The embedded staging stack: PostgreSQL + the CRM double (+ Chatwoot and n8n doubles),
+seeded, with a profile per organisation written for the suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from golive.sandbox.control import control_app
+from golive.sandbox.crm_api import PublicApi
+from golive.sandbox.crm_webhook import WebhookHandler
+from golive.sandbox.db import Pool
+from golive.sandbox.faults import FaultState
+from golive.sandbox.postgres import Cluster, start_cluster
+from golive.sandbox.seed import ACCOUNT_ID, SeedOrg, seed
+from golive.sandbox.servers import RunningServer, serve
+
+DB_NAME = "lagosta"
+APP_ROLE = "lagosta_app"
+READER_ROLE = "golive_reader"
+LINK_UNIQUE_INDEX = "messaging_conversation_links_org_conv_uniq"
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    cluster: Cluster
+    pool: Pool
+    faults: FaultState
+    servers: dict[str, RunningServer]
+    orgs: list[SeedOrg]
+    secret_values: dict[str, str] = field(repr=False)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: server.url for name, server in self.servers.items()}
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.pool.close()
+        self.cluster.stop()
+        for name in ("ready.json", "secrets.env"):
+            (self.state_dir / name).unlink(missing_ok=True)
+
+
+def _prepare_database(cluster: Cluster, app_password: str, reader_password: str) -> None:
+    with psycopg.connect(cluster.superuser_dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{app_password}'")
+        admin.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD '{reader_password}'")
+        admin.execute(f"CREATE DATABASE {DB_NAME} OWNER {APP_ROLE}")
+    schema = resources.files("golive.sandbox").joinpath("schema.sql").read_text(encoding="utf-8")
+    with psycopg.connect(cluster.superuser_dsn(DB_NAME), autocommit=True) as admin:
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        admin.execute(f"SET ROLE {APP_ROLE}")
+        admin.execute(schema.replace("CREATE EXTENSION IF NOT EXISTS pgcrypto;", ""))
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {READER_ROLE}")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {READER_ROLE}")
+        admin.execute("RESET ROLE")
+        admin.execute(f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on")
+
+
+def _apply_fault_side_effects(pool: Pool, before: frozenset[str], after: frozenset[str]) -> None:
+    """Faults that need the schema changed: the re-entry fault runs without the unique key."""
+    name = "reentry-duplicate-link"
+    with pool.transaction() as conn:
+        if name in after and name not in before:
+            conn.execute(f"DROP INDEX IF EXISTS {LINK_UNIQUE_INDEX}")
+        elif name in before and name not in after:
+            # Clear the fault's own debris so the unique key can come back.
+            conn.execute(
+                "DELETE FROM messaging_conversation_links a USING messaging_conversation_links b "
+                "WHERE a.organization_id = b.organization_id "
+                "AND a.chatwoot_conversation_id = b.chatwoot_conversation_id "
+                "AND (a.created_at, a.id) > (b.created_at, b.id)"
+            )
+            conn.execute(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {LINK_UNIQUE_INDEX} ON "
+                "messaging_conversation_links (organization_id, chatwoot_conversation_id)"
+            )
+
+
+def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
+    """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    app_password, reader_password = _secret(), _secret()
+    webhook_secret, control_token, chatwoot_token = _secret(), _secret(), _secret()
+    cluster = start_cluster()
+    servers: dict[str, RunningServer] = {}
+    pool: Pool | None = None
+    try:
+        _prepare_database(cluster, app_password, reader_password)
+        pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
+        state = FaultState()
+        crm = Starlette()
+        hook = WebhookHandler(pool, state, webhook_secret)
+        crm.router.routes.extend(
+            [
+                Route("/api/chatwoot/webhook", hook.get, methods=["GET"]),
+                Route("/api/chatwoot/webhook", hook.post, methods=["POST"]),
+                *PublicApi(pool, state).routes(),
+            ]
+        )
+        servers["crm"] = serve("crm", crm)
+        the_pool = pool
+        servers["control"] = serve(
+            "control",
+            control_app(state, control_token,
+                        lambda before, after: _apply_fault_side_effects(the_pool, before, after)),
+        )
+        with pool.transaction() as conn:
+            orgs = seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token)
+        if faults:
+            previous = state.set(faults)
+            _apply_fault_side_effects(pool, previous, state.active)
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        if pool is not None:
+            pool.close()
+        cluster.stop()
+        raise
+    secret_values = {
+        "GOLIVE_SANDBOX_WEBHOOK_SECRET": webhook_secret,
+        "GOLIVE_SANDBOX_CONTROL_TOKEN": control_token,
+        "GOLIVE_SANDBOX_DB_READER_DSN": cluster.dsn(READER_ROLE, reader_password, DB_NAME),
+        "GOLIVE_SANDBOX_DB_PASSWORD": app_password,
+        "GOLIVE_SANDBOX_CHATWOOT_TOKEN": chatwoot_token,
+        **{_key_env(org): org.api_key for org in orgs},
+    }
+    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values)
+    write_state(stack)
+    return stack
+
+
+def _key_env(org: SeedOrg) -> str:
+    return f"GOLIVE_{org.slug.upper().replace('-', '_')}_API_KEY"
+
+
+def write_state(stack: Stack) -> None:
+    orgs_dir = stack.state_dir / "orgs"
+    orgs_dir.mkdir(exist_ok=True)
+    for old in orgs_dir.glob("*.toml"):
+        old.unlink()
+    profiles = []
+    for org in stack.orgs:
+        path = orgs_dir / f"{org.slug}.toml"
+        path.write_text(_profile_toml(stack, org), encoding="utf-8")
+        profiles.append(str(path))
+    secrets_file = stack.state_dir / "secrets.env"
+    secrets_file.touch(mode=0o600)
+    os.chmod(secrets_file, 0o600)
+    secrets_file.write_text(
+        "".join(f"{name}={value}\n" for name, value in stack.secret_values.items()), encoding="utf-8"
+    )
+    ready = {
+        "pid": os.getpid(),
+        "urls": stack.urls,
+        "profiles": profiles,
+        "secrets_env": str(secrets_file),
+        "database": {"host": "127.0.0.1", "port": stack.cluster.port, "dbname": DB_NAME},
+    }
+    (stack.state_dir / "ready.json").write_text(json.dumps(ready, indent=2), encoding="utf-8")
+
+
+def _profile_toml(stack: Stack, org: SeedOrg) -> str:
+    urls = stack.urls
+    return f"""# Written by the golive sandbox; valid while it runs. Secrets are in secrets.env.
+name = "{org.name}"
+environment = "sandbox"
+
+[crm]
+base_url = "{urls['crm']}"
+api_key_env = "{_key_env(org)}"
+webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"
+organization_id = "{org.organization_id}"
+timeout_ms = 10000
+
+[chatwoot]
+account_id = {ACCOUNT_ID}
+inbox_whatsapp_id = {org.whatsapp_inbox}
+inbox_instagram_id = {org.instagram_inbox}
+
+[test]
+instagram_igsid = "{org.test_igsid}"
+whatsapp_phone = "{org.legacy_phone_e164}"
+
+[board]
+key = "atendimento"
+secondary_key = "pos-venda"
+target_stage = "Proposta"
+
+[database]
+dsn_env = "GOLIVE_SANDBOX_DB_READER_DSN"
+
+[control]
+url = "{urls['control']}"
+token_env = "GOLIVE_SANDBOX_CONTROL_TOKEN"
+"""

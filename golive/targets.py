@@ -1,0 +1,131 @@
+"""The organisations of a run and the clients that reach them, built once per session."""
+
+from __future__ import annotations
+
+import os
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from golive.clients.crm import CrmClient
+from golive.clients.http import build_client
+from golive.clients.sql import SqlVerifier
+from golive.clients.webhook import WebhookEmitter
+from golive.config import Organisation, load_organisation, load_profile_file
+from golive.conversations import Conversations
+from golive.data import DataFactory
+from golive.errors import ApiError, ConfigError
+from golive.sandbox_process import SandboxHandle, attach_or_start
+from golive.secrets import REDACTOR, Secret
+
+
+def profile_environment(path: Path) -> str:
+    """The `environment` a profile file declares (without loading the rest)."""
+    try:
+        return str(tomllib.loads(path.read_text(encoding="utf-8")).get("environment", "staging"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return "staging"
+
+
+def sandbox_slugs(orgs_dir: Path) -> list[str]:
+    return sorted(p.stem for p in orgs_dir.glob("*.toml") if profile_environment(p) == "sandbox")
+
+
+@dataclass
+class Clients:
+    """Everything a scenario needs to drive and observe one organisation."""
+
+    organisation: Organisation
+    crm: CrmClient
+    crm_webhook: WebhookEmitter
+    sql: SqlVerifier | None
+    conversations: Conversations
+
+
+class Targets:
+    def __init__(self, *, orgs_dir: Path, run_id: str, env: Mapping[str, str] | None = None) -> None:
+        self.orgs_dir = orgs_dir
+        self.run_id = run_id
+        self.env = env if env is not None else os.environ
+        self.data = DataFactory(run_id)
+        self.sandbox: SandboxHandle | None = None
+        self._orgs: dict[str, Organisation] = {}
+        self._clients: dict[str, Clients] = {}
+        self._unreachable: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._http: list[object] = []
+
+    # --- organisations ---------------------------------------------------------------------
+
+    def is_sandbox(self, slug: str) -> bool:
+        path = self.orgs_dir / f"{slug}.toml"
+        return path.is_file() and profile_environment(path) == "sandbox"
+
+    def ensure_sandbox(self) -> SandboxHandle:
+        with self._lock:
+            if self.sandbox is None:
+                self.sandbox = attach_or_start()
+                REDACTOR.register_all(Secret(k, v) for k, v in self.sandbox.secrets.items())
+            return self.sandbox
+
+    def organisation(self, slug: str) -> Organisation:
+        with self._lock:
+            if slug not in self._orgs:
+                if self.is_sandbox(slug):
+                    sandbox = self.ensure_sandbox()
+                    env = {**self.env, **sandbox.secrets}
+                    path = sandbox.profiles_dir / f"{slug}.toml"
+                    if not path.is_file():
+                        raise ConfigError(f"the sandbox wrote no profile for '{slug}' ({path})",
+                                          setting="--org", where=str(self.orgs_dir))
+                    self._orgs[slug] = load_profile_file(path, env)
+                else:
+                    self._orgs[slug] = load_organisation(slug, orgs_dir=self.orgs_dir, env=self.env)
+            return self._orgs[slug]
+
+    # --- clients ---------------------------------------------------------------------------
+
+    def clients(self, slug: str) -> Clients:
+        with self._lock:
+            if slug not in self._clients:
+                self._clients[slug] = self._build(self.organisation(slug))
+            return self._clients[slug]
+
+    def _build(self, org: Organisation) -> Clients:
+        headers = {"X-Api-Key": org.api_key.reveal()} if org.api_key else {}
+        crm_http = build_client("crm", base_url=org.crm_base_url, headers=headers,
+                                timeout=org.timeout_s)
+        hook_http = build_client("crm-webhook", base_url=org.crm_base_url, timeout=org.timeout_s)
+        self._http += [crm_http, hook_http]
+        webhook = WebhookEmitter(http=hook_http, organisation=org.slug,
+                                 path="/api/chatwoot/webhook", secret=org.webhook_secret,
+                                 signature_mode=org.signature_mode)
+        crm = CrmClient(http=crm_http, organisation=org.slug)
+        sql = None
+        if org.database_dsn:
+            org_id = org.organization_id or crm.me().organization_id
+            sql = SqlVerifier(dsn=org.database_dsn, organization_id=org_id, timeout_s=org.timeout_s)
+        conversations = Conversations(organisation=org, crm_webhook=webhook, data=self.data)
+        return Clients(org, crm, webhook, sql, conversations)
+
+    def unreachable(self, slug: str) -> str:
+        """'' when the organisation's CRM answers; else why not (checked once, then cached)."""
+        with self._lock:
+            if slug not in self._unreachable:
+                try:
+                    self.clients(slug).crm.webhook_status()
+                    self._unreachable[slug] = ""
+                except ApiError as exc:
+                    self._unreachable[slug] = str(exc)
+            return self._unreachable[slug]
+
+    def close(self) -> None:
+        for clients in self._clients.values():
+            if clients.sql is not None:
+                clients.sql.close()
+        for http in self._http:
+            http.close()  # type: ignore[attr-defined]
+        if self.sandbox is not None:
+            self.sandbox.stop()

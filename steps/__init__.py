@@ -1,0 +1,1 @@
+"""Step definitions, grouped by actor. One line each: they call golive.actions or golive.checks."""
