@@ -1,0 +1,38 @@
+# The two commands: `make smoke` and `make test`. Both bootstrap everything from nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install tools smoke test lint typecheck sandbox clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+# Allure 3 CLI into .golive/tools/allure (needs node + npm; without them the HTML report is
+# skipped with a warning and the raw results are kept).
+tools: install
+	-@$(BIN)/python -m golive.evidence.html_report install
+
+smoke: install tools
+	$(BIN)/golive smoke
+
+lint: install
+	$(BIN)/ruff check golive steps fixtures features tests
+	$(BIN)/ruff format --check golive steps fixtures features tests
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install tools lint typecheck
+	$(BIN)/pytest
+
+sandbox: install
+	$(BIN)/golive sandbox
+
+clean:
+	rm -rf $(VENV) .golive reports/*/ .mypy_cache .ruff_cache

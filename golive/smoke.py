@@ -1,0 +1,90 @@
+"""`golive smoke`: the suite against every selected organisation, in parallel, one pytest
+process per organisation sharing one run id (and one sandbox when the target is the sandbox)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from golive.evidence.run import RunDir, new_run_id
+from golive.sandbox_process import STATE_ENV, SandboxHandle
+from golive.sandbox_process import start as start_sandbox
+from golive.targets import profile_environment, sandbox_slugs
+
+
+@dataclass(frozen=True)
+class OrgRun:
+    slug: str
+    exit_code: int
+    seconds: float
+    log: Path
+    summary: dict[str, object] | None
+
+    def counts(self) -> dict[str, int]:
+        counts = {"passed": 0, "failed": 0, "skipped": 0}
+        for scenario in (self.summary or {}).get("scenarios", []):  # type: ignore[union-attr]
+            counts[scenario["outcome"]] = counts.get(scenario["outcome"], 0) + 1
+        return counts
+
+
+def run_smoke(
+    *,
+    root: Path,
+    orgs: Sequence[str],
+    run_id: str | None = None,
+    pytest_args: Sequence[str] = (),
+    parallel: int | None = None,
+    say: Callable[[str], None] = print,
+) -> tuple[RunDir, list[OrgRun]]:
+    orgs_dir = root / "orgs"
+    slugs = list(orgs) or sandbox_slugs(orgs_dir)
+    run = RunDir(root / "reports" / (run_id or new_run_id())).create()
+    (run.root / "logs").mkdir(exist_ok=True)
+    sandbox: SandboxHandle | None = None
+    env = dict(os.environ)
+    needs_sandbox = any(
+        (orgs_dir / f"{s}.toml").is_file() and profile_environment(orgs_dir / f"{s}.toml") == "sandbox"
+        for s in slugs
+    )
+    try:
+        if needs_sandbox and STATE_ENV not in env:
+            started = time.monotonic()
+            sandbox = start_sandbox(log_path=run.root / "logs" / "sandbox.log")
+            env[STATE_ENV] = str(sandbox.state_dir)
+            say(f"sandbox up in {time.monotonic() - started:.1f}s: {', '.join(sandbox.urls.values())}")
+        workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
+        say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(
+                lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    return run, results
+
+
+def _run_org(root: Path, run: RunDir, slug: str, env: dict[str, str],
+             pytest_args: Sequence[str], say: Callable[[str], None]) -> OrgRun:
+    log = run.root / "logs" / f"{slug}.log"
+    argv = [sys.executable, "-m", "pytest", "features", "--org", slug, "--run-id", run.run_id,
+            "-q", "-rfE", "--color=no", *pytest_args]
+    say(f"▶ {slug}")
+    started = time.monotonic()
+    with log.open("wb") as out:
+        code = subprocess.call(argv, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    seconds = time.monotonic() - started
+    summary_path = run.summary(slug)
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    result = OrgRun(slug, code, seconds, log, summary)
+    counts = result.counts()
+    mark = "✓" if code == 0 else "✗"
+    say(f"{mark} {slug}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped in {seconds:.1f}s (exit {code}; log {log})")
+    return result
