@@ -76,6 +76,17 @@ def smoke(
     raise typer.Exit(2 if config_errors else max((r.exit_code for r in results), default=0))
 
 
+@app.command("n8n-lint")
+def n8n_lint(
+    files: Annotated[list[Path], typer.Argument(help="exported n8n workflow JSON (files or folders)")],
+    json_output: Annotated[bool, typer.Option("--json", help="findings as JSON")] = False,
+) -> None:
+    """Check exported n8n workflows against the template v2 rules (exit 1 when one is broken)."""
+    from golive.n8n_lint import run
+
+    raise typer.Exit(run(files, as_json=json_output, out=sys.stdout))
+
+
 @app.command("check-config")
 def check_config(org: Annotated[list[str], typer.Option(help="organisation profile (repeatable)")]) -> None:
     """Load profiles and report the first missing or invalid setting (exit 2)."""
