@@ -7,4 +7,7 @@ pytest_plugins = [
     "steps.crm",
     "steps.deals",
     "steps.database",
+    "steps.security",
+    "steps.operations",
+    "steps.isolation",
 ]

@@ -105,6 +105,46 @@ def after_replay(sql: SqlVerifier, sent: Sent, replayed: Replayed) -> None:
     checks.unchanged(replayed.before, after)
 
 
+@dataclass(frozen=True)
+class TwoChannels:
+    whatsapp: Sent
+    instagram: Sent
+
+
+def person_on_both_channels(data: DataFactory) -> Customer:
+    return Customer(data.person_on_both_channels())
+
+
+def writes_on_both_channels(conversations: Conversations, customer: Customer) -> TwoChannels:
+    whatsapp = conversations.first_message("whatsapp", customer.person, FIRST_WHATSAPP)
+    instagram = conversations.first_message("instagram", customer.person, FIRST_DM)
+    return TwoChannels(whatsapp, instagram)
+
+
+def writes_to_foreign_inbox(conversations: Conversations, customer: Customer,
+                            data: DataFactory) -> Sent:
+    """A conversation in an inbox id no organisation configured (far above real ids)."""
+    conv = conversations.conversation("instagram", customer.person, inbox_id=data.chatwoot_id())
+    return conversations.first_message("instagram", customer.person, FIRST_DM, conversation=conv)
+
+
+@dataclass(frozen=True)
+class TwoTenants:
+    here: Sent
+    there: Sent
+
+
+def writes_to_both_tenants(conversations: Conversations, other: Conversations,
+                           customer: Customer) -> TwoTenants:
+    if other.org.account_id != conversations.org.account_id:
+        raise AssertionError(
+            f"precondition: '{other.org.slug}' is on Chatwoot account {other.org.account_id}, "
+            f"not {conversations.org.account_id} like '{conversations.org.slug}'")
+    here = conversations.first_message("instagram", customer.person, FIRST_DM)
+    there = other.first_message("instagram", customer.person, FIRST_DM)
+    return TwoTenants(here, there)
+
+
 # --- deals -----------------------------------------------------------------------------------
 
 
@@ -155,3 +195,16 @@ def deal_in_target_stage(org: Organisation, crm: CrmClient, deal: Deal) -> None:
     if not wanted:
         raise AssertionError(f"the board {board!r} has no stage {stage!r}")
     checks.deal_in_stage(crm, deal.id, wanted[0].id, stage)
+
+
+# --- security --------------------------------------------------------------------------------
+
+
+def made_up_api_key(data: DataFactory) -> str:
+    """A well-formed key that no organisation holds."""
+    return "ncrm_" + f"{data.chatwoot_id():032x}"[-32:]
+
+
+def reach_into(crm: CrmClient, foreign: CustomerDeals) -> tuple[Answer, Answer]:
+    """Read, then move, another organisation's deal with this organisation's key."""
+    return crm.deal_answer(foreign.sales.id), crm.move_deal(foreign.sales.id, stage="Proposta")

@@ -14,6 +14,7 @@ from golive.clients.crm import Answer, CrmClient, Deal
 from golive.clients.sql import CONSISTENCY_CHECKS, IdentityRow, Link, SqlVerifier, unique_keys
 from golive.clients.webhook import WebhookAnswer
 from golive.conversations import Sent
+from golive.data import Person
 from golive.identity import InvalidIdentity, parse_key
 from golive.waiting import eventually
 
@@ -63,10 +64,10 @@ def single_link(sql: SqlVerifier, conversation_id: int, *, timeout: float) -> Li
     return links[0]
 
 
-def linked_to(link: Link, contact_id: str, who: str) -> None:
+def linked_to(link: Link, contact_id: str, who: str, why: str = "") -> None:
     if link.contact_id != contact_id:
         raise _fail(f"the conversation is linked to contact {link.contact_id}, expected {who} "
-                    f"{contact_id}")
+                    f"{contact_id}{why}")
 
 
 def single_identity(sql: SqlVerifier, source: str, external_id: str) -> IdentityRow:
@@ -293,3 +294,79 @@ def verification_queries_scoped(sql: SqlVerifier) -> None:
         foreign = [r for r in rows if r["organization_id"] != sql.organization_id]
         if foreign:
             raise _fail(f"verification query {name} returned rows of another organisation")
+
+
+# --- hostile input -------------------------------------------------------------------------
+
+
+def client_error(answer: WebhookAnswer, what: str) -> None:
+    if answer.status >= 500:
+        raise _fail(f"the CRM webhook crashed on {what}: {answer.status} {answer.body} (a malformed "
+                    "delivery must get a 4xx, never a 5xx)")
+    if not 400 <= answer.status < 500:
+        raise _fail(f"the CRM webhook accepted {what} with {answer.status} {answer.body}; expected a "
+                    "4xx refusal")
+
+
+def acknowledged_not_processed(answer: WebhookAnswer) -> None:
+    if answer.status != 200 or answer.body.get("success") is not True:
+        raise _fail(f"expected the CRM to acknowledge an unhandled event with 200 success, got "
+                    f"{answer.status} {answer.body}")
+
+
+def api_refused(answer: Answer, status: int, code: str) -> None:
+    if answer.status != status or answer.code != code:
+        raise _fail(f"expected the public API to refuse the call with {status} {code}, got "
+                    f"{answer.describe()}")
+
+
+def not_found_for_other_org(read: Answer, move: Answer) -> None:
+    for what, answer in (("read", read), ("move", move)):
+        if answer.status != 404:
+            raise _fail(f"tenant leak: this organisation's key could {what} another organisation's "
+                        f"deal ({answer.describe()}); expected 404 Deal not found")
+
+
+def secret_configured(status: dict[str, Any]) -> None:
+    if status.get("secretConfigured") is not True:
+        raise _fail(f"the CRM webhook endpoint reports no signature secret: {status} (T-2 requires "
+                    "CHATWOOT_WEBHOOK_SECRET)")
+
+
+def delivery_failed(sql: SqlVerifier, sent: Sent) -> None:
+    ok = [a for a in sent.answers if 200 <= a.status < 300]
+    if ok:
+        raise _fail(f"the CRM was meant to be unavailable, but it accepted {len(ok)} delivery(ies): "
+                    f"{ok[0].status} {ok[0].body}")
+    nothing_written(sql, sent.conversation_id)
+
+
+# --- isolation -----------------------------------------------------------------------------
+
+
+def distinct_channel_identities(sql: SqlVerifier, person: Person) -> tuple[IdentityRow, IdentityRow]:
+    whatsapp = single_identity(sql, "WHATSAPP", str(person.phone))
+    instagram = single_identity(sql, "INSTAGRAM", str(person.igsid))
+    keys = {f"{r.source.lower()}:{r.external_id}" for r in (whatsapp, instagram)}
+    if len(keys) != 2:
+        raise _fail(f"the WhatsApp and Instagram identities of one person share a key: {keys}")
+    canonical_key(whatsapp, f"whatsapp:{person.phone}")
+    canonical_key(instagram, f"instagram:{person.igsid}")
+    return whatsapp, instagram
+
+
+def each_linked_to_own_identity(sql: SqlVerifier, whatsapp: Sent, instagram: Sent, *,
+                                timeout: float) -> None:
+    wa_identity, ig_identity = distinct_channel_identities(sql, whatsapp.person)
+    for sent, identity in ((whatsapp, wa_identity), (instagram, ig_identity)):
+        link = single_link(sql, sent.conversation_id, timeout=timeout)
+        linked_to(link, identity.contact_id, f"the contact of the {identity.source} identity")
+
+
+def tenants_apart(here: SqlVerifier, there: SqlVerifier, igsid: str) -> None:
+    mine = single_identity(here, "INSTAGRAM", igsid)
+    theirs = single_identity(there, "INSTAGRAM", igsid)
+    if mine.contact_id == theirs.contact_id:
+        raise _fail(f"two organisations share contact {mine.contact_id} for Instagram user {igsid}")
+    if here.contact(mine.contact_id) is None or there.contact(theirs.contact_id) is None:
+        raise _fail(f"an Instagram identity of {igsid} points to a contact of another organisation")

@@ -37,6 +37,7 @@ CAPABILITY_MARKS = {
     "needs_chatwoot": "chatwoot",
     "needs_control": "control",
     "needs_board": "board",
+    "needs_secret": "secret",
 }
 MARKERS = {
     "smoke": "part of the go-live smoke",
@@ -49,6 +50,8 @@ MARKERS = {
     "needs_chatwoot": "needs the Chatwoot Application API",
     "needs_control": "needs a target that can switch faults/outages (the sandbox)",
     "needs_board": "needs the profile's board key and target stage",
+    "needs_secret": "needs the webhook signing secret",
+    "needs_other_organisation": "needs a second organisation of the same kind",
 }
 SEVERITY = {"smoke": "critical", "regression": "normal"}
 EPIC = "Instagram DM v2 rollout"

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.clients.control import ControlClient
 from golive.clients.crm import CrmClient
 from golive.clients.http import build_client
 from golive.clients.sql import SqlVerifier
@@ -42,6 +43,7 @@ class Clients:
     crm_webhook: WebhookEmitter
     sql: SqlVerifier | None
     conversations: Conversations
+    control: ControlClient | None
 
 
 class Targets:
@@ -108,7 +110,23 @@ class Targets:
             org_id = org.organization_id or crm.me().organization_id
             sql = SqlVerifier(dsn=org.database_dsn, organization_id=org_id, timeout_s=org.timeout_s)
         conversations = Conversations(organisation=org, crm_webhook=webhook, data=self.data)
-        return Clients(org, crm, webhook, sql, conversations)
+        control = None
+        if org.control_url:
+            token = {"X-Golive-Control-Token": org.control_token.reveal()} if org.control_token else {}
+            control_http = build_client("sandbox-control", base_url=org.control_url, headers=token,
+                                        timeout=org.timeout_s)
+            self._http.append(control_http)
+            control = ControlClient(http=control_http, organisation=org.slug)
+        return Clients(org, crm, webhook, sql, conversations, control)
+
+    def other_organisation(self, slug: str, selected: list[str]) -> str | None:
+        """Another organisation of the same kind, for the tenant-isolation scenarios."""
+        candidates = list(selected)
+        if self.is_sandbox(slug):
+            candidates += [s for s in sorted(p.stem for p in self.orgs_dir.glob("*.toml"))
+                           if self.is_sandbox(s)]
+        return next((c for c in candidates if c != slug and self.is_sandbox(c) == self.is_sandbox(slug)),
+                    None)
 
     def unreachable(self, slug: str) -> str:
         """'' when the organisation's CRM answers; else why not (checked once, then cached)."""

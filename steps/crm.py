@@ -33,7 +33,8 @@ def _(second: Sent) -> None:
 @then("the conversation is linked to the customer's existing contact")
 def _(sql: SqlVerifier, organisation: Organisation, sent: Sent, customer: actions.Customer) -> None:
     checks.linked_to(checks.single_link(sql, sent.conversation_id, timeout=organisation.timeout_s),
-                     str(customer.contact_id), "the customer's existing contact")
+                     str(customer.contact_id), "the customer's existing contact",
+                     " — WhatsApp regression: a new contact was created for a known customer")
 
 
 @then("no second contact exists for the customer's phone")

@@ -114,8 +114,20 @@ class CrmClient:
         data = self._json("GET", "/api/public/v1/me", 200)["data"]
         return Me(data["organization_id"], data["organization_name"], data["api_key_prefix"])
 
-    def me_answer(self, headers: dict[str, str] | None = None) -> Answer:
-        return self._answer("GET", "/api/public/v1/me", headers=headers)
+    def me_with_key(self, api_key: str | None) -> Answer:
+        """`/me` with another key, or none at all (the security scenarios)."""
+        request = self._http.build_request("GET", "/api/public/v1/me")
+        if api_key is None:
+            request.headers.pop("X-Api-Key", None)
+        else:
+            request.headers["X-Api-Key"] = api_key
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError:
+            return self._answer("GET", "/api/public/v1/me")  # raises TargetUnreachable
+        body = response.json() if response.headers.get("content-type", "").startswith(
+            "application/json") else {"error": response.text[:200]}
+        return Answer(response.status_code, body if isinstance(body, dict) else {"data": body})
 
     def stages(self, board: str) -> list[Stage]:
         data = self._json("GET", f"/api/public/v1/boards/{board}/stages", 200)["data"]

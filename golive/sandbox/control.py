@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -19,7 +20,10 @@ from golive.sandbox.faults import BY_NAME, CATALOGUE, FaultState
 
 
 def control_app(
-    faults: FaultState, token: str, on_change: Callable[[frozenset[str], frozenset[str]], None]
+    faults: FaultState,
+    token: str,
+    on_change: Callable[[frozenset[str], frozenset[str]], None],
+    reset: Callable[[], None],
 ) -> Starlette:
     def authorised(request: Request) -> bool:
         given = request.headers.get("x-golive-control-token", "")
@@ -63,8 +67,20 @@ def control_app(
         faults.set_outage(on)
         return JSONResponse({"outage": faults.outage})
 
+    async def post_reset(request: Request) -> JSONResponse:
+        """Back to the seed data (same ids and keys), faults off: one clean slate per kill-matrix
+        run, in milliseconds instead of a new cluster."""
+        if not authorised(request):
+            return JSONResponse({"error": "bad control token"}, 401)
+        previous = faults.set([])
+        faults.set_outage(False)
+        on_change(previous, faults.active)
+        await run_in_threadpool(reset)
+        return JSONResponse({"reset": True})
+
     return Starlette(
         routes=[
+            Route("/reset", post_reset, methods=["POST"]),
             Route("/faults", get_faults, methods=["GET"]),
             Route("/faults", put_faults, methods=["PUT"]),
             Route("/outage", put_outage, methods=["PUT"]),

@@ -41,16 +41,30 @@ def new_api_key() -> str:
     return "ncrm_" + secrets.token_hex(16)  # 37 characters, like the real keys
 
 
-def seed(conn: Conn, *, chatwoot_url: str, chatwoot_token: str) -> list[SeedOrg]:
+BUSINESS_TABLES = (
+    "activities", "contact_identifiers", "messaging_identity_resolution_log",
+    "messaging_contact_identities", "messaging_messages_cache", "messaging_conversation_links",
+    "messaging_channel_configs", "api_keys", "deals", "board_stages", "boards", "contacts",
+    "organizations",
+)
+
+
+def seed(
+    conn: Conn, *, chatwoot_url: str, chatwoot_token: str, again: list[SeedOrg] | None = None
+) -> list[SeedOrg]:
+    """Insert the seed organisations. `again` re-creates earlier ones with the same ids and
+    API keys (a reset), so the profiles the suite holds stay valid."""
     orgs = []
-    for template in SEED_ORGS:
+    for template in again or SEED_ORGS:
         org = SeedOrg(**{**template.__dict__})
+        org.api_key = org.api_key or new_api_key()
         row = conn.execute(
-            "INSERT INTO organizations (name) VALUES (%s) RETURNING id::text AS id", (org.name,)
+            "INSERT INTO organizations (id, name) VALUES (COALESCE(%s::uuid, gen_random_uuid()), %s) "
+            "RETURNING id::text AS id",
+            (org.organization_id or None, org.name),
         ).fetchone()
         assert row is not None
         org.organization_id = str(row["id"])
-        org.api_key = new_api_key()
         conn.execute(
             "INSERT INTO api_keys (organization_id, key_prefix, key_hash) VALUES (%s, %s, %s)",
             (org.organization_id, org.api_key[:12], hashlib.sha256(org.api_key.encode()).hexdigest()),
@@ -72,6 +86,10 @@ def seed(conn: Conn, *, chatwoot_url: str, chatwoot_token: str) -> list[SeedOrg]
         )
         orgs.append(org)
     return orgs
+
+
+def wipe(conn: Conn) -> None:
+    conn.execute(f"TRUNCATE {', '.join(BUSINESS_TABLES)} RESTART IDENTITY CASCADE")
 
 
 def _board(

@@ -20,7 +20,7 @@ from golive.sandbox.crm_webhook import WebhookHandler
 from golive.sandbox.db import Pool
 from golive.sandbox.faults import FaultState
 from golive.sandbox.postgres import Cluster, start_cluster
-from golive.sandbox.seed import ACCOUNT_ID, SeedOrg, seed
+from golive.sandbox.seed import ACCOUNT_ID, SeedOrg, seed, wipe
 from golive.sandbox.servers import RunningServer, serve
 
 DB_NAME = "lagosta"
@@ -114,14 +114,22 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
             ]
         )
         servers["crm"] = serve("crm", crm)
+        with pool.transaction() as conn:
+            orgs = seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token)
         the_pool = pool
+
+        def reset() -> None:
+            with the_pool.transaction() as conn:
+                wipe(conn)
+                seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token,
+                     again=orgs)
+
         servers["control"] = serve(
             "control",
             control_app(state, control_token,
-                        lambda before, after: _apply_fault_side_effects(the_pool, before, after)),
+                        lambda before, after: _apply_fault_side_effects(the_pool, before, after),
+                        reset),
         )
-        with pool.transaction() as conn:
-            orgs = seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token)
         if faults:
             previous = state.set(faults)
             _apply_fault_side_effects(pool, previous, state.active)

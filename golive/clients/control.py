@@ -1,0 +1,46 @@
+"""The sandbox's control API: fault profiles, the outage switch and resets.
+
+Only the embedded stack offers it; a profile without `[control] url` lacks the capability
+and the scenarios tagged `@needs_control` are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from golive.clients.http import expect, send
+
+
+@dataclass(frozen=True)
+class FaultInfo:
+    name: str
+    breaks: str
+    stands_for: str
+    caught_by: tuple[str, ...]
+
+
+class ControlClient:
+    def __init__(self, *, http: httpx.Client, organisation: str) -> None:
+        self._http = http
+        self._org = organisation
+
+    def catalogue(self) -> list[FaultInfo]:
+        body = expect(send(self._http, self._org, "GET", "/faults"), self._org, 200)
+        return [FaultInfo(f["name"], f["breaks"], f["stands_for"], tuple(f["caught_by"]))
+                for f in body["catalogue"]]
+
+    def active(self) -> list[str]:
+        body: dict[str, Any] = expect(send(self._http, self._org, "GET", "/faults"), self._org, 200)
+        return list(body["active"])
+
+    def set_faults(self, names: list[str]) -> None:
+        expect(send(self._http, self._org, "PUT", "/faults", json={"active": names}), self._org, 200)
+
+    def set_outage(self, on: bool) -> None:
+        expect(send(self._http, self._org, "PUT", "/outage", json={"on": on}), self._org, 200)
+
+    def reset(self) -> None:
+        expect(send(self._http, self._org, "POST", "/reset"), self._org, 200)
