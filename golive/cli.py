@@ -87,6 +87,23 @@ def n8n_lint(
     raise typer.Exit(run(files, as_json=json_output, out=sys.stdout))
 
 
+@app.command("kill-matrix")
+def kill_matrix(
+    fault: Annotated[list[str] | None, typer.Option(help="only these faults (default: all)")] = None,
+) -> None:
+    """Prove the suite catches regressions: a clean run, then one run per fault profile."""
+    from golive.kill_matrix import run_matrix
+
+    try:
+        matrix, out = run_matrix(root=_root(), faults=fault or None,
+                                 say=lambda line: console.print(line, markup=False, highlight=False))
+    except GoliveError as exc:
+        raise _fail(exc) from None
+    console.print((out / "kill-matrix.md").read_text(encoding="utf-8"), markup=False)
+    console.print(f"matrix: {out / 'kill-matrix.md'} and kill-matrix.json")
+    raise typer.Exit(0 if matrix.ok else 1)
+
+
 @app.command("check-config")
 def check_config(org: Annotated[list[str], typer.Option(help="organisation profile (repeatable)")]) -> None:
     """Load profiles and report the first missing or invalid setting (exit 2)."""

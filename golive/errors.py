@@ -46,7 +46,8 @@ class ApiError(GoliveError):
         self.status = status
         self.body_excerpt = body_excerpt
         where = f"{method} {url}".strip()
-        detail = f" [{organisation}] {where} -> {status}: {body_excerpt}" if where else ""
+        answer = f" -> {status}: {body_excerpt}" if status is not None else ""
+        detail = f" [{organisation}] {where}{answer}" if where else ""
         super().__init__(f"{message}{detail}")
 
 

@@ -1,0 +1,28 @@
+"""The kill matrix: every fault profile is caught by the scenario meant to catch it, and a
+run with no fault is green."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from golive.kill_matrix import run_matrix
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_fault_is_caught_and_the_clean_run_is_green() -> None:
+    matrix, out = run_matrix(root=ROOT)
+    report = (out / "kill-matrix.md").read_text()
+    assert matrix.clean.exit_code == 0, report
+    assert [k for k, v in matrix.clean.outcomes.items() if v != "passed"] == [], report
+    survivors = [v.fault for v in matrix.verdicts if not v.caught]
+    assert survivors == [], f"faults not caught: {survivors}\n{report}"
+    vague = {v.fault: v.messages for v in matrix.verdicts if v.vague}
+    assert vague == {}, f"caught, but the message does not name the problem: {vague}"
+    data = json.loads((out / "kill-matrix.json").read_text())
+    assert data["ok"] is True and len(data["faults"]) == len(matrix.verdicts) >= 13
+    assert matrix.seconds < 300, f"the matrix took {matrix.seconds:.0f}s, the budget is 5 minutes"
