@@ -25,6 +25,7 @@ from golive.config import Organisation, load_organisation
 from golive.errors import ConfigError, GoliveError
 from golive.evidence.allure_files import write_environment, write_executor
 from golive.evidence.exchanges import attach_exchanges, write_sql_evidence
+from golive.evidence.fingerprint import fingerprint, write_fingerprint
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
 from golive.secrets import REDACTOR
@@ -61,6 +62,7 @@ EPIC = "Instagram DM v2 rollout"
 class RunState:
     slugs: list[str]
     orgs_dir: Path
+    root: Path
     run_id: str
     run_dir: RunDir | None
     allow_production: bool
@@ -140,7 +142,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if _runs_features(config):
         reports = Path(config.getoption("golive_reports_dir"))
         run_dir = RunDir((reports if reports.is_absolute() else config.rootpath / reports) / run_id)
-    config.stash[STATE] = RunState(slugs, orgs_dir, run_id, run_dir, allow_production)
+    config.stash[STATE] = RunState(slugs, orgs_dir, config.rootpath, run_id, run_dir,
+                                   allow_production)
     return None
 
 
@@ -338,6 +341,7 @@ def _write_run_files(state: RunState) -> None:
         env[f"{slug}.profile_sha256"] = org.fingerprint
         if clients.sql is not None:
             write_sql_evidence(state.run_dir.sql / f"{slug}.json", clients.sql)
+        write_fingerprint(state.run_dir.fingerprint(slug), fingerprint(clients, state.root))
         summary = {
             "organisation": slug,
             "name": org.name,

@@ -110,6 +110,11 @@ class CrmClient:
         result: dict[str, Any] = self._json("GET", "/api/chatwoot/webhook", 200)
         return result
 
+    def api_version(self) -> str:
+        """The public API's declared version (`info.version` of its OpenAPI document)."""
+        spec = self._json("GET", "/api/public/v1/openapi.json", 200)
+        return str(spec["info"]["version"])
+
     def me(self) -> Me:
         data = self._json("GET", "/api/public/v1/me", 200)["data"]
         return Me(data["organization_id"], data["organization_name"], data["api_key_prefix"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -21,9 +22,21 @@ CATEGORIES = [
 
 
 def write_environment(results: Path, values: Mapping[str, str]) -> None:
-    lines = [f"{key}={str(value).replace(chr(10), ' ')}" for key, value in sorted(values.items())]
+    """Merge `values` into environment.properties: one process per organisation may share
+    the results folder, so each adds its keys under a lock instead of overwriting."""
     results.mkdir(parents=True, exist_ok=True)
-    (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = results / "environment.properties"
+    with (results.parent / ".environment.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged: dict[str, str] = {}
+        if target.is_file():
+            for line in target.read_text(encoding="utf-8").splitlines():
+                key, sep, value = line.partition("=")
+                if sep:
+                    merged[key] = value
+        merged.update({key: str(value).replace("\n", " ") for key, value in values.items()})
+        lines = [f"{key}={value}" for key, value in sorted(merged.items())]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
 
 

@@ -37,6 +37,9 @@ class RunDir:
         suffix = f"-{organisations[0]}" if len(organisations) == 1 else ""
         return self.root / f"junit{suffix}.xml"
 
+    def fingerprint(self, organisation: str) -> Path:
+        return self.root / "fingerprint" / f"{organisation}.json"
+
     def summary(self, organisation: str) -> Path:
         return self.root / "summary" / f"{organisation}.json"
 

@@ -1,0 +1,65 @@
+"""The environment fingerprint of a run: what was tested, where, with which versions.
+Target URLs only (never credentials), the profile's hash, golive's version and git commit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from golive import __version__
+from golive.errors import GoliveError
+from golive.secrets import REDACTOR
+from golive.targets import Clients
+
+
+def git_commit(root: Path) -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}{'-dirty' if dirty else ''}"
+
+
+def _safe(probe: Any) -> Any:
+    try:
+        return probe()
+    except (GoliveError, KeyError, ValueError, TypeError):
+        return None
+
+
+def fingerprint(clients: Clients, root: Path) -> dict[str, Any]:
+    org = clients.organisation
+    channel_configs = []
+    if clients.sql is not None:
+        channel_configs = _safe(lambda: clients.sql.query(  # type: ignore[union-attr]
+            "SELECT chatwoot_inbox_id AS inbox_id, channel_type, name, status, chatwoot_account_id, "
+            "chatwoot_base_url FROM messaging_channel_configs WHERE organization_id = %(org)s "
+            "ORDER BY chatwoot_inbox_id")) or []
+    return {
+        "organisation": org.slug,
+        "name": org.name,
+        "environment": org.environment,
+        "crm_base_url": org.crm_base_url,
+        "chatwoot_base_url": org.chatwoot_base_url,
+        "n8n_base_url": org.n8n.base_url,
+        "chatwoot_account_id": org.account_id,
+        "inboxes": {channel: {"id": inbox.id, "injection": inbox.injection}
+                    for channel, inbox in org.inboxes.items()},
+        "profile_sha256": org.fingerprint,
+        "profile_origin": org.origin,
+        "golive_version": __version__,
+        "git_commit": git_commit(root),
+        "versions": {"crm": _safe(clients.crm.api_version)},
+        "workflows": [],
+        "channel_configs": channel_configs,
+    }
+
+
+def write_fingerprint(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(REDACTOR.redact(json.dumps(data, indent=2, default=str)), encoding="utf-8")
