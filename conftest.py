@@ -10,4 +10,6 @@ pytest_plugins = [
     "steps.security",
     "steps.operations",
     "steps.isolation",
+    "steps.n8n",
+    "steps.preactivation",
 ]

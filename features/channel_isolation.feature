@@ -23,3 +23,10 @@ Feature: Channels and tenants stay apart
     Given an Instagram user with no history in the organisation
     When the user writes to this organisation and to another organisation on the same account
     Then each organisation has its own contact and identity for the user
+
+  @smoke @checklist-4.4 @checklist-3.3 @needs_n8n
+  Scenario: One person's WhatsApp and Instagram conversations keep separate agent memories
+    Given a person who writes on both WhatsApp and Instagram
+    When the person writes on WhatsApp and then on Instagram
+    Then the agent flow keyed the two conversations by two distinct canonical identities
+    And neither conversation saw the other's memory

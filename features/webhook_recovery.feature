@@ -13,3 +13,10 @@ Feature: Webhook failure and recovery
     Then the CRM accepts every replayed delivery
     And the conversation still has exactly one link
     And the user still has exactly one contact and one identity
+
+  @regression @needs_n8n @needs_control
+  Scenario: An inactive n8n workflow is detected
+    Given the organisation's v2 workflow has been switched off
+    When a customer's message is delivered to the organisation's n8n flow
+    Then n8n answers that the flow is not registered
+    And the pre-activation check finds the v2 workflow inactive

@@ -63,6 +63,10 @@ def known_whatsapp_customer(org: Organisation, sql: SqlVerifier) -> Customer:
     return Customer(Person(name=str(contact.get("name")), phone=org.test_whatsapp_phone), contacts[0])
 
 
+def new_whatsapp_customer(data: DataFactory) -> Customer:
+    return Customer(data.whatsapp_person())
+
+
 def new_instagram_user(data: DataFactory, *, usable_identifier: bool = True) -> Customer:
     return Customer(data.instagram_person(), usable_identifier=usable_identifier)
 

@@ -150,6 +150,7 @@ class Organisation:
             else "no Chatwoot API URL and token ([chatwoot] base_url, api_token_env)",
             "control": "" if self.control_url else "the target offers no fault/outage control",
             "board": "" if self.board_key and self.target_stage else "no [board] key/target_stage",
+            "exports": "" if self.n8n.workflow_exports else "no [n8n] workflow_exports in the profile",
             "secret": "" if self.webhook_secret else "no webhook secret (crm.webhook_secret_env)",
         }
 

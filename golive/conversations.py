@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
+from golive.clients.chatwoot import ChatwootClient
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Organisation
 from golive.data import DataFactory, Person
+from golive.errors import ConfigError
 from golive.payloads import chatwoot
 
 CHANNEL_TYPES: dict[Channel, str] = {
@@ -33,7 +35,8 @@ class Sent:
     message: chatwoot.Message
     deliveries: tuple[Delivery, ...]
     answers: tuple[WebhookAnswer, ...]
-    extra: dict[str, object] = field(default_factory=dict)
+    n8n_answers: tuple[WebhookAnswer, ...] = ()
+    via: str = "delivery"  # or "chatwoot": Chatwoot itself delivered, answers are not observable
 
     @property
     def conversation_id(self) -> int:
@@ -49,10 +52,14 @@ class Conversations:
         organisation: Organisation,
         crm_webhook: WebhookEmitter,
         data: DataFactory,
+        n8n_webhook: WebhookEmitter | None = None,
+        chatwoot_api: ChatwootClient | None = None,
     ) -> None:
         self.org = organisation
         self.crm_webhook = crm_webhook
         self.data = data
+        self.n8n_webhook = n8n_webhook
+        self.chatwoot_api = chatwoot_api
 
     def conversation(
         self,
@@ -102,6 +109,9 @@ class Conversations:
     ) -> Sent:
         """The first message: `conversation_created` then `message_created`, each sent
         `copies` times (concurrently when more than one)."""
+        plain = conversation is None and signing is Signing.VALID and copies == 1
+        if plain and self.org.inboxes[channel].injection == "chatwoot":
+            return self._through_chatwoot(channel, person, text)
         conv = conversation or self.conversation(channel, person)
         message = self._message(text)
         deliveries = (
@@ -109,14 +119,47 @@ class Conversations:
             self.crm_webhook.prepare(chatwoot.message_created(conv, message), signing=signing),
         )
         sent = Sent(person, channel, conv, message, deliveries, ())
-        return replace(sent, answers=self.replay(sent, copies))
+        sent = replace(sent, answers=self.replay(sent, copies))
+        return replace(sent, n8n_answers=self._to_n8n(conv, message)) if plain else sent
 
     def next_message(self, previous: Sent, text: str) -> Sent:
         conv = replace(previous.conversation, unread_count=previous.conversation.unread_count + 1)
+        if previous.via == "chatwoot" and self.chatwoot_api is not None:
+            message_id = self.chatwoot_api.add_message(conv.display_id, text)
+            message = chatwoot.Message(id=message_id, content=text, created_at=time.time())
+            return Sent(previous.person, previous.channel, conv, message, (), (), via="chatwoot")
         message = self._message(text)
         deliveries = (self.crm_webhook.prepare(chatwoot.message_created(conv, message)),)
         return Sent(previous.person, previous.channel, conv, message, deliveries,
-                    self.send_all(deliveries))
+                    self.send_all(deliveries), self._to_n8n(conv, message))
+
+    def _to_n8n(self, conv: chatwoot.Conversation, message: chatwoot.Message) -> tuple[WebhookAnswer, ...]:
+        """Chatwoot's account webhook for n8n is subscribed to message events only."""
+        if self.n8n_webhook is None:
+            return ()
+        return (self.n8n_webhook.deliver(chatwoot.message_created(conv, message)),)
+
+    def _through_chatwoot(self, channel: Channel, person: Person, text: str) -> Sent:
+        """Create the message with Chatwoot's API (API-channel inboxes only); Chatwoot then
+        delivers conversation_created and message_created to its webhooks, as in production."""
+        if self.chatwoot_api is None:
+            raise ConfigError(
+                f"'{self.org.slug}' injects {channel} messages through Chatwoot but has no "
+                "Chatwoot API ([chatwoot] base_url and api_token_env)", setting="chatwoot.base_url")
+        inbox = self.org.inboxes[channel]
+        source_id = f"{(person.phone or '').lstrip('+')}@s.whatsapp.net" if person.phone else (
+            f"golive-{self.data.chatwoot_id()}")
+        created = self.chatwoot_api.incoming_message(inbox_id=inbox.id, name=person.name,
+                                                 phone=person.phone, text=text, source_id=source_id)
+        conv = chatwoot.Conversation(
+            account_id=self.org.account_id, account_name=self.org.name, inbox_id=inbox.id,
+            inbox_name=f"{channel} {self.org.name}", channel="Channel::Api",
+            display_id=created.conversation_id,
+            contact=chatwoot.Contact(id=created.contact_id, name=person.name,
+                                     phone_number=person.phone),
+            contact_inbox_id=0, source_id=created.source_id, created_at=int(time.time()))
+        message = chatwoot.Message(id=created.message_id, content=text, created_at=time.time())
+        return Sent(person, channel, conv, message, (), (), via="chatwoot")
 
     def send_all(self, deliveries: Sequence[Delivery]) -> tuple[WebhookAnswer, ...]:
         return tuple(self.crm_webhook.send(d) for d in deliveries)

@@ -1,8 +1,11 @@
-"""An outage of the CRM webhook, switched through the target's control API and always ended."""
+"""Outages a scenario switches on and always ends: the CRM webhook, an n8n workflow."""
 
 from __future__ import annotations
 
+from golive.agent_flow import v2_workflow
 from golive.clients.control import ControlClient
+from golive.clients.n8n import N8nClient
+from golive.config import Organisation
 
 
 class Outage:
@@ -17,3 +20,22 @@ class Outage:
     def end(self) -> None:
         self._control.set_outage(False)
         self.active = False
+
+
+class WorkflowSwitch:
+    """Switches an organisation's v2 workflow off in n8n, and back on whatever happens."""
+
+    def __init__(self, n8n: N8nClient, org: Organisation) -> None:
+        self._n8n = n8n
+        self._org = org
+        self._switched: str | None = None
+
+    def off(self) -> None:
+        workflow = v2_workflow(self._n8n, self._org)
+        self._n8n.set_active(workflow.id, False)
+        self._switched = workflow.id
+
+    def restore(self) -> None:
+        if self._switched is not None:
+            self._n8n.set_active(self._switched, True)
+            self._switched = None

@@ -39,6 +39,7 @@ CAPABILITY_MARKS = {
     "needs_control": "control",
     "needs_board": "board",
     "needs_secret": "secret",
+    "needs_exports": "exports",
 }
 MARKERS = {
     "smoke": "part of the go-live smoke",
@@ -52,6 +53,7 @@ MARKERS = {
     "needs_control": "needs a target that can switch faults/outages (the sandbox)",
     "needs_board": "needs the profile's board key and target stage",
     "needs_secret": "needs the webhook signing secret",
+    "needs_exports": "needs exported n8n workflow files in the profile",
     "needs_other_organisation": "needs a second organisation of the same kind",
 }
 SEVERITY = {"smoke": "critical", "regression": "normal"}

@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
 from golive.clients.crm import CrmClient
 from golive.clients.http import build_client
+from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookEmitter
 from golive.config import Organisation, load_organisation, load_profile_file
@@ -44,6 +46,8 @@ class Clients:
     sql: SqlVerifier | None
     conversations: Conversations
     control: ControlClient | None
+    n8n: N8nClient | None
+    chatwoot: ChatwootClient | None
 
 
 class Targets:
@@ -109,7 +113,26 @@ class Targets:
         if org.database_dsn:
             org_id = org.organization_id or crm.me().organization_id
             sql = SqlVerifier(dsn=org.database_dsn, organization_id=org_id, timeout_s=org.timeout_s)
-        conversations = Conversations(organisation=org, crm_webhook=webhook, data=self.data)
+        n8n = n8n_webhook = None
+        if org.n8n.base_url and org.n8n.api_key and org.n8n.webhook_path:
+            n8n_http = build_client("n8n", base_url=org.n8n.base_url, timeout=org.timeout_s,
+                                    headers={"X-N8N-API-KEY": org.n8n.api_key.reveal()})
+            n8n_hook_http = build_client("n8n-webhook", base_url=org.n8n.base_url,
+                                         timeout=org.timeout_s)
+            self._http += [n8n_http, n8n_hook_http]
+            n8n = N8nClient(http=n8n_http, organisation=org.slug)
+            n8n_webhook = WebhookEmitter(http=n8n_hook_http, organisation=org.slug,
+                                         path=f"/webhook/{org.n8n.webhook_path}", secret=None)
+        chatwoot = None
+        if org.chatwoot_base_url and org.chatwoot_token:
+            chatwoot_http = build_client("chatwoot", base_url=org.chatwoot_base_url,
+                                         timeout=org.timeout_s,
+                                         headers={"api_access_token": org.chatwoot_token.reveal()})
+            self._http.append(chatwoot_http)
+            chatwoot = ChatwootClient(http=chatwoot_http, organisation=org.slug,
+                                      account_id=org.account_id)
+        conversations = Conversations(organisation=org, crm_webhook=webhook, data=self.data,
+                                      n8n_webhook=n8n_webhook, chatwoot_api=chatwoot)
         control = None
         if org.control_url:
             token = {"X-Golive-Control-Token": org.control_token.reveal()} if org.control_token else {}
@@ -117,7 +140,7 @@ class Targets:
                                         timeout=org.timeout_s)
             self._http.append(control_http)
             control = ControlClient(http=control_http, organisation=org.slug)
-        return Clients(org, crm, webhook, sql, conversations, control)
+        return Clients(org, crm, webhook, sql, conversations, control, n8n, chatwoot)
 
     def other_organisation(self, slug: str, selected: list[str]) -> str | None:
         """Another organisation of the same kind, for the tenant-isolation scenarios."""

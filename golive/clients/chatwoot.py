@@ -1,0 +1,81 @@
+"""Chatwoot's Application API (`/api/v1/accounts/{account}/…`, header `api_access_token`):
+what the pre-activation checks read, and how a message is created on an API-channel inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from golive.clients.http import expect, send
+
+
+@dataclass(frozen=True)
+class Inbox:
+    id: int
+    name: str
+    channel_type: str
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    url: str
+    subscriptions: tuple[str, ...]
+    inbox_id: int | None
+
+
+@dataclass(frozen=True)
+class Created:
+    contact_id: int
+    source_id: str
+    conversation_id: int
+    message_id: int
+
+
+class ChatwootClient:
+    def __init__(self, *, http: httpx.Client, organisation: str, account_id: int) -> None:
+        self._http = http
+        self._org = organisation
+        self._base = f"/api/v1/accounts/{account_id}"
+
+    def _json(self, method: str, path: str, *statuses: int, **kwargs: Any) -> Any:
+        return expect(send(self._http, self._org, method, self._base + path, **kwargs), self._org,
+                      *statuses)
+
+    def version(self) -> str | None:
+        body = expect(send(self._http, self._org, "GET", "/api"), self._org, 200)
+        return body.get("version") if isinstance(body, dict) else None
+
+    def inboxes(self) -> list[Inbox]:
+        payload = self._json("GET", "/inboxes", 200)["payload"]
+        return [Inbox(int(i["id"]), str(i.get("name", "")), str(i.get("channel_type", "")))
+                for i in payload]
+
+    def webhooks(self) -> list[Webhook]:
+        payload = self._json("GET", "/webhooks", 200)["payload"]["webhooks"]
+        return [
+            Webhook(int(w["id"]), str(w["url"]), tuple(w.get("subscriptions") or ()),
+                    (w.get("inbox") or {}).get("id") if isinstance(w.get("inbox"), dict) else None)
+            for w in payload
+        ]
+
+    def incoming_message(self, *, inbox_id: int, name: str, phone: str | None, text: str,
+                         source_id: str) -> Created:
+        """Contact → conversation → incoming message, as a bridge (Evolution, WPPConnect) does;
+        Chatwoot then delivers the events to its webhooks."""
+        contact = self._json("POST", "/contacts", 200, json={
+            "inbox_id": inbox_id, "name": name, "phone_number": phone, "source_id": source_id})
+        contact_id = int(contact["payload"]["contact"]["id"])
+        conversation = self._json("POST", "/conversations", 200, json={
+            "source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id})
+        conversation_id = int(conversation["id"])
+        message = self._json("POST", f"/conversations/{conversation_id}/messages", 200, json={
+            "content": text, "message_type": "incoming"})
+        return Created(contact_id, source_id, conversation_id, int(message["id"]))
+
+    def add_message(self, conversation_id: int, text: str) -> int:
+        message = self._json("POST", f"/conversations/{conversation_id}/messages", 200,
+                             json={"content": text, "message_type": "incoming"})
+        return int(message["id"])

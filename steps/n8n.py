@@ -1,0 +1,87 @@
+"""The organisation's agent flow in n8n: what it did with the customer's messages."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, then, when
+
+from golive import actions, agent_flow, preactivation
+from golive.clients.crm import CrmClient
+from golive.clients.n8n import N8nClient
+from golive.config import Organisation
+from golive.conversations import Conversations, Sent
+from golive.data import DataFactory
+from golive.outage import WorkflowSwitch
+
+
+@given("a WhatsApp customer with no history in the organisation", target_fixture="customer")
+def _(data: DataFactory) -> actions.Customer:
+    return actions.new_whatsapp_customer(data)
+
+
+@then("the organisation's agent flow handles the message successfully", target_fixture="flow")
+def _(n8n: N8nClient, organisation: Organisation, sent: Sent) -> agent_flow.FlowRun:
+    return agent_flow.handled_run(n8n, organisation, sent)
+
+
+@then("the flow resolved the contact and the deal before the agent ran")
+def _(flow: agent_flow.FlowRun) -> None:
+    agent_flow.resolved_before_agent(flow)
+
+
+@then("the flow keyed the conversation memory by the Instagram identity")
+def _(flow: agent_flow.FlowRun) -> None:
+    agent_flow.memory_keyed_by(flow, f"instagram:{flow.sent.person.igsid}")
+
+
+@then("the flow keyed the conversation memory by the WhatsApp identity")
+def _(flow: agent_flow.FlowRun) -> None:
+    agent_flow.memory_keyed_by(flow, f"whatsapp:{flow.sent.person.phone}")
+
+
+@when("the customer asks for the next step in the same conversation", target_fixture="next_flow")
+def _(conversations: Conversations, n8n: N8nClient, organisation: Organisation,
+      flow: agent_flow.FlowRun) -> agent_flow.FlowRun:
+    return agent_flow.asks_for_next_step(conversations, n8n, organisation, flow)
+
+
+@then("the flow moved that same deal to the agent's stage by its deal id")
+def _(next_flow: agent_flow.FlowRun, flow: agent_flow.FlowRun, crm: CrmClient,
+      organisation: Organisation) -> None:
+    agent_flow.moved_by_deal_id(next_flow, flow, crm, organisation)
+
+
+@then("the organisation's agent flow stops the message as an invalid identity")
+def _(n8n: N8nClient, organisation: Organisation, sent: Sent) -> None:
+    agent_flow.stopped_as_invalid(agent_flow.run_for(n8n, organisation, sent))
+
+
+@then("the agent flow keyed the two conversations by two distinct canonical identities",
+      target_fixture="flows")
+def _(n8n: N8nClient, organisation: Organisation,
+      both: actions.TwoChannels) -> tuple[agent_flow.FlowRun, agent_flow.FlowRun]:
+    return agent_flow.separate_memories(n8n, organisation, both.whatsapp, both.instagram)
+
+
+@then("neither conversation saw the other's memory")
+def _(flows: tuple[agent_flow.FlowRun, agent_flow.FlowRun]) -> None:
+    agent_flow.no_shared_history(*flows)
+
+
+@given("the organisation's v2 workflow has been switched off")
+def _(n8n_switch: WorkflowSwitch) -> None:
+    n8n_switch.off()
+
+
+@when("a customer's message is delivered to the organisation's n8n flow", target_fixture="sent")
+def _(conversations: Conversations, data: DataFactory) -> Sent:
+    return actions.sends_first_dm(conversations, actions.new_instagram_user(data))
+
+
+@then("n8n answers that the flow is not registered")
+def _(sent: Sent) -> None:
+    preactivation.not_registered(sent.n8n_answers[0])
+
+
+@then("the pre-activation check finds the v2 workflow inactive")
+def _(n8n: N8nClient, organisation: Organisation) -> None:
+    preactivation.finds_inactive(n8n, organisation)
