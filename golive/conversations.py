@@ -109,8 +109,8 @@ class Conversations:
     ) -> Sent:
         """The first message: `conversation_created` then `message_created`, each sent
         `copies` times (concurrently when more than one)."""
-        plain = conversation is None and signing is Signing.VALID and copies == 1
-        if plain and self.org.inboxes[channel].injection == "chatwoot":
+        plain = signing is Signing.VALID and copies == 1
+        if plain and conversation is None and self.org.inboxes[channel].injection == "chatwoot":
             return self._through_chatwoot(channel, person, text)
         conv = conversation or self.conversation(channel, person)
         message = self._message(text)

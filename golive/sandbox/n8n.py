@@ -1068,7 +1068,7 @@ def _passes_filter(body: dict[str, Any]) -> bool:
     return (
         body.get("event") == "message_created"
         and body.get("message_type") == "incoming"
-        and True
+        and body.get("private") is not True
         and HANDOFF_LABEL not in (labels if isinstance(labels, list) else [])
     )
 
@@ -1110,11 +1110,8 @@ def _identity(setup: WorkflowSetup, body: dict[str, Any], faults: frozenset[str]
     session_key: str | None = None
     fallback_name: str | None = None
     if valid and source is not None:
-        session_key = (
-            str(external_id)
-            if "key-without-prefix" in faults
-            else (f"{source.lower()}:{external_id}")
-        )
+        prefix = "" if "key-without-prefix" in faults else f"{source.lower()}:"
+        session_key = f"{prefix}{external_id}"
     elif "n8n-name-memory-key" in faults:
         fallback_name = str(
             dig(conversation, "meta", "sender", "name") or dig(body, "sender", "name") or "unknown"

@@ -19,6 +19,7 @@ from golive.sandbox.crm_api import PublicApi
 from golive.sandbox.crm_webhook import WebhookHandler
 from golive.sandbox.db import Pool
 from golive.sandbox.faults import FaultState
+from golive.sandbox.n8n import N8nDouble, WorkflowSetup
 from golive.sandbox.postgres import Cluster, start_cluster
 from golive.sandbox.seed import ACCOUNT_ID, SeedOrg, seed, wipe
 from golive.sandbox.servers import RunningServer, serve
@@ -27,6 +28,15 @@ DB_NAME = "lagosta"
 APP_ROLE = "lagosta_app"
 READER_ROLE = "golive_reader"
 LINK_UNIQUE_INDEX = "messaging_conversation_links_org_conv_uniq"
+# The flow the n8n double runs is the template v2 export shipped in fixtures/ (source checkout).
+N8N_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "n8n" / "agent-v2.json"
+BOARD_KEY = "atendimento"
+MOVE_KEYWORD = "orçamento"
+MOVE_STAGE = "Proposta"
+
+
+def _short(org: SeedOrg) -> str:
+    return org.slug.removeprefix("sandbox-")
 
 
 def _secret() -> str:
@@ -42,6 +52,7 @@ class Stack:
     servers: dict[str, RunningServer]
     orgs: list[SeedOrg]
     secret_values: dict[str, str] = field(repr=False)
+    n8n: N8nDouble | None = None
 
     @property
     def urls(self) -> dict[str, str]:
@@ -50,6 +61,8 @@ class Stack:
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
+        if self.n8n is not None:
+            self.n8n.close()
         self.pool.close()
         self.cluster.stop()
         for name in ("ready.json", "secrets.env"):
@@ -100,6 +113,8 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
     cluster = start_cluster()
     servers: dict[str, RunningServer] = {}
     pool: Pool | None = None
+    n8n: N8nDouble | None = None
+    n8n_key, n8n_list_key = _secret(), _secret()
     try:
         _prepare_database(cluster, app_password, reader_password)
         pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
@@ -117,6 +132,23 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         with pool.transaction() as conn:
             orgs = seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token)
         the_pool = pool
+        n8n = N8nDouble(
+            faults=state, api_key=n8n_key, limited_api_key=n8n_list_key,
+            workflows=[
+                WorkflowSetup(
+                    id=f"wf-{_short(org)}-v2",
+                    name=f"LagostaCRM Agente v2 — {org.name}",
+                    webhook_path=f"lagosta-agent-v2-{_short(org)}",
+                    crm_base_url=servers["crm"].url, crm_api_key=org.api_key,
+                    board_key=BOARD_KEY, move_keyword=MOVE_KEYWORD, move_stage=MOVE_STAGE,
+                    template_path=N8N_TEMPLATE,
+                    api_channel_sources={org.whatsapp_inbox: "WHATSAPP",
+                                         org.instagram_inbox: "INSTAGRAM"},
+                )
+                for org in orgs
+            ],
+        )
+        servers["n8n"] = serve("n8n", n8n.app())
 
         def reset() -> None:
             with the_pool.transaction() as conn:
@@ -136,6 +168,8 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
     except BaseException:
         for server in servers.values():
             server.stop()
+        if n8n is not None:
+            n8n.close()
         if pool is not None:
             pool.close()
         cluster.stop()
@@ -146,9 +180,11 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         "GOLIVE_SANDBOX_DB_READER_DSN": cluster.dsn(READER_ROLE, reader_password, DB_NAME),
         "GOLIVE_SANDBOX_DB_PASSWORD": app_password,
         "GOLIVE_SANDBOX_CHATWOOT_TOKEN": chatwoot_token,
+        "GOLIVE_SANDBOX_N8N_API_KEY": n8n_key,
+        "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n_list_key,
         **{_key_env(org): org.api_key for org in orgs},
     }
-    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values)
+    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values, n8n)
     write_state(stack)
     return stack
 
@@ -206,9 +242,18 @@ instagram_igsid = "{org.test_igsid}"
 whatsapp_phone = "{org.legacy_phone_e164}"
 
 [board]
-key = "atendimento"
+key = "{BOARD_KEY}"
 secondary_key = "pos-venda"
 target_stage = "Proposta"
+
+[n8n]
+base_url = "{urls['n8n']}"
+api_key_env = "GOLIVE_SANDBOX_N8N_API_KEY"
+webhook_path = "lagosta-agent-v2-{_short(org)}"
+workflow_tag = "v2"
+workflow_exports = ["{N8N_TEMPLATE}"]
+move_keyword = "{MOVE_KEYWORD}"
+move_stage = "{MOVE_STAGE}"
 
 [database]
 dsn_env = "GOLIVE_SANDBOX_DB_READER_DSN"
