@@ -33,6 +33,21 @@ def webhook_processed(answers: Sequence[WebhookAnswer]) -> None:
                     f"deliveries): {shown}")
 
 
+def accepted(sent: Sent, sql: SqlVerifier, *, timeout: float) -> None:
+    """The CRM took the conversation: from the webhook's answers when the suite delivered it,
+    from the CRM's data when Chatwoot did (its delivery answers are not observable)."""
+    if sent.via != "chatwoot":
+        webhook_processed(sent.answers)
+        return
+    eventually(lambda: sql.links(sent.conversation_id), bool, timeout=timeout,
+               what=f"the CRM to link conversation {sent.conversation_id}, which Chatwoot delivered")
+
+
+def all_accepted(sents: Sequence[Sent], sql: SqlVerifier, *, timeout: float) -> None:
+    for sent in sents:
+        accepted(sent, sql, timeout=timeout)
+
+
 def webhook_refused(answers: Sequence[WebhookAnswer], status: int, reason: str) -> None:
     wrong = [a for a in answers if a.status != status]
     if wrong:

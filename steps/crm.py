@@ -11,8 +11,8 @@ from golive.conversations import Sent
 
 
 @then("the CRM accepts the conversation")
-def _(sent: Sent) -> None:
-    checks.webhook_processed(sent.answers)
+def _(sql: SqlVerifier, organisation: Organisation, sent: Sent) -> None:
+    checks.accepted(sent, sql, timeout=organisation.timeout_s)
 
 
 @then("the CRM accepts every copy")

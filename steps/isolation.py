@@ -23,8 +23,8 @@ def _(conversations: Conversations, customer: actions.Customer) -> actions.TwoCh
 
 
 @then("the CRM accepts both conversations")
-def _(both: actions.TwoChannels) -> None:
-    checks.webhook_processed(both.whatsapp.answers + both.instagram.answers)
+def _(sql: SqlVerifier, organisation: Organisation, both: actions.TwoChannels) -> None:
+    checks.all_accepted((both.whatsapp, both.instagram), sql, timeout=organisation.timeout_s)
 
 
 @then("the person has a WhatsApp and an Instagram identity with distinct keys")

@@ -31,6 +31,7 @@ State lives in memory (Chatwoot is a separate system from the CRM database), gua
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import itertools
@@ -80,6 +81,9 @@ WEBHOOK_EVENTS = (
 MESSAGE_EVENTS = frozenset({"message_created", "message_updated"})
 CONTACT_EVENTS = frozenset({"contact_created", "contact_updated"})
 
+# What `GET /api` reports: a build that signs account webhooks (>= 4.11.2) and API-inbox
+# callbacks (>= 4.13.0) and sends `account` in conversation payloads (4.15-based code).
+CHATWOOT_VERSION = "4.15.0"
 DEVISE_UNAUTHENTICATED = "You need to sign in or sign up before continuing."
 NOT_FOUND = "Resource could not be found"
 INCOMING_ONLY_API = "Incoming messages are only allowed in Api inboxes"
@@ -446,8 +450,14 @@ class ChatwootDouble:
         if not api_token:
             raise ValueError("the Chatwoot double needs an api_token")
         self._token = api_token
-        self._setups = accounts
         _check_setup(accounts)
+        self._setups = copy.deepcopy(accounts)
+        # per-inbox channel tokens, generated once so that reset() keeps them
+        self._channel_tokens = {
+            inbox.id: (_secure_token(), _secure_token())
+            for setup in self._setups
+            for inbox in setup.inboxes
+        }
         self._lock = threading.RLock()
         self.agent = _User(1, "Sandbox Agent", "agent@sandbox.invalid")
         self._generation = 0
@@ -492,6 +502,28 @@ class ChatwootDouble:
                         f"queued after {timeout:.1f}s; is a receiver hanging?"
                     )
                 self._idle.wait(remaining)
+
+    def add_webhook(self, account_id: int, hook: WebhookSetup) -> None:
+        """Register a seeded webhook after start (its target may start after this double, e.g.
+        n8n, whose URL is known only once it serves). Kept by `reset()`."""
+        with self._lock:
+            setup = next((a for a in self._setups if a.id == account_id), None)
+            if setup is None:
+                raise ValueError(f"no account {account_id} in the Chatwoot double")
+            candidate = copy.deepcopy(setup)
+            candidate.webhooks.append(copy.deepcopy(hook))
+            others = [a for a in self._setups if a.id != account_id]
+            _check_setup([*others, candidate])
+            setup.webhooks.append(copy.deepcopy(hook))
+            self._webhooks[hook.id] = _Webhook(
+                hook.id,
+                account_id,
+                hook.url,
+                list(hook.subscriptions),
+                hook.secret,
+                hook.inbox_id,
+                hook.name,
+            )
 
     def deliveries(self) -> list[Delivery]:
         with self._lock:
@@ -540,8 +572,7 @@ class ChatwootDouble:
                     next(counter),
                     inbox.webhook_url,
                     inbox.secret,
-                    _secure_token(),
-                    _secure_token(),
+                    *self._channel_tokens[inbox.id],
                     created,
                 )
             for hook in setup.webhooks:
@@ -1032,6 +1063,9 @@ class ChatwootDouble:
         self._emit(event, payload, message.account_id, self._inboxes[message.inbox_id])
 
     def _enqueue(self, job: _Job) -> None:
+        if self._closed:
+            log.warning("the Chatwoot double is closed: %s to %s not delivered", job.event, job.url)
+            return
         with self._idle:
             self._pending += 1
         self._queue.put(job)
@@ -1310,6 +1344,7 @@ class ChatwootDouble:
             Route(path, self._endpoint(handler), methods=[method])
             for method, path, handler in table
         ]
+        routes.append(Route("/api", self._api_index, methods=["GET"]))
         routes.append(Route("/__double/deliveries", self._deliveries_route, methods=["GET"]))
         return routes
 
@@ -1345,6 +1380,17 @@ class ChatwootDouble:
             return _JSON(answer, status_code=status)
 
         return endpoint
+
+    async def _api_index(self, request: Request) -> Response:
+        """`ApiController#index`: no authentication."""
+        return _JSON(
+            {
+                "version": CHATWOOT_VERSION,
+                "timestamp": _now().strftime("%Y-%m-%d %H:%M:%S"),
+                "queue_services": "ok",
+                "data_services": "ok",
+            }
+        )
 
     async def _deliveries_route(self, request: Request) -> Response:
         with self._lock:
@@ -1798,9 +1844,13 @@ def _check_setup(accounts: Iterable[AccountSetup]) -> None:
                 raise ValueError(f"inbox {inbox.id}: only Channel::Api inboxes have a webhook_url")
             inbox_ids.add(inbox.id)
             own_inboxes.add(inbox.id)
+        urls: set[str] = set()
         for hook in account.webhooks:
             if hook.id in webhook_ids:
                 raise ValueError(f"webhook id {hook.id} appears twice")
+            if hook.url in urls:  # validates :url, uniqueness: { scope: :account_id }
+                raise ValueError(f"webhook {hook.id}: url {hook.url} appears twice in account")
+            urls.add(hook.url)
             unknown = [s for s in hook.subscriptions if s not in WEBHOOK_EVENTS]
             if unknown or not hook.subscriptions:
                 raise ValueError(f"webhook {hook.id}: invalid subscriptions {unknown or '[]'}")

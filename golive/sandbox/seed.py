@@ -25,6 +25,7 @@ class SeedOrg:
     legacy_phone_stored: str  # as a pre-v2 import left it: not E.164
     legacy_phone_e164: str
     test_igsid: str
+    whatsapp_channel: str = "Channel::Whatsapp"  # Channel::Api: a bridge (Evolution) inbox
     organization_id: str = ""
     api_key: str = field(default="", repr=False)
 
@@ -32,8 +33,10 @@ class SeedOrg:
 SEED_ORGS = (
     SeedOrg("sandbox-pilot", "Coronel Picanha (sandbox)", 30, 31, "Maria Legado",
             "(11) 98765-4321", "+5511987654321", "17841400000000031"),
+    # The second tenant's WhatsApp comes through an API-channel inbox (an Evolution bridge), so
+    # its messages can be created through Chatwoot's API: true end to end.
     SeedOrg("sandbox-second", "Emporio Sabor (sandbox)", 40, 41, "Joao Antigo",
-            "21 98765 4322", "+5521987654322", "17841400000000041"),
+            "21 98765 4322", "+5521987654322", "17841400000000041", "Channel::Api"),
 )
 
 

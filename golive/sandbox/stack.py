@@ -14,6 +14,7 @@ import psycopg
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
 from golive.sandbox.control import control_app
 from golive.sandbox.crm_api import PublicApi
 from golive.sandbox.crm_webhook import WebhookHandler
@@ -21,7 +22,7 @@ from golive.sandbox.db import Pool
 from golive.sandbox.faults import FaultState
 from golive.sandbox.n8n import N8nDouble, WorkflowSetup
 from golive.sandbox.postgres import Cluster, start_cluster
-from golive.sandbox.seed import ACCOUNT_ID, SeedOrg, seed, wipe
+from golive.sandbox.seed import ACCOUNT_ID, ACCOUNT_NAME, SEED_ORGS, SeedOrg, seed, wipe
 from golive.sandbox.servers import RunningServer, serve
 
 DB_NAME = "lagosta"
@@ -35,8 +36,23 @@ MOVE_KEYWORD = "orçamento"
 MOVE_STAGE = "Proposta"
 
 
+CRM_EVENTS = ("conversation_created", "conversation_updated", "conversation_status_changed",
+              "message_created", "message_updated")
+
+
 def _short(org: SeedOrg) -> str:
     return org.slug.removeprefix("sandbox-")
+
+
+def _chatwoot_account(crm_url: str, webhook_secret: str) -> AccountSetup:
+    """One Chatwoot account for both tenants; its CRM webhook is signed with the secret the
+    CRM double verifies (in production both sides are set from Chatwoot's UI)."""
+    inboxes = [inbox for org in SEED_ORGS for inbox in (
+        InboxSetup(org.whatsapp_inbox, f"Whatsapp {org.name}", org.whatsapp_channel),
+        InboxSetup(org.instagram_inbox, f"Instagram {org.name}", "Channel::Instagram"))]
+    crm_hook = WebhookSetup(1, f"{crm_url}/api/chatwoot/webhook", CRM_EVENTS, webhook_secret,
+                            name="LagostaCRM")
+    return AccountSetup(ACCOUNT_ID, ACCOUNT_NAME, inboxes, [crm_hook])
 
 
 def _secret() -> str:
@@ -53,12 +69,15 @@ class Stack:
     orgs: list[SeedOrg]
     secret_values: dict[str, str] = field(repr=False)
     n8n: N8nDouble | None = None
+    chatwoot: ChatwootDouble | None = None
 
     @property
     def urls(self) -> dict[str, str]:
         return {name: server.url for name, server in self.servers.items()}
 
     def stop(self) -> None:
+        if self.chatwoot is not None:
+            self.chatwoot.close()  # first: queued deliveries still reach the CRM
         for server in self.servers.values():
             server.stop()
         if self.n8n is not None:
@@ -114,6 +133,7 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
     servers: dict[str, RunningServer] = {}
     pool: Pool | None = None
     n8n: N8nDouble | None = None
+    chatwoot: ChatwootDouble | None = None
     n8n_key, n8n_list_key = _secret(), _secret()
     try:
         _prepare_database(cluster, app_password, reader_password)
@@ -129,8 +149,12 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
             ]
         )
         servers["crm"] = serve("crm", crm)
+        chatwoot = ChatwootDouble(api_token=chatwoot_token,
+                                  accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)])
+        servers["chatwoot"] = serve("chatwoot", chatwoot.app())
+        chatwoot_url = servers["chatwoot"].url
         with pool.transaction() as conn:
-            orgs = seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token)
+            orgs = seed(conn, chatwoot_url=chatwoot_url, chatwoot_token=chatwoot_token)
         the_pool = pool
         n8n = N8nDouble(
             faults=state, api_key=n8n_key, limited_api_key=n8n_list_key,
@@ -149,12 +173,20 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
             ],
         )
         servers["n8n"] = serve("n8n", n8n.app())
+        # One n8n webhook per tenant, bound to its WhatsApp inbox (Chatwoot wants unique URLs per
+        # account, and an unbound one would hand each tenant's flow the other's customers).
+        for number, org in enumerate(orgs, start=2):
+            chatwoot.add_webhook(ACCOUNT_ID, WebhookSetup(
+                number, f"{servers['n8n'].url}/webhook/lagosta-agent-v2-{_short(org)}",
+                ("message_created",), _secret(), inbox_id=org.whatsapp_inbox,
+                name=f"n8n {org.name}"))
+        the_chatwoot = chatwoot
 
         def reset() -> None:
             with the_pool.transaction() as conn:
                 wipe(conn)
-                seed(conn, chatwoot_url="http://127.0.0.1:9", chatwoot_token=chatwoot_token,
-                     again=orgs)
+                seed(conn, chatwoot_url=chatwoot_url, chatwoot_token=chatwoot_token, again=orgs)
+            the_chatwoot.reset()
 
         servers["control"] = serve(
             "control",
@@ -166,6 +198,8 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
             previous = state.set(faults)
             _apply_fault_side_effects(pool, previous, state.active)
     except BaseException:
+        if chatwoot is not None:
+            chatwoot.close()
         for server in servers.values():
             server.stop()
         if n8n is not None:
@@ -184,7 +218,7 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n_list_key,
         **{_key_env(org): org.api_key for org in orgs},
     }
-    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values, n8n)
+    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot)
     write_state(stack)
     return stack
 
@@ -233,6 +267,9 @@ organization_id = "{org.organization_id}"
 timeout_ms = 10000
 
 [chatwoot]
+base_url = "{urls['chatwoot']}"
+api_token_env = "GOLIVE_SANDBOX_CHATWOOT_TOKEN"
+inject_whatsapp = "{'chatwoot' if org.whatsapp_channel == 'Channel::Api' else 'delivery'}"
 account_id = {ACCOUNT_ID}
 inbox_whatsapp_id = {org.whatsapp_inbox}
 inbox_instagram_id = {org.instagram_inbox}
