@@ -19,7 +19,7 @@ tools: install
 	-@$(BIN)/python -m golive.evidence.html_report install
 
 smoke: install tools
-	$(BIN)/golive smoke
+	$(BIN)/golive smoke --attest fixtures/attestations/example.toml
 
 lint: install
 	$(BIN)/ruff check golive steps fixtures features tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from golive.errors import GoliveError
+from golive.errors import ConfigError, GoliveError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Go-live verification for the LagostaCRM Instagram DM v2 rollout.")
@@ -53,13 +54,19 @@ def smoke(
     org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: sandbox")]
     = None,
     parallel: Annotated[int | None, typer.Option(help="organisations at once")] = None,
+    attest: Annotated[Path | None, typer.Option(help="attestation file for the dossier")] = None,
+    signed_off_by: Annotated[str | None, typer.Option(help="who signs the Go/No-Go")] = None,
+    evidence: Annotated[bool, typer.Option(help="build the dossier and bundle.zip")] = True,
 ) -> None:
-    """Run the suite against every organisation in parallel and print a per-organisation summary."""
-    from golive.smoke import run_smoke
+    """Run the suite against every organisation in parallel, print a per-organisation summary,
+    then build each organisation's Go/No-Go dossier and evidence bundle."""
+    from golive.smoke import EvidenceRequest, run_smoke
 
+    request = EvidenceRequest(attest, signed_off_by) if evidence else None
     try:
-        run, results = run_smoke(root=_root(), orgs=org or [], parallel=parallel,
-                                 say=lambda line: console.print(line, markup=False, highlight=False))
+        run, results, built = run_smoke(
+            root=_root(), orgs=org or [], parallel=parallel, evidence=request,
+            say=lambda line: console.print(line, markup=False, highlight=False))
     except GoliveError as exc:
         raise _fail(exc) from None
     table = Table(title=f"golive smoke — run {run.run_id}")
@@ -71,9 +78,52 @@ def smoke(
         table.add_row(result.slug, str(counts["passed"]), str(counts["failed"]),
                       str(counts["skipped"]), f"{result.seconds:.1f}", str(http), str(result.exit_code))
     console.print(table)
+    if built is not None:
+        for result in built.results:
+            console.print(f"{result.verdict:5} {result.organisation}  bundle: {result.bundle}",
+                          markup=False, highlight=False)
     console.print(f"evidence: {run.root}")
     config_errors = [r for r in results if r.exit_code == 2]
-    raise typer.Exit(2 if config_errors else max((r.exit_code for r in results), default=0))
+    if config_errors:
+        raise typer.Exit(2)
+    codes = [r.exit_code for r in results] + ([built.exit_code] if built is not None else [])
+    raise typer.Exit(max(codes, default=0))
+
+
+@app.command()
+def evidence(
+    org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: all of the run")] = None,
+    run: Annotated[str | None, typer.Option(help="run id under reports/ (default: the newest)")] = None,
+    signed_off_by: Annotated[str | None, typer.Option(help="who signs the Go/No-Go")] = None,
+    attest: Annotated[Path | None, typer.Option(help="attestation file (TOML)")] = None,
+) -> None:
+    """Go/No-Go dossier, offline report and bundle.zip per organisation; exit 0 only for GO."""
+    from golive.evidence.bundle import find_run, run_organisations
+    from golive.evidence.run import RunDir
+    from golive.smoke import EvidenceRequest, build_evidence_for
+
+    root = _root()
+    try:
+        run_dir = find_run(root / "reports", run)
+        slugs = org or run_organisations(run_dir)
+        sandbox_orgs = [s for s in slugs if s.startswith("sandbox-")]
+        if sandbox_orgs and "GOLIVE_SANDBOX_STATE" not in os.environ:
+            raise ConfigError(
+                f"{', '.join(sandbox_orgs)}: a sandbox run's secrets exist only while its sandbox "
+                "runs, so its leak scan cannot be done now; `golive smoke` builds the evidence "
+                "itself, or set GOLIVE_SANDBOX_STATE to the running sandbox", setting="--org")
+        if sandbox_orgs:
+            from golive.sandbox_process import attach
+            from golive.secrets import REDACTOR, Secret
+
+            handle = attach(Path(os.environ["GOLIVE_SANDBOX_STATE"]))
+            REDACTOR.register_all(Secret(k, v) for k, v in handle.secrets.items())
+        built = build_evidence_for(root, RunDir(run_dir), slugs, EvidenceRequest(attest, signed_off_by),
+                                   say=lambda line: console.print(line, markup=False, highlight=False))
+    except GoliveError as exc:
+        raise _fail(exc) from None
+    console.print(built.ci_summary.read_text(encoding="utf-8"), markup=False)
+    raise typer.Exit(built.exit_code)
 
 
 @app.command("n8n-lint")

@@ -9,12 +9,15 @@ from golive.config import Organisation
 
 
 class Outage:
-    def __init__(self, control: ControlClient) -> None:
+    """The CRM webhook down for one organisation's inboxes (others may be under test too)."""
+
+    def __init__(self, control: ControlClient, org: Organisation) -> None:
         self._control = control
+        self._inboxes = sorted(inbox.id for inbox in org.inboxes.values())
         self.active = False
 
     def begin(self) -> None:
-        self._control.set_outage(True)
+        self._control.set_outage(True, self._inboxes)
         self.active = True
 
     def end(self) -> None:

@@ -13,9 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.config import load_organisation
+from golive.evidence.bundle import RunEvidence, build_run_evidence
+from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.run import RunDir, new_run_id
-from golive.sandbox_process import STATE_ENV, SandboxHandle
+from golive.sandbox_process import STATE_ENV, SandboxHandle, attach
 from golive.sandbox_process import start as start_sandbox
+from golive.secrets import REDACTOR, Secret
 from golive.targets import profile_environment, sandbox_slugs
 
 
@@ -34,6 +38,12 @@ class OrgRun:
         return counts
 
 
+@dataclass(frozen=True)
+class EvidenceRequest:
+    attest_file: Path | None
+    signed_off_by: str | None
+
+
 def run_smoke(
     *,
     root: Path,
@@ -41,8 +51,9 @@ def run_smoke(
     run_id: str | None = None,
     pytest_args: Sequence[str] = (),
     parallel: int | None = None,
+    evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
-) -> tuple[RunDir, list[OrgRun]]:
+) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     slugs = list(orgs) or sandbox_slugs(orgs_dir)
     run = RunDir(root / "reports" / (run_id or new_run_id())).create()
@@ -59,15 +70,42 @@ def run_smoke(
             sandbox = start_sandbox(log_path=run.root / "logs" / "sandbox.log")
             env[STATE_ENV] = str(sandbox.state_dir)
             say(f"sandbox up in {time.monotonic() - started:.1f}s: {', '.join(sandbox.urls.values())}")
+        if needs_sandbox:  # the sandbox's secrets are canaries for the evidence leak scan
+            secrets = sandbox.secrets if sandbox else attach(Path(env[STATE_ENV])).secrets
+            REDACTOR.register_all(Secret(name, value) for name, value in secrets.items())
         workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
         say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(
                 lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
+        built = None
+        if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
+            built = build_evidence_for(root, run, slugs, evidence, say)
     finally:
         if sandbox is not None:
             sandbox.stop()
-    return run, results
+    return run, results, built
+
+
+def build_evidence_for(root: Path, run: RunDir, slugs: Sequence[str], request: EvidenceRequest,
+                       say: Callable[[str], None]) -> RunEvidence:
+    for slug in slugs:  # loading a profile registers its secrets for the leak scan
+        if not (root / "orgs" / f"{slug}.toml").is_file() or profile_environment(
+                root / "orgs" / f"{slug}.toml") != "sandbox":
+            load_organisation(slug, orgs_dir=root / "orgs")
+    started = time.monotonic()
+    built = build_run_evidence(
+        run.root, slugs, signed_off_by=request.signed_off_by, attest_file=request.attest_file,
+        secrets=REDACTOR.known(), allure_cli=find_allure_cli(root / DEFAULT_TOOLS_DIR, version=None),
+        history_dir=root / "reports" / ".history")
+    for result in built.results:
+        say(f"{result.verdict:5} {result.organisation}: {result.bundle}")
+        for warning in result.warnings:
+            say(f"      warning: {warning}")
+    for slug, message in built.errors.items():
+        say(f"ERROR {slug}: {message}")
+    say(f"evidence built in {time.monotonic() - started:.1f}s; CI summary: {built.ci_summary}")
+    return built
 
 
 def _run_org(root: Path, run: RunDir, slug: str, env: dict[str, str],

@@ -65,15 +65,27 @@ class ChatwootClient:
                          source_id: str) -> Created:
         """Contact → conversation → incoming message, as a bridge (Evolution, WPPConnect) does;
         Chatwoot then delivers the events to its webhooks."""
-        contact = self._json("POST", "/contacts", 200, json={
-            "inbox_id": inbox_id, "name": name, "phone_number": phone, "source_id": source_id})
-        contact_id = int(contact["payload"]["contact"]["id"])
+        contact_id = self._existing_contact(phone) if phone else None
+        if contact_id is None:
+            contact = self._json("POST", "/contacts", 200, json={
+                "inbox_id": inbox_id, "name": name, "phone_number": phone, "source_id": source_id})
+            contact_id = int(contact["payload"]["contact"]["id"])
+        else:  # Chatwoot keeps one contact per phone: a returning customer gets a new inbox link
+            response = send(self._http, self._org, "POST",
+                            f"{self._base}/contacts/{contact_id}/contact_inboxes",
+                            json={"inbox_id": inbox_id, "source_id": source_id})
+            if response.status_code not in (200, 422):  # 422: this inbox already knows them
+                expect(response, self._org, 200)
         conversation = self._json("POST", "/conversations", 200, json={
             "source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id})
         conversation_id = int(conversation["id"])
         message = self._json("POST", f"/conversations/{conversation_id}/messages", 200, json={
             "content": text, "message_type": "incoming"})
         return Created(contact_id, source_id, conversation_id, int(message["id"]))
+
+    def _existing_contact(self, phone: str) -> int | None:
+        found = self._json("GET", "/contacts/search", 200, params={"q": phone})["payload"]
+        return next((int(c["id"]) for c in found if c.get("phone_number") == phone), None)
 
     def add_message(self, conversation_id: int, text: str) -> int:
         message = self._json("POST", f"/conversations/{conversation_id}/messages", 200,

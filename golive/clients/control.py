@@ -39,8 +39,12 @@ class ControlClient:
     def set_faults(self, names: list[str]) -> None:
         expect(send(self._http, self._org, "PUT", "/faults", json={"active": names}), self._org, 200)
 
-    def set_outage(self, on: bool) -> None:
-        expect(send(self._http, self._org, "PUT", "/outage", json={"on": on}), self._org, 200)
+    def set_outage(self, on: bool, inboxes: list[int] | None = None) -> None:
+        """The CRM webhook down for everyone, or only for deliveries of these inboxes."""
+        body: dict[str, Any] = {"on": on}
+        if inboxes:
+            body["inboxes"] = inboxes
+        expect(send(self._http, self._org, "PUT", "/outage", json=body), self._org, 200)
 
     def reset(self) -> None:
         expect(send(self._http, self._org, "POST", "/reset"), self._org, 200)

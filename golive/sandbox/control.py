@@ -59,13 +59,15 @@ def control_app(
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
         try:
-            on = json.loads(await request.body()).get("on")
+            body = json.loads(await request.body())
+            on, inboxes = body.get("on"), body.get("inboxes", [])
         except (ValueError, AttributeError):
-            on = None
-        if not isinstance(on, bool):
-            return JSONResponse({"error": "expected {\"on\": true|false}"}, 400)
-        faults.set_outage(on)
-        return JSONResponse({"outage": faults.outage})
+            on, inboxes = None, []
+        if not isinstance(on, bool) or not isinstance(inboxes, list) or not all(
+                isinstance(i, int) for i in inboxes):
+            return JSONResponse({"error": "expected {\"on\": true|false, \"inboxes\": [ids]}"}, 400)
+        faults.set_outage(on, frozenset(inboxes))
+        return JSONResponse({"outage": faults.outage, "inboxes": sorted(inboxes) if on else []})
 
     async def post_reset(request: Request) -> JSONResponse:
         """Back to the seed data (same ids and keys), faults off: one clean slate per kill-matrix

@@ -95,6 +95,8 @@ class WebhookHandler:
             return JSONResponse({"error": "Invalid JSON payload"}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"error": "Invalid JSON payload"}, status_code=400)
+        if self.faults.partial_outage and self.faults.outage_for(_inbox_of(payload)):
+            return JSONResponse({"error": "Service unavailable"}, status_code=503)
         try:
             status, answer = await run_in_threadpool(self.handle, payload)
         except BadPayload as exc:
@@ -333,6 +335,14 @@ class WebhookHandler:
                 conversation_id,
             ),
         )
+
+
+def _inbox_of(payload: dict[str, Any]) -> object:
+    for candidate in (dig(payload, "inbox", "id"), payload.get("inbox_id"),
+                      dig(payload, "conversation", "inbox_id")):
+        if candidate is not None:
+            return candidate
+    return None
 
 
 def _first_message_account(payload: dict[str, Any]) -> Any:

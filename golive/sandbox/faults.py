@@ -128,6 +128,7 @@ class FaultState:
         self._lock = threading.Lock()
         self._active: frozenset[str] = frozenset()
         self._outage = False
+        self._outage_inboxes: frozenset[int] = frozenset()
 
     def set(self, names: list[str]) -> frozenset[str]:
         unknown = [n for n in names if n not in BY_NAME]
@@ -149,6 +150,16 @@ class FaultState:
     def outage(self) -> bool:
         return self._outage or "crm-outage" in self._active
 
-    def set_outage(self, value: bool) -> None:
+    def set_outage(self, value: bool, inboxes: frozenset[int] = frozenset()) -> None:
+        """On for every delivery, or only for those of some inboxes: organisations tested in
+        parallel on one sandbox must not take each other down."""
         with self._lock:
-            self._outage = value
+            self._outage = value and not inboxes
+            self._outage_inboxes = inboxes if value else frozenset()
+
+    def outage_for(self, inbox_id: object) -> bool:
+        return self.outage or (isinstance(inbox_id, int) and inbox_id in self._outage_inboxes)
+
+    @property
+    def partial_outage(self) -> bool:
+        return bool(self._outage_inboxes)
