@@ -79,10 +79,12 @@ def writes_on_whatsapp(conversations: Conversations, customer: Customer) -> Sent
 
 
 def sends_first_dm(conversations: Conversations, customer: Customer, copies: int = 1) -> Sent:
-    conv = conversations.conversation("instagram", customer.person,
-                                      usable_identifier=customer.usable_identifier)
-    return conversations.first_message("instagram", customer.person, FIRST_DM,
-                                       conversation=conv, copies=copies)
+    conv = conversations.conversation(
+        "instagram", customer.person, usable_identifier=customer.usable_identifier
+    )
+    return conversations.first_message(
+        "instagram", customer.person, FIRST_DM, conversation=conv, copies=copies
+    )
 
 
 def already_wrote_on_instagram(conversations: Conversations, data: DataFactory) -> Sent:
@@ -104,8 +106,9 @@ def replay(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> Replay
 
 def after_replay(sql: SqlVerifier, sent: Sent, replayed: Replayed) -> None:
     contact_id = replayed.before.link.get("contact_id")
-    after = checks.snapshot(sql, sent.conversation_id, sent.message.id,
-                            str(contact_id) if contact_id else None)
+    after = checks.snapshot(
+        sql, sent.conversation_id, sent.message.id, str(contact_id) if contact_id else None
+    )
     checks.unchanged(replayed.before, after)
 
 
@@ -125,8 +128,7 @@ def writes_on_both_channels(conversations: Conversations, customer: Customer) ->
     return TwoChannels(whatsapp, instagram)
 
 
-def writes_to_foreign_inbox(conversations: Conversations, customer: Customer,
-                            data: DataFactory) -> Sent:
+def writes_to_foreign_inbox(conversations: Conversations, customer: Customer, data: DataFactory) -> Sent:
     """A conversation in an inbox id no organisation configured (far above real ids)."""
     conv = conversations.conversation("instagram", customer.person, inbox_id=data.chatwoot_id())
     return conversations.first_message("instagram", customer.person, FIRST_DM, conversation=conv)
@@ -138,12 +140,14 @@ class TwoTenants:
     there: Sent
 
 
-def writes_to_both_tenants(conversations: Conversations, other: Conversations,
-                           customer: Customer) -> TwoTenants:
+def writes_to_both_tenants(
+    conversations: Conversations, other: Conversations, customer: Customer
+) -> TwoTenants:
     if other.org.account_id != conversations.org.account_id:
         raise AssertionError(
             f"precondition: '{other.org.slug}' is on Chatwoot account {other.org.account_id}, "
-            f"not {conversations.org.account_id} like '{conversations.org.slug}'")
+            f"not {conversations.org.account_id} like '{conversations.org.slug}'"
+        )
     here = conversations.first_message("instagram", customer.person, FIRST_DM)
     there = other.first_message("instagram", customer.person, FIRST_DM)
     return TwoTenants(here, there)
@@ -158,35 +162,35 @@ def _require_boards(org: Organisation) -> tuple[str, str]:
     return org.board_key, org.target_stage
 
 
-def customer_with_deals(org: Organisation, crm: CrmClient, data: DataFactory, *,
-                        follow_up: bool) -> CustomerDeals:
+def customer_with_deals(
+    org: Organisation, crm: CrmClient, data: DataFactory, *, follow_up: bool
+) -> CustomerDeals:
     board, _ = _require_boards(org)
     phone = data.br_mobile()
     contact = crm.upsert_contact(name=data.name(), phone=phone)
-    sales, _action = crm.create_deal(title=f"Reserva {contact.name}", board=board,
-                                     contact_id=contact.id)
+    sales, _action = crm.create_deal(title=f"Reserva {contact.name}", board=board, contact_id=contact.id)
     other = None
     if follow_up:
         if not org.secondary_board_key:
             raise AssertionError(f"'{org.slug}' has no [board] secondary_key in its profile")
-        other, _action = crm.create_deal(title=f"Pos-venda {contact.name}",
-                                         board=org.secondary_board_key, contact_id=contact.id)
+        other, _action = crm.create_deal(
+            title=f"Pos-venda {contact.name}", board=org.secondary_board_key, contact_id=contact.id
+        )
     return CustomerDeals(contact, phone, sales, other)
 
 
-def move_by_deal_id(org: Organisation, crm: CrmClient, deals: CustomerDeals, *,
-                    summary: bool = False) -> Answer:
+def move_by_deal_id(
+    org: Organisation, crm: CrmClient, deals: CustomerDeals, *, summary: bool = False
+) -> Answer:
     _, stage = _require_boards(org)
-    return crm.move_deal(deals.sales.id, stage=stage,
-                         ai_summary=deals.summary if summary else None)
+    return crm.move_deal(deals.sales.id, stage=stage, ai_summary=deals.summary if summary else None)
 
 
 def move_to_unknown_stage(crm: CrmClient, deals: CustomerDeals, data: DataFactory) -> Answer:
     return crm.move_deal(deals.sales.id, stage=f"golive-no-such-stage-{data.run_id}")
 
 
-def move_by_phone(org: Organisation, crm: CrmClient, deals: CustomerDeals, *,
-                  any_board: bool) -> Answer:
+def move_by_phone(org: Organisation, crm: CrmClient, deals: CustomerDeals, *, any_board: bool) -> Answer:
     board, stage = _require_boards(org)
     if any_board:
         return crm.move_by_identity(board=board, stage=stage, cross_board=True, phone=deals.phone)

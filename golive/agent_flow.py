@@ -50,12 +50,12 @@ def run_for(n8n: N8nClient, org: Organisation, sent: Sent) -> FlowRun:
     if refused:
         raise _fail(f"n8n refused the delivery to the agent flow: {refused[0].status} {refused[0].body}")
     workflow = v2_workflow(n8n, org)
-    return FlowRun(sent, n8n.execution_for_message(workflow.id, sent.message.id,
-                                                   timeout=org.timeout_s))
+    return FlowRun(sent, n8n.execution_for_message(workflow.id, sent.message.id, timeout=org.timeout_s))
 
 
-def asks_for_next_step(conversations: Conversations, n8n: N8nClient, org: Organisation,
-                       first: FlowRun) -> FlowRun:
+def asks_for_next_step(
+    conversations: Conversations, n8n: N8nClient, org: Organisation, first: FlowRun
+) -> FlowRun:
     keyword = org.n8n.move_keyword or "orçamento"
     text = f"Perfeito! Pode me mandar um {keyword} para o evento?"
     return run_for(n8n, org, conversations.next_message(first.sent, text))
@@ -67,8 +67,10 @@ def asks_for_next_step(conversations: Conversations, n8n: N8nClient, org: Organi
 def handled(run: FlowRun) -> None:
     execution = run.execution
     if execution.status != "success" or AGENT not in execution.nodes_run():
-        raise _fail(f"the agent flow did not handle the message: execution {execution.id} ended "
-                    f"{execution.status!r} after {execution.nodes_run()}; {execution.error()}")
+        raise _fail(
+            f"the agent flow did not handle the message: execution {execution.id} ended "
+            f"{execution.status!r} after {execution.nodes_run()}; {execution.error()}"
+        )
 
 
 def resolved_before_agent(run: FlowRun) -> None:
@@ -84,8 +86,9 @@ def memory_keyed_by(run: FlowRun, expected: str) -> None:
     memory = run.execution.output(MEMORY) or {}
     key = memory.get("sessionKey")
     if key != expected:
-        raise _fail(f"the flow keyed the conversation memory by {key!r}, expected the canonical "
-                    f"key {expected!r}")
+        raise _fail(
+            f"the flow keyed the conversation memory by {key!r}, expected the canonical key {expected!r}"
+        )
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -103,12 +106,16 @@ def moved_by_deal_id(run: FlowRun, first: FlowRun, crm: CrmClient, org: Organisa
     handled(run)
     deal_id = first.deal_id()
     if run.deal_id() != deal_id:
-        raise _fail(f"the flow worked on deal {run.deal_id()} in the second message, but the "
-                    f"conversation's deal is {deal_id}")
+        raise _fail(
+            f"the flow worked on deal {run.deal_id()} in the second message, but the "
+            f"conversation's deal is {deal_id}"
+        )
     calls = [s for s in _strings(run.execution.run_data().get(MOVE_TOOL, [])) if "move-stage" in s]
     if not calls:
-        raise _fail(f"the agent did not call its stage-move tool ({MOVE_TOOL!r}) for a message "
-                    f"asking for the next step")
+        raise _fail(
+            f"the agent did not call its stage-move tool ({MOVE_TOOL!r}) for a message "
+            f"asking for the next step"
+        )
     if any("move-stage-by-identity" in c for c in calls) or not any(
         f"/deals/{deal_id}/move-stage" in c for c in calls
     ):
@@ -117,8 +124,10 @@ def moved_by_deal_id(run: FlowRun, first: FlowRun, crm: CrmClient, org: Organisa
     deal = crm.deal(str(deal_id))
     labels = {s.id: s.label for s in crm.stages(str(org.board_key))}
     if labels.get(deal.stage_id, "").lower() != stage.lower():
-        raise _fail(f"deal {deal_id} is in stage {labels.get(deal.stage_id)!r} after the agent's "
-                    f"move, expected {stage!r}")
+        raise _fail(
+            f"deal {deal_id} is in stage {labels.get(deal.stage_id)!r} after the agent's "
+            f"move, expected {stage!r}"
+        )
 
 
 def stopped_as_invalid(run: FlowRun) -> None:
@@ -126,8 +135,10 @@ def stopped_as_invalid(run: FlowRun) -> None:
     nodes = execution.nodes_run()
     if AGENT in nodes or MEMORY in nodes:
         key = (execution.output(MEMORY) or {}).get("sessionKey")
-        raise _fail(f"the agent ran for a message without a usable identifier (memory key {key!r}): "
-                    "the flow must stop invalid identities, never fall back to a name")
+        raise _fail(
+            f"the agent ran for a message without a usable identifier (memory key {key!r}): "
+            "the flow must stop invalid identities, never fall back to a name"
+        )
     if INVALID not in nodes:
         raise _fail(f"the flow did not record the message as an invalid identity (nodes run: {nodes})")
 
@@ -138,14 +149,19 @@ def handled_run(n8n: N8nClient, org: Organisation, sent: Sent) -> FlowRun:
     return run
 
 
-def separate_memories(n8n: N8nClient, org: Organisation, whatsapp_sent: Sent,
-                      instagram_sent: Sent) -> tuple[FlowRun, FlowRun]:
+def separate_memories(
+    n8n: N8nClient, org: Organisation, whatsapp_sent: Sent, instagram_sent: Sent
+) -> tuple[FlowRun, FlowRun]:
     whatsapp, instagram = run_for(n8n, org, whatsapp_sent), run_for(n8n, org, instagram_sent)
     keys = [(r.execution.output(MEMORY) or {}).get("sessionKey") for r in (whatsapp, instagram)]
-    expected = [f"whatsapp:{whatsapp.sent.person.phone}", f"instagram:{instagram.sent.person.igsid}"]
+    expected = [
+        f"whatsapp:{whatsapp.sent.person.phone}",
+        f"instagram:{instagram.sent.person.igsid}",
+    ]
     if keys != expected:
-        raise _fail(f"the two conversations were keyed {keys}, expected the distinct canonical "
-                    f"keys {expected}")
+        raise _fail(
+            f"the two conversations were keyed {keys}, expected the distinct canonical keys {expected}"
+        )
     return whatsapp, instagram
 
 
@@ -153,5 +169,7 @@ def no_shared_history(whatsapp: FlowRun, instagram: FlowRun) -> None:
     for run in (whatsapp, instagram):
         history = (run.execution.output(MEMORY) or {}).get("history_length")
         if history:
-            raise _fail(f"the first message on {run.sent.channel} found {history} earlier message(s) "
-                        "in its memory: conversations are mixing")
+            raise _fail(
+                f"the first message on {run.sent.channel} found {history} earlier message(s) "
+                "in its memory: conversations are mixing"
+            )

@@ -29,8 +29,9 @@ def webhook_processed(answers: Sequence[WebhookAnswer]) -> None:
     bad = [a for a in answers if a.status != 200 or a.ignored or a.body.get("success") is not True]
     if bad:
         shown = "; ".join(f"{a.status} {a.body}" for a in bad[:3])
-        raise _fail(f"the CRM webhook did not process the event ({len(bad)} of {len(answers)} "
-                    f"deliveries): {shown}")
+        raise _fail(
+            f"the CRM webhook did not process the event ({len(bad)} of {len(answers)} deliveries): {shown}"
+        )
 
 
 def accepted(sent: Sent, sql: SqlVerifier, *, timeout: float) -> None:
@@ -39,8 +40,12 @@ def accepted(sent: Sent, sql: SqlVerifier, *, timeout: float) -> None:
     if sent.via != "chatwoot":
         webhook_processed(sent.answers)
         return
-    eventually(lambda: sql.links(sent.conversation_id), bool, timeout=timeout,
-               what=f"the CRM to link conversation {sent.conversation_id}, which Chatwoot delivered")
+    eventually(
+        lambda: sql.links(sent.conversation_id),
+        bool,
+        timeout=timeout,
+        what=f"the CRM to link conversation {sent.conversation_id}, which Chatwoot delivered",
+    )
 
 
 def all_accepted(sents: Sequence[Sent], sql: SqlVerifier, *, timeout: float) -> None:
@@ -52,8 +57,10 @@ def webhook_refused(answers: Sequence[WebhookAnswer], status: int, reason: str) 
     wrong = [a for a in answers if a.status != status]
     if wrong:
         shown = "; ".join(f"{a.status} {a.body}" for a in wrong[:3])
-        raise _fail(f"expected the CRM webhook to refuse the delivery with {status} ({reason}), "
-                    f"but it answered: {shown}")
+        raise _fail(
+            f"expected the CRM webhook to refuse the delivery with {status} ({reason}), "
+            f"but it answered: {shown}"
+        )
 
 
 def webhook_ignored(answers: Sequence[WebhookAnswer], why: str) -> None:
@@ -70,19 +77,26 @@ def no_server_error(answers: Sequence[WebhookAnswer]) -> None:
 
 
 def single_link(sql: SqlVerifier, conversation_id: int, *, timeout: float) -> Link:
-    links = eventually(lambda: sql.links(conversation_id), bool, timeout=timeout,
-                       what=f"a conversation link for conversation {conversation_id}")
+    links = eventually(
+        lambda: sql.links(conversation_id),
+        bool,
+        timeout=timeout,
+        what=f"a conversation link for conversation {conversation_id}",
+    )
     if len(links) != 1:
-        raise _fail(f"conversation {conversation_id} has {len(links)} conversation links, expected "
-                    f"exactly one (re-entry is not idempotent): contact ids "
-                    f"{[link.contact_id for link in links]}")
+        raise _fail(
+            f"conversation {conversation_id} has {len(links)} conversation links, expected "
+            f"exactly one (re-entry is not idempotent): contact ids "
+            f"{[link.contact_id for link in links]}"
+        )
     return links[0]
 
 
 def linked_to(link: Link, contact_id: str, who: str, why: str = "") -> None:
     if link.contact_id != contact_id:
-        raise _fail(f"the conversation is linked to contact {link.contact_id}, expected {who} "
-                    f"{contact_id}{why}")
+        raise _fail(
+            f"the conversation is linked to contact {link.contact_id}, expected {who} {contact_id}{why}"
+        )
 
 
 def single_identity(sql: SqlVerifier, source: str, external_id: str) -> IdentityRow:
@@ -90,7 +104,8 @@ def single_identity(sql: SqlVerifier, source: str, external_id: str) -> Identity
     if not rows:
         others = sql.query(
             "SELECT source, external_id FROM messaging_contact_identities WHERE organization_id "
-            "= %(org)s AND external_id LIKE %(tail)s", tail=f"%{external_id[-8:]}"
+            "= %(org)s AND external_id LIKE %(tail)s",
+            tail=f"%{external_id[-8:]}",
         )
         hint = f"; found instead: {others}" if others else ""
         raise _fail(f"no {source} identity with external id {external_id!r}{hint}")
@@ -113,8 +128,10 @@ def one_contact_for_phone(sql: SqlVerifier, phone: str, expected_contact: str) -
     contacts = sql.contacts_with_phone(phone)
     if contacts != [expected_contact]:
         extra = [c for c in contacts if c != expected_contact]
-        raise _fail(f"WhatsApp regression: {len(contacts)} contacts now have phone {phone}; "
-                    f"new contact(s) {extra} were created instead of reusing {expected_contact}")
+        raise _fail(
+            f"WhatsApp regression: {len(contacts)} contacts now have phone {phone}; "
+            f"new contact(s) {extra} were created instead of reusing {expected_contact}"
+        )
 
 
 def contact_is_new(sql: SqlVerifier, contact_id: str | None, name: str) -> dict[str, Any]:
@@ -131,22 +148,29 @@ def resolution_logged(sql: SqlVerifier, source: str, external_id: str, actions: 
     if not rows:
         raise _fail(f"no identity resolution was logged for {source} {external_id!r}")
     if rows[0]["action"] not in actions:
-        raise _fail(f"the identity resolution for {source} {external_id!r} was logged as "
-                    f"{rows[0]['action']!r}, expected {' or '.join(sorted(actions))}")
+        raise _fail(
+            f"the identity resolution for {source} {external_id!r} was logged as "
+            f"{rows[0]['action']!r}, expected {' or '.join(sorted(actions))}"
+        )
 
 
 def nothing_created_for(sql: SqlVerifier, sent: Sent) -> None:
     contacts = sql.contacts_named(sent.person.name)
     if contacts:
-        raise _fail(f"a contact was created for {sent.person.name!r} although the event had no "
-                    f"usable identifier: {contacts}")
+        raise _fail(
+            f"a contact was created for {sent.person.name!r} although the event had no "
+            f"usable identifier: {contacts}"
+        )
     links = sql.links(sent.conversation_id)
     if any(link.contact_id for link in links):
-        raise _fail("the conversation was linked to a contact although it had no usable "
-                    f"identifier: {[link.contact_id for link in links]}")
+        raise _fail(
+            "the conversation was linked to a contact although it had no usable "
+            f"identifier: {[link.contact_id for link in links]}"
+        )
     if sent.person.igsid and sql.identities("INSTAGRAM", sent.person.igsid):
-        raise _fail(f"an Instagram identity was created for {sent.person.igsid} although the "
-                    "event did not carry it")
+        raise _fail(
+            f"an Instagram identity was created for {sent.person.igsid} although the event did not carry it"
+        )
 
 
 def invalid_identity_logged(sql: SqlVerifier, source: str) -> None:
@@ -157,15 +181,16 @@ def invalid_identity_logged(sql: SqlVerifier, source: str) -> None:
         source=source,
     )
     if not rows:
-        raise _fail(f"the rejected {source} event left no 'error' (invalid_external_id) row in the "
-                    "identity resolution log")
+        raise _fail(
+            f"the rejected {source} event left no 'error' (invalid_external_id) row in the "
+            "identity resolution log"
+        )
 
 
 def nothing_written(sql: SqlVerifier, conversation_id: int) -> None:
     count = sql.rows_for_conversation(conversation_id)
     if count:
-        raise _fail(f"the refused delivery still wrote {count} row(s) for conversation "
-                    f"{conversation_id}")
+        raise _fail(f"the refused delivery still wrote {count} row(s) for conversation {conversation_id}")
 
 
 # --- snapshots: "nothing recorded before the replay has changed" ---------------------------
@@ -191,25 +216,28 @@ def snapshot(sql: SqlVerifier, conversation_id: int, message_id: int, contact_id
 
 def unchanged(before: Snapshot, after: Snapshot) -> None:
     if before.link != after.link:
-        diff = {k: (before.link.get(k), after.link.get(k)) for k in set(before.link) | set(after.link)
-                if before.link.get(k) != after.link.get(k)}
+        diff = {
+            k: (before.link.get(k), after.link.get(k))
+            for k in set(before.link) | set(after.link)
+            if before.link.get(k) != after.link.get(k)
+        }
         raise _fail(f"the replay changed the conversation link: {diff} (before → after)")
     if before.identities != after.identities:
-        raise _fail(f"the replay changed the contact's identities: {before.identities} → "
-                    f"{after.identities}")
+        raise _fail(f"the replay changed the contact's identities: {before.identities} → {after.identities}")
     if before.contact != after.contact:
         raise _fail("the replay changed the contact")
     if before.messages != after.messages:
-        raise _fail(f"the replay cached the message {after.messages} times, expected "
-                    f"{before.messages}")
+        raise _fail(f"the replay cached the message {after.messages} times, expected {before.messages}")
 
 
 def one_contact_one_identity(sql: SqlVerifier, source: str, external_id: str, name: str) -> str:
     identity = single_identity(sql, source, external_id)
     contacts = sql.contacts_named(name)
     if contacts != [identity.contact_id]:
-        raise _fail(f"{name!r} has {len(contacts)} contacts {contacts}; expected exactly one, the "
-                    f"identity's contact {identity.contact_id}")
+        raise _fail(
+            f"{name!r} has {len(contacts)} contacts {contacts}; expected exactly one, the "
+            f"identity's contact {identity.contact_id}"
+        )
     return identity.contact_id
 
 
@@ -225,30 +253,35 @@ def moved(answer: Answer) -> Deal:
 def deal_in_stage(crm: CrmClient, deal_id: str, stage_id: str, stage_label: str) -> Deal:
     deal = crm.deal(deal_id)
     if deal.stage_id != stage_id:
-        raise _fail(f"deal {deal_id} is in stage {deal.stage_id}, expected {stage_label!r} "
-                    f"({stage_id})")
+        raise _fail(f"deal {deal_id} is in stage {deal.stage_id}, expected {stage_label!r} ({stage_id})")
     return deal
 
 
 def deal_not_moved(crm: CrmClient, before: Deal, what: str) -> None:
     now = crm.deal(before.id)
     if now.stage_id != before.stage_id:
-        raise _fail(f"the {what} ({before.id}) moved from stage {before.stage_id} to "
-                    f"{now.stage_id} although it was not the target of the move")
+        raise _fail(
+            f"the {what} ({before.id}) moved from stage {before.stage_id} to "
+            f"{now.stage_id} although it was not the target of the move"
+        )
 
 
 def refused(answer: Answer, status: int, code: str | None, reason: str) -> None:
     if answer.status != status or (code is not None and answer.code != code):
         moved_deal = f"; it moved deal {answer.deal.id}" if answer.deal else ""
-        raise _fail(f"expected the move to be refused ({reason}: {status} {code or ''}), but the CRM "
-                    f"answered {answer.describe()}{moved_deal}")
+        raise _fail(
+            f"expected the move to be refused ({reason}: {status} {code or ''}), but the CRM "
+            f"answered {answer.describe()}{moved_deal}"
+        )
 
 
 def summary_stored(crm: CrmClient, deal_id: str, summary: str) -> None:
     deal = crm.deal(deal_id)
     if deal.ai_summary != summary:
-        raise _fail(f"the deal's ai_summary is {deal.ai_summary!r}, expected the summary sent "
-                    f"with the move ({summary!r})")
+        raise _fail(
+            f"the deal's ai_summary is {deal.ai_summary!r}, expected the summary sent "
+            f"with the move ({summary!r})"
+        )
 
 
 # --- identities of a conversation ----------------------------------------------------------
@@ -258,8 +291,10 @@ def whatsapp_identity(sql: SqlVerifier, phone: str, contact_id: str) -> None:
     row = single_identity(sql, "WHATSAPP", phone)
     canonical_key(row, f"whatsapp:{phone}")
     if row.contact_id != contact_id:
-        raise _fail(f"the WhatsApp identity {phone} points to contact {row.contact_id}, expected "
-                    f"the customer's contact {contact_id}")
+        raise _fail(
+            f"the WhatsApp identity {phone} points to contact {row.contact_id}, expected "
+            f"the customer's contact {contact_id}"
+        )
 
 
 def new_contact_for(sql: SqlVerifier, sent: Sent, *, timeout: float) -> None:
@@ -275,16 +310,21 @@ def instagram_identity(sql: SqlVerifier, sent: Sent) -> None:
 
 def linked_to_identity(sql: SqlVerifier, sent: Sent, *, timeout: float) -> None:
     row = single_identity(sql, "INSTAGRAM", str(sent.person.igsid))
-    linked_to(single_link(sql, sent.conversation_id, timeout=timeout), row.contact_id,
-              "the contact of the Instagram identity")
+    linked_to(
+        single_link(sql, sent.conversation_id, timeout=timeout),
+        row.contact_id,
+        "the contact of the Instagram identity",
+    )
 
 
 def same_contact(sql: SqlVerifier, first: Sent, second: Sent, *, timeout: float) -> None:
     a = single_link(sql, first.conversation_id, timeout=timeout)
     b = single_link(sql, second.conversation_id, timeout=timeout)
     if a.contact_id is None or a.contact_id != b.contact_id:
-        raise _fail(f"the new conversation is linked to contact {b.contact_id}, the first one to "
-                    f"{a.contact_id}: the same Instagram user became two contacts")
+        raise _fail(
+            f"the new conversation is linked to contact {b.contact_id}, the first one to "
+            f"{a.contact_id}: the same Instagram user became two contacts"
+        )
 
 
 # --- SQL data checks -----------------------------------------------------------------------
@@ -293,15 +333,19 @@ def same_contact(sql: SqlVerifier, first: Sent, second: Sent, *, timeout: float)
 def unique_key(sql: SqlVerifier, table: str, columns: tuple[str, ...]) -> None:
     keys = unique_keys(sql, table)
     if not any(set(key) == set(columns) for key in keys):
-        raise _fail(f"{table} has no unique key on ({', '.join(columns)}): duplicates are possible "
-                    f"(unique keys found: {keys or 'none'})")
+        raise _fail(
+            f"{table} has no unique key on ({', '.join(columns)}): duplicates are possible "
+            f"(unique keys found: {keys or 'none'})"
+        )
 
 
 def consistent(sql: SqlVerifier, check: str) -> None:
     rows = sql.query(CONSISTENCY_CHECKS[check])
     if rows:
-        raise _fail(f"SQL consistency check failed, {check}: {rows[:5]}"
-                    + (f" and {len(rows) - 5} more" if len(rows) > 5 else ""))
+        raise _fail(
+            f"SQL consistency check failed, {check}: {rows[:5]}"
+            + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+        )
 
 
 def verification_queries_scoped(sql: SqlVerifier) -> None:
@@ -316,43 +360,55 @@ def verification_queries_scoped(sql: SqlVerifier) -> None:
 
 def client_error(answer: WebhookAnswer, what: str) -> None:
     if answer.status >= 500:
-        raise _fail(f"the CRM webhook crashed on {what}: {answer.status} {answer.body} (a malformed "
-                    "delivery must get a 4xx, never a 5xx)")
+        raise _fail(
+            f"the CRM webhook crashed on {what}: {answer.status} {answer.body} (a malformed "
+            "delivery must get a 4xx, never a 5xx)"
+        )
     if not 400 <= answer.status < 500:
-        raise _fail(f"the CRM webhook accepted {what} with {answer.status} {answer.body}; expected a "
-                    "4xx refusal")
+        raise _fail(
+            f"the CRM webhook accepted {what} with {answer.status} {answer.body}; expected a 4xx refusal"
+        )
 
 
 def acknowledged_not_processed(answer: WebhookAnswer) -> None:
     if answer.status != 200 or answer.body.get("success") is not True:
-        raise _fail(f"expected the CRM to acknowledge an unhandled event with 200 success, got "
-                    f"{answer.status} {answer.body}")
+        raise _fail(
+            f"expected the CRM to acknowledge an unhandled event with 200 success, got "
+            f"{answer.status} {answer.body}"
+        )
 
 
 def api_refused(answer: Answer, status: int, code: str) -> None:
     if answer.status != status or answer.code != code:
-        raise _fail(f"expected the public API to refuse the call with {status} {code}, got "
-                    f"{answer.describe()}")
+        raise _fail(
+            f"expected the public API to refuse the call with {status} {code}, got {answer.describe()}"
+        )
 
 
 def not_found_for_other_org(read: Answer, move: Answer) -> None:
     for what, answer in (("read", read), ("move", move)):
         if answer.status != 404:
-            raise _fail(f"tenant leak: this organisation's key could {what} another organisation's "
-                        f"deal ({answer.describe()}); expected 404 Deal not found")
+            raise _fail(
+                f"tenant leak: this organisation's key could {what} another organisation's "
+                f"deal ({answer.describe()}); expected 404 Deal not found"
+            )
 
 
 def secret_configured(status: dict[str, Any]) -> None:
     if status.get("secretConfigured") is not True:
-        raise _fail(f"the CRM webhook endpoint reports no signature secret: {status} (T-2 requires "
-                    "CHATWOOT_WEBHOOK_SECRET)")
+        raise _fail(
+            f"the CRM webhook endpoint reports no signature secret: {status} (T-2 requires "
+            "CHATWOOT_WEBHOOK_SECRET)"
+        )
 
 
 def delivery_failed(sql: SqlVerifier, sent: Sent) -> None:
     ok = [a for a in sent.answers if 200 <= a.status < 300]
     if ok:
-        raise _fail(f"the CRM was meant to be unavailable, but it accepted {len(ok)} delivery(ies): "
-                    f"{ok[0].status} {ok[0].body}")
+        raise _fail(
+            f"the CRM was meant to be unavailable, but it accepted {len(ok)} delivery(ies): "
+            f"{ok[0].status} {ok[0].body}"
+        )
     nothing_written(sql, sent.conversation_id)
 
 
@@ -370,8 +426,7 @@ def distinct_channel_identities(sql: SqlVerifier, person: Person) -> tuple[Ident
     return whatsapp, instagram
 
 
-def each_linked_to_own_identity(sql: SqlVerifier, whatsapp: Sent, instagram: Sent, *,
-                                timeout: float) -> None:
+def each_linked_to_own_identity(sql: SqlVerifier, whatsapp: Sent, instagram: Sent, *, timeout: float) -> None:
     wa_identity, ig_identity = distinct_channel_identities(sql, whatsapp.person)
     for sent, identity in ((whatsapp, wa_identity), (instagram, ig_identity)):
         link = single_link(sql, sent.conversation_id, timeout=timeout)

@@ -13,8 +13,11 @@ from rich.table import Table
 
 from golive.errors import ConfigError, GoliveError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Go-live verification for the LagostaCRM Instagram DM v2 rollout.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Go-live verification for the LagostaCRM Instagram DM v2 rollout.",
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -35,10 +38,10 @@ def _fail(exc: GoliveError, code: int = 2) -> typer.Exit:
 
 @app.command()
 def sandbox(
-    state_dir: Annotated[Path, typer.Option(help="where profiles and secrets.env are written")] =
-    Path(".golive/sandbox"),
-    fault: Annotated[list[str] | None, typer.Option(help="fault profile to switch on (repeatable)")]
-    = None,
+    state_dir: Annotated[Path, typer.Option(help="where profiles and secrets.env are written")] = Path(
+        ".golive/sandbox"
+    ),
+    fault: Annotated[list[str] | None, typer.Option(help="fault profile to switch on (repeatable)")] = None,
 ) -> None:
     """Run the embedded staging stack in the foreground (Ctrl-C stops it)."""
     from golive.sandbox.__main__ import main as sandbox_main
@@ -51,8 +54,7 @@ def sandbox(
 
 @app.command()
 def smoke(
-    org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: sandbox")]
-    = None,
+    org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: sandbox")] = None,
     parallel: Annotated[int | None, typer.Option(help="organisations at once")] = None,
     attest: Annotated[Path | None, typer.Option(help="attestation file for the dossier")] = None,
     signed_off_by: Annotated[str | None, typer.Option(help="who signs the Go/No-Go")] = None,
@@ -65,8 +67,12 @@ def smoke(
     request = EvidenceRequest(attest, signed_off_by) if evidence else None
     try:
         run, results, built = run_smoke(
-            root=_root(), orgs=org or [], parallel=parallel, evidence=request,
-            say=lambda line: console.print(line, markup=False, highlight=False))
+            root=_root(),
+            orgs=org or [],
+            parallel=parallel,
+            evidence=request,
+            say=lambda line: console.print(line, markup=False, highlight=False),
+        )
     except GoliveError as exc:
         raise _fail(exc) from None
     table = Table(title=f"golive smoke — run {run.run_id}")
@@ -75,13 +81,24 @@ def smoke(
     for result in results:
         counts = result.counts()
         http = (result.summary or {}).get("http_ms_total", "")
-        table.add_row(result.slug, str(counts["passed"]), str(counts["failed"]),
-                      str(counts["skipped"]), f"{result.seconds:.1f}", str(http), str(result.exit_code))
+        table.add_row(
+            result.slug,
+            str(counts["passed"]),
+            str(counts["failed"]),
+            str(counts["skipped"]),
+            f"{result.seconds:.1f}",
+            str(http),
+            str(result.exit_code),
+        )
     console.print(table)
     if built is not None:
-        for result in built.results:
-            console.print(f"{result.verdict:5} {result.organisation}  bundle: {result.bundle}",
-                          markup=False, highlight=False)
+        for evidence_result in built.results:
+            console.print(
+                f"{evidence_result.verdict:5} {evidence_result.organisation}  "
+                f"bundle: {evidence_result.bundle}",
+                markup=False,
+                highlight=False,
+            )
     console.print(f"evidence: {run.root}")
     config_errors = [r for r in results if r.exit_code == 2]
     if config_errors:
@@ -92,7 +109,9 @@ def smoke(
 
 @app.command()
 def evidence(
-    org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: all of the run")] = None,
+    org: Annotated[
+        list[str] | None, typer.Option(help="organisation (repeatable); default: all of the run")
+    ] = None,
     run: Annotated[str | None, typer.Option(help="run id under reports/ (default: the newest)")] = None,
     signed_off_by: Annotated[str | None, typer.Option(help="who signs the Go/No-Go")] = None,
     attest: Annotated[Path | None, typer.Option(help="attestation file (TOML)")] = None,
@@ -111,15 +130,22 @@ def evidence(
             raise ConfigError(
                 f"{', '.join(sandbox_orgs)}: a sandbox run's secrets exist only while its sandbox "
                 "runs, so its leak scan cannot be done now; `golive smoke` builds the evidence "
-                "itself, or set GOLIVE_SANDBOX_STATE to the running sandbox", setting="--org")
+                "itself, or set GOLIVE_SANDBOX_STATE to the running sandbox",
+                setting="--org",
+            )
         if sandbox_orgs:
             from golive.sandbox_process import attach
             from golive.secrets import REDACTOR, Secret
 
             handle = attach(Path(os.environ["GOLIVE_SANDBOX_STATE"]))
             REDACTOR.register_all(Secret(k, v) for k, v in handle.secrets.items())
-        built = build_evidence_for(root, RunDir(run_dir), slugs, EvidenceRequest(attest, signed_off_by),
-                                   say=lambda line: console.print(line, markup=False, highlight=False))
+        built = build_evidence_for(
+            root,
+            RunDir(run_dir),
+            slugs,
+            EvidenceRequest(attest, signed_off_by),
+            say=lambda line: console.print(line, markup=False, highlight=False),
+        )
     except GoliveError as exc:
         raise _fail(exc) from None
     console.print(built.ci_summary.read_text(encoding="utf-8"), markup=False)
@@ -145,8 +171,11 @@ def kill_matrix(
     from golive.kill_matrix import run_matrix
 
     try:
-        matrix, out = run_matrix(root=_root(), faults=fault or None,
-                                 say=lambda line: console.print(line, markup=False, highlight=False))
+        matrix, out = run_matrix(
+            root=_root(),
+            faults=fault or None,
+            say=lambda line: console.print(line, markup=False, highlight=False),
+        )
     except GoliveError as exc:
         raise _fail(exc) from None
     console.print((out / "kill-matrix.md").read_text(encoding="utf-8"), markup=False)
@@ -155,7 +184,9 @@ def kill_matrix(
 
 
 @app.command("check-config")
-def check_config(org: Annotated[list[str], typer.Option(help="organisation profile (repeatable)")]) -> None:
+def check_config(
+    org: Annotated[list[str], typer.Option(help="organisation profile (repeatable)")],
+) -> None:
     """Load profiles and report the first missing or invalid setting (exit 2)."""
     from golive.config import load_organisation
 

@@ -189,6 +189,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0]  # `KEY=value  # comment`, as shells do
         values[key.strip()] = value
     return values
 
@@ -268,7 +270,7 @@ class _Source:
 
 
 def _validate_file(data: Mapping[str, Any], label: str) -> None:
-    known = {s.key.split(".")[0]: set() for s in SETTINGS}
+    known: dict[str, set[str]] = {s.key.split(".")[0]: set() for s in SETTINGS}
     for s in SETTINGS:
         section, name = s.key.split(".")
         known[section].add(f"{name}_env" if s.secret else name)
@@ -280,9 +282,9 @@ def _validate_file(data: Mapping[str, Any], label: str) -> None:
         for name in value:
             if name in known[key]:
                 continue
-            hint = f"; secrets are read from env vars, write {name}_env" if f"{name}_env" in known[
-                key
-            ] else ""
+            hint = (
+                f"; secrets are read from env vars, write {name}_env" if f"{name}_env" in known[key] else ""
+            )
             raise ConfigError(
                 f"{label}: unknown setting {key}.{name}{hint}", setting=f"{key}.{name}", where=label
             )
@@ -323,15 +325,19 @@ def build_organisation(
         )
 
     base_url = str(values["crm.base_url"]).rstrip("/")
-    if not re.match(r"^https?://[^/\s]+", base_url):
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", base_url):
         raise invalid("crm.base_url", f"{base_url!r} is not an http(s) URL")
     if values["crm.signature_mode"] not in ("hmac", "legacy"):
         raise invalid("crm.signature_mode", "expected hmac or legacy")
     if values["crm.timeout_ms"] <= 0:
         raise invalid("crm.timeout_ms", "must be a positive number of milliseconds")
     org_id = values["crm.organization_id"]
-    if org_id and not re.fullmatch(r"[0-9a-fA-F-]{36}", org_id):
+    uuid_pattern = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    if org_id and not re.fullmatch(uuid_pattern, org_id):
         raise invalid("crm.organization_id", f"{org_id!r} is not a uuid")
+    for key in ("chatwoot.account_id", "chatwoot.inbox_whatsapp_id", "chatwoot.inbox_instagram_id"):
+        if values[key] <= 0:
+            raise invalid(key, "Chatwoot ids are positive integers")
     inboxes: dict[Channel, Inbox] = {}
     for channel in CHANNELS:
         injection = values[f"chatwoot.inject_{channel}"]
@@ -393,9 +399,7 @@ def build_organisation(
 
 def _fingerprint(values: Mapping[str, Any]) -> str:
     """sha256 of the profile's settings with secrets reduced to the env var they came from."""
-    canonical = {
-        k: (v.name if isinstance(v, Secret) else v) for k, v in sorted(values.items())
-    }
+    canonical = {k: (v.name if isinstance(v, Secret) else v) for k, v in sorted(values.items())}
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -74,13 +74,15 @@ class Conversations:
         WhatsApp contacts have `phone_number` and the wa_id as source_id."""
         if channel == "instagram":
             contact = chatwoot.Contact(
-                id=self.data.chatwoot_id(), name=person.name,
+                id=self.data.chatwoot_id(),
+                name=person.name,
                 instagram_username=person.instagram_username,
             )
             source_id = person.igsid if usable_identifier else None
         else:
             contact = chatwoot.Contact(
-                id=self.data.chatwoot_id(), name=person.name,
+                id=self.data.chatwoot_id(),
+                name=person.name,
                 phone_number=person.phone if usable_identifier else None,
             )
             source_id = (person.phone or "").lstrip("+") if usable_identifier else None
@@ -130,8 +132,15 @@ class Conversations:
             return Sent(previous.person, previous.channel, conv, message, (), (), via="chatwoot")
         message = self._message(text)
         deliveries = (self.crm_webhook.prepare(chatwoot.message_created(conv, message)),)
-        return Sent(previous.person, previous.channel, conv, message, deliveries,
-                    self.send_all(deliveries), self._to_n8n(conv, message))
+        return Sent(
+            previous.person,
+            previous.channel,
+            conv,
+            message,
+            deliveries,
+            self.send_all(deliveries),
+            self._to_n8n(conv, message),
+        )
 
     def _to_n8n(self, conv: chatwoot.Conversation, message: chatwoot.Message) -> tuple[WebhookAnswer, ...]:
         """Chatwoot's account webhook for n8n is subscribed to message events only."""
@@ -145,19 +154,30 @@ class Conversations:
         if self.chatwoot_api is None:
             raise ConfigError(
                 f"'{self.org.slug}' injects {channel} messages through Chatwoot but has no "
-                "Chatwoot API ([chatwoot] base_url and api_token_env)", setting="chatwoot.base_url")
+                "Chatwoot API ([chatwoot] base_url and api_token_env)",
+                setting="chatwoot.base_url",
+            )
         inbox = self.org.inboxes[channel]
-        source_id = f"{(person.phone or '').lstrip('+')}@s.whatsapp.net" if person.phone else (
-            f"golive-{self.data.chatwoot_id()}")
-        created = self.chatwoot_api.incoming_message(inbox_id=inbox.id, name=person.name,
-                                                 phone=person.phone, text=text, source_id=source_id)
+        source_id = (
+            f"{(person.phone or '').lstrip('+')}@s.whatsapp.net"
+            if person.phone
+            else (f"golive-{self.data.chatwoot_id()}")
+        )
+        created = self.chatwoot_api.incoming_message(
+            inbox_id=inbox.id, name=person.name, phone=person.phone, text=text, source_id=source_id
+        )
         conv = chatwoot.Conversation(
-            account_id=self.org.account_id, account_name=self.org.name, inbox_id=inbox.id,
-            inbox_name=f"{channel} {self.org.name}", channel="Channel::Api",
+            account_id=self.org.account_id,
+            account_name=self.org.name,
+            inbox_id=inbox.id,
+            inbox_name=f"{channel} {self.org.name}",
+            channel="Channel::Api",
             display_id=created.conversation_id,
-            contact=chatwoot.Contact(id=created.contact_id, name=person.name,
-                                     phone_number=person.phone),
-            contact_inbox_id=0, source_id=created.source_id, created_at=int(time.time()))
+            contact=chatwoot.Contact(id=created.contact_id, name=person.name, phone_number=person.phone),
+            contact_inbox_id=0,
+            source_id=created.source_id,
+            created_at=int(time.time()),
+        )
         message = chatwoot.Message(id=created.message_id, content=text, created_at=time.time())
         return Sent(person, channel, conv, message, (), (), via="chatwoot")
 
@@ -176,5 +196,4 @@ class Conversations:
 
     def _message(self, text: str) -> chatwoot.Message:
         mid = self.data.chatwoot_id()
-        return chatwoot.Message(id=mid, content=text, created_at=time.time(),
-                                source_id=f"golive-mid-{mid}")
+        return chatwoot.Message(id=mid, content=text, created_at=time.time(), source_id=f"golive-mid-{mid}")

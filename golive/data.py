@@ -47,8 +47,10 @@ class DataFactory:
         """A valid Brazilian mobile in E.164 (13 digits, with the mobile 9)."""
         with self._lock:
             ddd = self._random.choice(["11", "21", "31", "41", "48", "51", "61", "71", "81", "85"])
-            number = "9" + str(self._random.randrange(6, 10)) + "".join(
-                str(self._random.randrange(10)) for _ in range(7)
+            number = (
+                "9"
+                + str(self._random.randrange(6, 10))
+                + "".join(str(self._random.randrange(10)) for _ in range(7))
             )
         return e164(f"+55{ddd}{number}")
 
@@ -66,5 +68,9 @@ class DataFactory:
 
     def person_on_both_channels(self) -> Person:
         name = self.name()
-        return Person(name=name, phone=self.br_mobile(), igsid=self.igsid(),
-                      instagram_username=name.split(" ")[0].lower())
+        return Person(
+            name=name,
+            phone=self.br_mobile(),
+            igsid=self.igsid(),
+            instagram_username=name.split(" ")[0].lower(),
+        )

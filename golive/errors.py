@@ -1,12 +1,12 @@
 """The error tree of golive. Every message says what went wrong and what to do next.
 
-    GoliveError
-    ├── ConfigError          a setting is missing or invalid (exit code 2 at start)
-    ├── ApiError             a target system answered unexpectedly (carries org/method/URL/status/body)
-    │   └── TargetUnreachable  nothing answered at all (DNS, refused, timeout)
-    ├── WaitTimeout          a condition did not hold before its deadline (carries the last value)
-    ├── SandboxError         the embedded staging stack could not start or be controlled
-    └── EvidenceError        evidence could not be written, or would leak a secret
+GoliveError
+├── ConfigError          a setting is missing or invalid (exit code 2 at start)
+├── ApiError             a target system answered unexpectedly (carries org/method/URL/status/body)
+│   └── TargetUnreachable  nothing answered at all (DNS, refused, timeout)
+├── WaitTimeout          a condition did not hold before its deadline (carries the last value)
+├── SandboxError         the embedded staging stack could not start or be controlled
+└── EvidenceError        evidence could not be written, or would leak a secret
 """
 
 from __future__ import annotations

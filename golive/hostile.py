@@ -43,8 +43,10 @@ def _message_payload(conversations: Conversations, data: DataFactory) -> tuple[i
     return conv.display_id, chatwoot.message_created(conv, message)
 
 
-def _mutate(build: Callable[[Conversations, DataFactory], tuple[int, dict[str, Any]]],
-            change: Callable[[dict[str, Any]], Any]) -> Callable[[Conversations, DataFactory], tuple[int, bytes]]:
+def _mutate(
+    build: Callable[[Conversations, DataFactory], tuple[int, dict[str, Any]]],
+    change: Callable[[dict[str, Any]], Any],
+) -> Callable[[Conversations, DataFactory], tuple[int, bytes]]:
     def make(conversations: Conversations, data: DataFactory) -> tuple[int, bytes]:
         conversation_id, payload = build(conversations, data)
         changed = change(payload)
@@ -65,24 +67,23 @@ def _set(path: tuple[str, ...], value: Any) -> Callable[[dict[str, Any]], None]:
 
 MALFORMED: dict[str, Callable[[Conversations, DataFactory], tuple[int, bytes]]] = {
     "a body that is not JSON": _mutate(
-        _conversation_payload, lambda p: chatwoot.encode(p)[:-20] + b"<<not json"),
-    "a JSON array instead of an object": _mutate(
-        _conversation_payload, lambda p: json.dumps([p]).encode()),
+        _conversation_payload, lambda p: chatwoot.encode(p)[:-20] + b"<<not json"
+    ),
+    "a JSON array instead of an object": _mutate(_conversation_payload, lambda p: json.dumps([p]).encode()),
     "no event name": _mutate(_conversation_payload, lambda p: p.pop("event") and None),
     "a conversation id that is not a number": _mutate(_conversation_payload, _set(("id",), "abc")),
-    "a sender that is not an object": _mutate(_conversation_payload,
-                                              _set(("meta", "sender"), "Ana Beatriz")),
+    "a sender that is not an object": _mutate(_conversation_payload, _set(("meta", "sender"), "Ana Beatriz")),
     "labels that are not a list": _mutate(_conversation_payload, _set(("labels",), "vip")),
-    "a message type the CRM does not know": _mutate(_message_payload,
-                                                    _set(("message_type",), "telepathy")),
+    "a message type the CRM does not know": _mutate(_message_payload, _set(("message_type",), "telepathy")),
     "an oversized body": _mutate(
-        _conversation_payload,
-        lambda p: chatwoot.encode({**p, "padding": "x" * OVERSIZED_BYTES})),
+        _conversation_payload, lambda p: chatwoot.encode({**p, "padding": "x" * OVERSIZED_BYTES})
+    ),
 }
 
 
-def send_malformed(defect: str, conversations: Conversations, webhook: WebhookEmitter,
-                   data: DataFactory) -> Malformed:
+def send_malformed(
+    defect: str, conversations: Conversations, webhook: WebhookEmitter, data: DataFactory
+) -> Malformed:
     try:
         build = MALFORMED[defect]
     except KeyError:
@@ -91,16 +92,17 @@ def send_malformed(defect: str, conversations: Conversations, webhook: WebhookEm
     return Malformed(defect, conversation_id, webhook.send_raw(body))
 
 
-def send_unhandled_event(conversations: Conversations, webhook: WebhookEmitter,
-                         data: DataFactory) -> Malformed:
+def send_unhandled_event(
+    conversations: Conversations, webhook: WebhookEmitter, data: DataFactory
+) -> Malformed:
     conversation_id, payload = _message_payload(conversations, data)
     payload["event"] = "conversation_typing_on"
-    return Malformed("unhandled event", conversation_id,
-                     webhook.send_raw(chatwoot.encode(payload)))
+    return Malformed("unhandled event", conversation_id, webhook.send_raw(chatwoot.encode(payload)))
 
 
-def send_contact_created(conversations: Conversations, webhook: WebhookEmitter,
-                         data: DataFactory) -> WebhookAnswer:
+def send_contact_created(
+    conversations: Conversations, webhook: WebhookEmitter, data: DataFactory
+) -> WebhookAnswer:
     person = data.whatsapp_person()
     contact = chatwoot.Contact(id=data.chatwoot_id(), name=person.name, phone_number=person.phone)
     org = conversations.org

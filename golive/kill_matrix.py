@@ -79,8 +79,9 @@ class Matrix:
     @property
     def ok(self) -> bool:
         clean_green = not [k for k, v in self.clean.outcomes.items() if v == "failed"]
-        return clean_green and self.clean.exit_code == 0 and all(
-            v.caught and not v.vague for v in self.verdicts)
+        return (
+            clean_green and self.clean.exit_code == 0 and all(v.caught and not v.vague for v in self.verdicts)
+        )
 
 
 def _scenario_key(entry: dict[str, Any]) -> str:
@@ -120,8 +121,12 @@ def run_matrix(
         env = {**os.environ, STATE_ENV: str(sandbox.state_dir)}
         profile = load_profile_file(sandbox.profiles_dir / f"{slugs[0]}.toml", {**env, **sandbox.secrets})
         assert profile.control_url and profile.control_token
-        http = build_client("sandbox-control", base_url=profile.control_url, timeout=30,
-                            headers={"X-Golive-Control-Token": profile.control_token.reveal()})
+        http = build_client(
+            "sandbox-control",
+            base_url=profile.control_url,
+            timeout=30,
+            headers={"X-Golive-Control-Token": profile.control_token.reveal()},
+        )
         control = ControlClient(http=http, organisation=slugs[0])
         catalogue = {f.name: f for f in control.catalogue()}
         wanted = list(faults) if faults else list(catalogue)
@@ -136,8 +141,10 @@ def run_matrix(
             result = _run_suite(root, out, fault, env, slugs, pytest_args)
             runs.append(result)
             failed = sum(1 for v in result.outcomes.values() if v == "failed")
-            say(f"[{index + 1}/{len(wanted) + 1}] {fault}: {failed} scenario(s) failed "
-                f"in {result.seconds:.1f}s")
+            say(
+                f"[{index + 1}/{len(wanted) + 1}] {fault}: {failed} scenario(s) failed "
+                f"in {result.seconds:.1f}s"
+            )
         control.reset()
         http.close()
     finally:
@@ -147,13 +154,32 @@ def run_matrix(
     return matrix, out
 
 
-def _run_suite(root: Path, out: Path, fault: str, env: dict[str, str], slugs: list[str],
-               pytest_args: Sequence[str]) -> RunResult:
+def _run_suite(
+    root: Path,
+    out: Path,
+    fault: str,
+    env: dict[str, str],
+    slugs: list[str],
+    pytest_args: Sequence[str],
+) -> RunResult:
     name = "clean" if fault == CLEAN else fault
     reports = out / "runs"
-    argv = [sys.executable, "-m", "pytest", "features", "-q", "--color=no", "-p", "no:randomly",
-            "--run-id", name, "--reports-dir", str(reports), *[f"--org={s}" for s in slugs],
-            *pytest_args]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "features",
+        "-q",
+        "--color=no",
+        "-p",
+        "no:randomly",
+        "--run-id",
+        name,
+        "--reports-dir",
+        str(reports),
+        *[f"--org={s}" for s in slugs],
+        *pytest_args,
+    ]
     started = time.monotonic()
     with (out / f"{name}.log").open("wb") as log:
         code = subprocess.call(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -171,13 +197,23 @@ def _judge(runs: list[RunResult], catalogue: dict[str, FaultInfo], seconds: floa
         failed = [k for k, v in run.outcomes.items() if v == "failed"]
         missed = [s for s in intended if s not in failed]
         pattern = MESSAGE_MUST_MENTION.get(run.fault, ".")
-        vague = [s for s in intended if s in failed
-                 and not re.search(pattern, run.messages.get(s, ""), re.IGNORECASE)]
-        verdicts.append(Verdict(
-            fault=run.fault, intended=intended, caught=not missed, missed=missed, vague=vague,
-            also_failed=sorted(set(failed) - set(intended)), seconds=run.seconds,
-            messages={s: run.messages.get(s, "") for s in intended if s in failed},
-        ))
+        vague = [
+            s
+            for s in intended
+            if s in failed and not re.search(pattern, run.messages.get(s, ""), re.IGNORECASE)
+        ]
+        verdicts.append(
+            Verdict(
+                fault=run.fault,
+                intended=intended,
+                caught=not missed,
+                missed=missed,
+                vague=vague,
+                also_failed=sorted(set(failed) - set(intended)),
+                seconds=run.seconds,
+                messages={s: run.messages.get(s, "") for s in intended if s in failed},
+            )
+        )
     return Matrix(clean, verdicts, scenarios, runs, seconds)
 
 
@@ -187,8 +223,12 @@ def write_matrix(matrix: Matrix, out: Path, catalogue: dict[str, FaultInfo]) -> 
         "seconds": round(matrix.seconds, 1),
         "clean": {"exit_code": matrix.clean.exit_code, "outcomes": matrix.clean.outcomes},
         "faults": [
-            {**v.__dict__, "seconds": round(v.seconds, 1), "stands_for": catalogue[v.fault].stands_for,
-             "breaks": catalogue[v.fault].breaks}
+            {
+                **v.__dict__,
+                "seconds": round(v.seconds, 1),
+                "stands_for": catalogue[v.fault].stands_for,
+                "breaks": catalogue[v.fault].breaks,
+            }
             for v in matrix.verdicts
         ],
         "matrix": {r.fault: r.outcomes for r in matrix.runs},
@@ -214,8 +254,7 @@ def render_markdown(matrix: Matrix) -> str:
     for v in matrix.verdicts:
         caught = "yes" if v.caught and not v.vague else ("vague message" if v.caught else "**NO**")
         said = "; ".join(f"{s} — “{m[:160]}”" for s, m in v.messages.items()) or ", ".join(v.missed)
-        lines.append(f"| `{v.fault}` | {caught} | {said.replace('|', '/')} | "
-                     f"{len(v.also_failed)} |")
+        lines.append(f"| `{v.fault}` | {caught} | {said.replace('|', '/')} | {len(v.also_failed)} |")
     lines += ["", "## Fault × scenario (✗ failed, · passed, s skipped)", ""]
     header = "| scenario | clean | " + " | ".join(f"`{v.fault}`" for v in matrix.verdicts) + " |"
     lines += [header, "|---" * (len(matrix.verdicts) + 2) + "|"]

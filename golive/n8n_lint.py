@@ -489,13 +489,10 @@ _NODE_REF_RE = re.compile(
     r"(?:item|first\(\s*\)|last\(\s*\)|all\(\s*\)\s*\[\s*\d+\s*\]|itemMatching\([^)]*\)"
     r"|pairedItem\([^)]*\))\s*\.\s*json" + _PATH
 )
-_LEGACY_NODE_REF_RE = re.compile(
-    r"\$node\s*\[\s*(['\"])(?P<node>(?:(?!\1).)+)\1\s*\]\s*\.\s*json" + _PATH
-)
+_LEGACY_NODE_REF_RE = re.compile(r"\$node\s*\[\s*(['\"])(?P<node>(?:(?!\1).)+)\1\s*\]\s*\.\s*json" + _PATH)
 _INPUT_REF_RE = re.compile(
     r"(?:\$json(?![\w$])|\$input\s*\.\s*(?:item|first\(\s*\)|last\(\s*\)|all\(\s*\)\s*\[\s*\d+\s*\])"
-    r"\s*\.\s*json|(?<![\w$.])items\s*\[\s*\d+\s*\]\s*\.\s*json|(?<![\w$.])item\s*\.\s*json)"
-    + _PATH
+    r"\s*\.\s*json|(?<![\w$.])items\s*\[\s*\d+\s*\]\s*\.\s*json|(?<![\w$.])item\s*\.\s*json)" + _PATH
 )
 _SEGMENT_RE = re.compile(r"[A-Za-z_$][\w$]*|'([^'\n]*)'|\"([^\"\n]*)\"")
 
@@ -530,9 +527,7 @@ class _Workflow:
     def __init__(self, data: Mapping[str, Any], source: str) -> None:
         raw_nodes = data.get("nodes")
         if not isinstance(raw_nodes, list):
-            raise LintInputError(
-                source, "not an n8n workflow (expected an object with a 'nodes' list)"
-            )
+            raise LintInputError(source, "not an n8n workflow (expected an object with a 'nodes' list)")
         connections = data.get("connections", {})
         if not isinstance(connections, Mapping):
             raise LintInputError(source, "not an n8n workflow ('connections' is not an object)")
@@ -699,9 +694,7 @@ class _Workflow:
             text = _as_str(params.get(key))
             if text:
                 defs = _JsDefs(text)
-                out.extend(
-                    (where, dname, rhs) for dname, rhs_list in defs.defs.items() for rhs in rhs_list
-                )
+                out.extend((where, dname, rhs) for dname, rhs_list in defs.defs.items() for rhs in rhs_list)
         return [(w, n, v) for w, n, v in out if n]
 
     # -- graph --------------------------------------------------------------------------
@@ -770,9 +763,7 @@ class _Workflow:
             refs.extend((source, segment) for source in self.inputs_of(ctx))
         return refs
 
-    def _expand(
-        self, text: str, ctx: str, out: _Derivation, seen: set[tuple[str, str]], depth: int
-    ) -> None:
+    def _expand(self, text: str, ctx: str, out: _Derivation, seen: set[tuple[str, str]], depth: int) -> None:
         if depth > 16 or len(out.parts) > 80:
             return
         for node, fld in self._refs(text, ctx):
@@ -962,20 +953,14 @@ _SOURCE_DEFAULT_RES: list[tuple[re.Pattern[str], str]] = [
 ]
 _RETURN_SOURCE_RE = re.compile(r"^\s*return\s+['\"`](?:WHATSAPP|INSTAGRAM)['\"`]", re.M)
 _CONDITION_LINE_RE = re.compile(r"^(?:\}\s*)?(?:else\s+)?if\b|^case\b", re.I)
-_SOURCE_ID_RE = re.compile(
-    r"contact_inbox\s*\??\.\s*source_id|contact_inbox\s*\??\.?\s*\[\s*['\"]source_id"
-)
-_SENDER_IDENTIFIER_RE = re.compile(
-    r"sender\s*\??\.\s*identifier\b|sender\s*\??\.?\s*\[\s*['\"]identifier"
-)
+_SOURCE_ID_RE = re.compile(r"contact_inbox\s*\??\.\s*source_id|contact_inbox\s*\??\.?\s*\[\s*['\"]source_id")
+_SENDER_IDENTIFIER_RE = re.compile(r"sender\s*\??\.\s*identifier\b|sender\s*\??\.?\s*\[\s*['\"]identifier")
 _IG_READ_RE = re.compile(
     r"contact_inbox\s*\??\.\s*source_id|contact_inbox\s*\??\.?\s*\[\s*['\"]source_id"
     r"|sender\s*\??\.\s*identifier\b|sender\s*\??\.?\s*\[\s*['\"]identifier"
 )
 _PHONE_FROM_IG_RE = re.compile(r"\bidentifier\b|igsid|external_?id|instagram", re.I)
-_PHONE_FALLBACK_TO_ID_RE = re.compile(
-    r"phone_number\s*(?:\|\||\?\?)[^;\n]{0,60}\bidentifier\b", re.I
-)
+_PHONE_FALLBACK_TO_ID_RE = re.compile(r"phone_number\s*(?:\|\||\?\?)[^;\n]{0,60}\bidentifier\b", re.I)
 
 
 def _replace_string_colons(text: str) -> str:
@@ -1196,9 +1181,7 @@ class _Linter:
 
     def _deal_exposers(self) -> list[str]:
         wf = self.wf
-        return [
-            n for n in wf.enabled() if (wf.is_set(n) or wf.is_code(n)) and self._deal_id_raws(n)
-        ]
+        return [n for n in wf.enabled() if (wf.is_set(n) or wf.is_code(n)) and self._deal_id_raws(n)]
 
     def _deal_lookups(self) -> list[str]:
         wf = self.wf
@@ -1264,8 +1247,7 @@ class _Linter:
                 None,
                 False,
                 what,
-                "no Set/Code node exposes deal_id before the agent, so the deal is not resolved "
-                "at the start",
+                "no Set/Code node exposes deal_id before the agent, so the deal is not resolved at the start",
             )
         for name in [n for n in wf.enabled() if wf.is_tool(n) or n in stage_moves]:
             exprs = self._deal_id_expressions(name)
@@ -1289,9 +1271,7 @@ class _Linter:
                     sources.append(hits[0])
                 else:
                     origin = derivation.chain() or _excerpt(expr, 60)
-                    problems.append(
-                        f"takes deal_id from {origin} instead of the node that resolved the deal"
-                    )
+                    problems.append(f"takes deal_id from {origin} instead of the node that resolved the deal")
             evidence = "deal_id: " + " | ".join(_excerpt(e, 120) for e in exprs)
             if problems:
                 self.add("R2", name, False, evidence, problems[0])
@@ -1333,11 +1313,7 @@ class _Linter:
                     if _norm(key) in _SESSION_NAMES
                 )
             elif wf.is_code(name):
-                out.extend(
-                    (name, key, "", False)
-                    for key in wf.js(name).defs
-                    if _norm(key) in _SESSION_NAMES
-                )
+                out.extend((name, key, "", False) for key in wf.js(name).defs if _norm(key) in _SESSION_NAMES)
         return out
 
     def _key_derivation(self, node: str, label: str, raw: str) -> _Derivation:
@@ -1426,15 +1402,9 @@ class _Linter:
                         if derivation is not None:
                             items.append((key, derivation))
             elif wf.is_set(name):
-                items = [
-                    (k, wf.derive(v, name)) for k, v in wf.set_fields(name) if _is_identity_name(k)
-                ]
+                items = [(k, wf.derive(v, name)) for k, v in wf.set_fields(name) if _is_identity_name(k)]
             elif wf.is_http(name):
-                items = [
-                    (k, wf.derive(v, name))
-                    for _, k, v in wf.http_values(name)
-                    if _is_identity_name(k)
-                ]
+                items = [(k, wf.derive(v, name)) for _, k, v in wf.http_values(name) if _is_identity_name(k)]
             if items:
                 out[name] = items
         return out
@@ -1506,8 +1476,7 @@ class _Linter:
         buffers = [
             n
             for n in wf.enabled()
-            if wf.type_of(n) == _T_REDIS
-            and _as_str(wf.params(n).get("operation")) in {"push", "set"}
+            if wf.type_of(n) == _T_REDIS and _as_str(wf.params(n).get("operation")) in {"push", "set"}
         ]
         agents = [n for n in wf.enabled() if wf.is_agent(n) and not wf.is_sub_node(n)]
         gate_names = ", ".join(f'"{g}"' for g in sorted(gates)) or "none"
@@ -1597,9 +1566,7 @@ class _Linter:
                 out.append((key, value, derivation))
         elif wf.is_http(name):
             for _, key, value in wf.http_values(name):
-                if _norm(key) in _SOURCE_DEF_NAMES | _CHANNEL_NAMES and _SOURCE_LITERAL_RE.match(
-                    value
-                ):
+                if _norm(key) in _SOURCE_DEF_NAMES | _CHANNEL_NAMES and _SOURCE_LITERAL_RE.match(value):
                     out.append((key, value, _Derivation(parts=[value])))
         return out
 
@@ -1614,9 +1581,7 @@ class _Linter:
             evidence: list[str] = []
             for label, primary, derivation in definitions:
                 evidence.append(f"{label} = {_excerpt(primary, 140)}")
-                problems.extend(
-                    f"{label} {p}" for p in self._source_problems(primary, derivation.text)
-                )
+                problems.extend(f"{label} {p}" for p in self._source_problems(primary, derivation.text))
             ev_text = " | ".join(evidence)
             if problems:
                 self.add("R5", name, False, ev_text, "; ".join(problems))
@@ -1670,15 +1635,9 @@ class _Linter:
                     if derivation is not None:
                         values.append((key, derivation))
         elif wf.is_set(name):
-            values = [
-                (k, wf.derive(v, name)) for k, v in wf.set_fields(name) if _norm(k) in _PHONE_NAMES
-            ]
+            values = [(k, wf.derive(v, name)) for k, v in wf.set_fields(name) if _norm(k) in _PHONE_NAMES]
         elif wf.is_http(name):
-            values = [
-                (k, wf.derive(v, name))
-                for _, k, v in wf.http_values(name)
-                if _norm(k) in _PHONE_NAMES
-            ]
+            values = [(k, wf.derive(v, name)) for _, k, v in wf.http_values(name) if _norm(k) in _PHONE_NAMES]
         return values
 
     def r6(self) -> None:
@@ -1698,10 +1657,7 @@ class _Linter:
                 ident = _SENDER_IDENTIFIER_RE.search(text)
                 kind = ""
                 if ident and not src:
-                    kind = (
-                        "reads the IGSID only from sender.identifier instead of "
-                        "contact_inbox.source_id"
-                    )
+                    kind = "reads the IGSID only from sender.identifier instead of contact_inbox.source_id"
                 elif ident and src and ident.start() < src.start():
                     kind = "prefers sender.identifier over contact_inbox.source_id for the IGSID"
                 fallback = _PHONE_FALLBACK_TO_ID_RE.search(text)
@@ -1738,8 +1694,7 @@ class _Linter:
                     name,
                     True,
                     ev_text,
-                    "reads the IGSID from contact_inbox.source_id (then sender.identifier), "
-                    "never as a phone",
+                    "reads the IGSID from contact_inbox.source_id (then sender.identifier), never as a phone",
                 )
             else:
                 self.add("R6", name, True, ev_text, "does not use the IGSID as a phone")

@@ -87,17 +87,39 @@ SCENARIO = pytest.StashKey[tuple[str, str]]()  # (scenario name, feature file st
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("golive", "golive go-live verification")
-    group.addoption("--org", action="append", dest="golive_orgs", default=[], metavar="SLUG",
-                    help="organisation profile to run against (repeatable; default: the sandbox "
-                    "organisations). 'runbook' = the SMOKE_* variables / .env.smoke.local")
-    group.addoption("--orgs-dir", dest="golive_orgs_dir", default="orgs",
-                    help="folder of organisation profiles (default: orgs)")
-    group.addoption("--allow-production", action="store_true", dest="golive_allow_production",
-                    help="allow a profile marked production; only @readonly scenarios then run")
-    group.addoption("--run-id", dest="golive_run_id", default=None,
-                    help="run id (default: UTC timestamp + random suffix; env GOLIVE_RUN_ID)")
-    group.addoption("--reports-dir", dest="golive_reports_dir", default="reports",
-                    help="where reports/<run-id>/ goes (default: reports)")
+    group.addoption(
+        "--org",
+        action="append",
+        dest="golive_orgs",
+        default=[],
+        metavar="SLUG",
+        help="organisation profile to run against (repeatable; default: the sandbox "
+        "organisations). 'runbook' = the SMOKE_* variables / .env.smoke.local",
+    )
+    group.addoption(
+        "--orgs-dir",
+        dest="golive_orgs_dir",
+        default="orgs",
+        help="folder of organisation profiles (default: orgs)",
+    )
+    group.addoption(
+        "--allow-production",
+        action="store_true",
+        dest="golive_allow_production",
+        help="allow a profile marked production; only @readonly scenarios then run",
+    )
+    group.addoption(
+        "--run-id",
+        dest="golive_run_id",
+        default=None,
+        help="run id (default: UTC timestamp + random suffix; env GOLIVE_RUN_ID)",
+    )
+    group.addoption(
+        "--reports-dir",
+        dest="golive_reports_dir",
+        default="reports",
+        help="where reports/<run-id>/ goes (default: reports)",
+    )
 
 
 def _orgs_dir(config: pytest.Config) -> Path:
@@ -124,8 +146,11 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     allow_production = bool(config.getoption("golive_allow_production"))
     try:
         if not slugs:
-            raise ConfigError(f"no organisation selected: pass --org SLUG, or add a profile to "
-                              f"{orgs_dir}", setting="--org", where=str(orgs_dir))
+            raise ConfigError(
+                f"no organisation selected: pass --org SLUG, or add a profile to {orgs_dir}",
+                setting="--org",
+                where=str(orgs_dir),
+            )
         for slug in slugs:
             path = orgs_dir / f"{slug}.toml"
             if path.is_file() and profile_environment(path) == "sandbox":
@@ -135,7 +160,9 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
                 raise ConfigError(
                     f"organisation '{slug}' is marked production ({org.origin}); pass "
                     "--allow-production to run its @readonly scenarios only",
-                    setting="environment", where=org.origin)
+                    setting="environment",
+                    where=org.origin,
+                )
     except ConfigError as exc:
         sys.stderr.write(f"golive: {exc}\n")
         return 2
@@ -144,8 +171,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if _runs_features(config):
         reports = Path(config.getoption("golive_reports_dir"))
         run_dir = RunDir((reports if reports.is_absolute() else config.rootpath / reports) / run_id)
-    config.stash[STATE] = RunState(slugs, orgs_dir, config.rootpath, run_id, run_dir,
-                                   allow_production)
+    config.stash[STATE] = RunState(slugs, orgs_dir, config.rootpath, run_id, run_dir, allow_production)
     return None
 
 
@@ -178,15 +204,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash.get(STATE, None)
     if state is None or not state.allow_production:
         return
-    production = set()
-    for slug in state.slugs:
-        path = state.orgs_dir / f"{slug}.toml"
-        if slug != "runbook" and path.is_file() and profile_environment(path) == "production":
-            production.add(slug)
+    production = {
+        s
+        for s in state.slugs
+        if (state.orgs_dir / f"{s}.toml").is_file()
+        and profile_environment(state.orgs_dir / f"{s}.toml") == "production"
+    }
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None)
-        slug = params.params.get("organisation") if params else None
+        slug: str | None = params.params.get("organisation") if params else None
         if slug in production and item.get_closest_marker("readonly") is None:
             drop.append(item)
         else:
@@ -218,8 +245,7 @@ def organisation(request: pytest.FixtureRequest) -> Organisation | None:
             pytest.skip(f"{slug}: {missing[capability]}")
     problem = targets.unreachable(slug)
     if problem:
-        pytest.fail(f"{slug}: target unreachable, not running its scenarios: {problem}",
-                    pytrace=False)
+        pytest.fail(f"{slug}: target unreachable, not running its scenarios: {problem}", pytrace=False)
     return org
 
 
@@ -286,8 +312,9 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, **_: Any) -> None:
 
 def _message(report: pytest.TestReport) -> str:
     """The one-line reason of a failure or skip, redacted."""
-    if report.failed and hasattr(report.longrepr, "reprcrash"):
-        return REDACTOR.redact(str(report.longrepr.reprcrash.message))
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if report.failed and crash is not None:
+        return REDACTOR.redact(str(crash.message))
     if report.skipped and isinstance(report.longrepr, tuple):
         return REDACTOR.redact(str(report.longrepr[2]))
     return ""
@@ -303,15 +330,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         name, feature = item.stash.get(SCENARIO, (item.name, ""))
-        state.outcomes[slug].append({
-            "nodeid": item.nodeid,
-            "scenario": name,
-            "feature": feature,
-            "tags": sorted(m.name for m in item.iter_markers()),
-            "outcome": report.outcome,
-            "duration_s": round(report.duration, 3),
-            "message": _message(report),
-        })
+        state.outcomes[slug].append(
+            {
+                "nodeid": item.nodeid,
+                "scenario": name,
+                "feature": feature,
+                "tags": sorted(m.name for m in item.iter_markers()),
+                "outcome": report.outcome,
+                "duration_s": round(report.duration, 3),
+                "message": _message(report),
+            }
+        )
     return report
 
 
@@ -330,8 +359,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _write_run_files(state: RunState) -> None:
     assert state.run_dir is not None and state.targets is not None
     wall = time.monotonic() - state.started
-    env: dict[str, str] = {"golive.version": __version__, "run.id": state.run_id,
-                           "python": sys.version.split()[0]}
+    env: dict[str, str] = {
+        "golive.version": __version__,
+        "run.id": state.run_id,
+        "python": sys.version.split()[0],
+    }
     for slug in state.outcomes:
         try:
             clients = state.targets.clients(slug)
@@ -389,6 +421,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     for leak in scrub_tree(state.run_dir.root, REDACTOR):
         action = "redacted" if leak.fixed else "NOT redactable (binary)"
-        sys.stderr.write(f"golive: secret(s) {', '.join(leak.secret_names)} found in "
-                         f"{leak.path} — {action}\n")
-
+        sys.stderr.write(
+            f"golive: secret(s) {', '.join(leak.secret_names)} found in {leak.path} — {action}\n"
+        )

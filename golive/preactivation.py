@@ -56,8 +56,10 @@ def template_rules_hold(workflows: list[ExportedWorkflow]) -> None:
 def api_key_names_organisation(crm: CrmClient, org: Organisation) -> None:
     me = crm.me()
     if org.organization_id and me.organization_id != org.organization_id:
-        raise _fail(f"the API key of '{org.slug}' belongs to organisation {me.organization_id} "
-                    f"({me.organization_name!r}), not {org.organization_id}")
+        raise _fail(
+            f"the API key of '{org.slug}' belongs to organisation {me.organization_id} "
+            f"({me.organization_name!r}), not {org.organization_id}"
+        )
 
 
 def inboxes_fit(chatwoot_api: ChatwootClient, org: Organisation) -> None:
@@ -65,14 +67,19 @@ def inboxes_fit(chatwoot_api: ChatwootClient, org: Organisation) -> None:
     for channel, expected in org.inboxes.items():
         inbox = inboxes.get(expected.id)
         if inbox is None:
-            raise _fail(f"Chatwoot account {org.account_id} has no inbox {expected.id} "
-                        f"(the profile's {channel} inbox)")
+            raise _fail(
+                f"Chatwoot account {org.account_id} has no inbox {expected.id} "
+                f"(the profile's {channel} inbox)"
+            )
         if inbox.channel_type not in FITTING_CHANNELS[channel]:
-            raise _fail(f"inbox {inbox.id} ({inbox.name!r}) is a {inbox.channel_type}, which cannot "
-                        f"carry {channel}")
+            raise _fail(
+                f"inbox {inbox.id} ({inbox.name!r}) is a {inbox.channel_type}, which cannot carry {channel}"
+            )
         if expected.injection == "chatwoot" and inbox.channel_type != "Channel::Api":
-            raise _fail(f"the profile injects {channel} through Chatwoot, but inbox {inbox.id} is a "
-                        f"{inbox.channel_type}: Chatwoot creates incoming messages only on API inboxes")
+            raise _fail(
+                f"the profile injects {channel} through Chatwoot, but inbox {inbox.id} is a "
+                f"{inbox.channel_type}: Chatwoot creates incoming messages only on API inboxes"
+            )
 
 
 def crm_webhook_registered(chatwoot_api: ChatwootClient, org: Organisation) -> None:
@@ -80,16 +87,20 @@ def crm_webhook_registered(chatwoot_api: ChatwootClient, org: Organisation) -> N
     if not hooks:
         raise _fail(f"no Chatwoot webhook of account {org.account_id} points to {org.webhook_url}")
     events = set().union(*(set(w.subscriptions) for w in hooks))
-    if not CRM_EVENTS <= events:
+    if not events >= CRM_EVENTS:
         raise _fail(f"the CRM webhook misses events {sorted(CRM_EVENTS - events)}")
 
 
 def n8n_webhook_registered(chatwoot_api: ChatwootClient, org: Organisation) -> None:
     url = f"{org.n8n.base_url}/webhook/{org.n8n.webhook_path}"
     inbox_ids = {inbox.id for inbox in org.inboxes.values()}
-    hooks = [w for w in chatwoot_api.webhooks()
-             if w.url == url and "message_created" in w.subscriptions
-             and (w.inbox_id is None or w.inbox_id in inbox_ids)]
+    hooks = [
+        w
+        for w in chatwoot_api.webhooks()
+        if w.url == url
+        and "message_created" in w.subscriptions
+        and (w.inbox_id is None or w.inbox_id in inbox_ids)
+    ]
     if not hooks:
         raise _fail(f"no Chatwoot webhook sends message_created to the n8n flow at {url}")
 
@@ -104,11 +115,15 @@ def stages_exist(crm: CrmClient, org: Organisation) -> None:
 def workflow_active_and_tagged(n8n: N8nClient, org: Organisation) -> None:
     workflow = v2_workflow(n8n, org)
     if not workflow.active:
-        raise _fail(f"the v2 workflow {workflow.id} ({workflow.name!r}) is inactive: its production "
-                    "webhook is not registered and every message is lost")
+        raise _fail(
+            f"the v2 workflow {workflow.id} ({workflow.name!r}) is inactive: its production "
+            "webhook is not registered and every message is lost"
+        )
     if org.n8n.workflow_tag not in workflow.tags:
-        raise _fail(f"the v2 workflow {workflow.id} is not tagged {org.n8n.workflow_tag!r} "
-                    f"(tags: {list(workflow.tags)})")
+        raise _fail(
+            f"the v2 workflow {workflow.id} is not tagged {org.n8n.workflow_tag!r} "
+            f"(tags: {list(workflow.tags)})"
+        )
 
 
 def finds_inactive(n8n: N8nClient, org: Organisation) -> None:
@@ -124,5 +139,7 @@ def finds_inactive(n8n: N8nClient, org: Organisation) -> None:
 def not_registered(answer: WebhookAnswer) -> None:
     message = str(answer.body.get("message", ""))
     if answer.status != 404 or "is not registered" not in message:
-        raise _fail(f"expected n8n's 404 'webhook is not registered' for an inactive flow, got "
-                    f"{answer.status} {answer.body}")
+        raise _fail(
+            f"expected n8n's 404 'webhook is not registered' for an inactive flow, got "
+            f"{answer.status} {answer.body}"
+        )

@@ -77,8 +77,9 @@ def start(*, faults: list[str] | None = None, log_path: Path | None = None) -> S
     for fault in faults or []:
         argv += ["--fault", fault]
     log = open(log_path or state_dir / "sandbox.log", "ab")  # noqa: SIM115 - lives with the child
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     log.close()
 
     def probe() -> dict[str, Any] | None:
@@ -88,8 +89,12 @@ def start(*, faults: list[str] | None = None, log_path: Path | None = None) -> S
         return _read_ready(state_dir)
 
     try:
-        ready = eventually(probe, lambda r: r is not None, timeout=STARTUP_TIMEOUT_S,
-                           what="the sandbox to write ready.json")
+        ready = eventually(
+            probe,
+            lambda r: r is not None,
+            timeout=STARTUP_TIMEOUT_S,
+            what="the sandbox to write ready.json",
+        )
     except BaseException:
         SandboxHandle(state_dir, {}, {}, process, owns_dir=True).stop()
         raise

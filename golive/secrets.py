@@ -57,22 +57,25 @@ class Redactor:
         with self._lock:
             return dict(self._secrets)
 
+    @staticmethod
+    def _forms(value: str) -> set[str]:
+        """The value as written, and as URL-encoded in paths (%20) and queries/forms (+)."""
+        return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}
+
     def redact(self, text: str) -> str:
         with self._lock:
             items = sorted(self._secrets.items(), key=lambda kv: -len(kv[0]))
         for value, name in items:
             marker = f"«redacted:{name}»"
-            text = text.replace(value, marker)
-            quoted = urllib.parse.quote(value, safe="")
-            if quoted != value:
-                text = text.replace(quoted, marker)
+            for form in sorted(self._forms(value), key=len, reverse=True):
+                text = text.replace(form, marker)
         return text
 
     def find_leaks(self, text: str) -> list[str]:
-        """Names of the secrets whose value appears in `text`."""
+        """Names of the secrets whose value (or its URL-encoded form) appears in `text`."""
         with self._lock:
             items = list(self._secrets.items())
-        return sorted({name for value, name in items if value in text})
+        return sorted({name for value, name in items if any(f in text for f in self._forms(value))})
 
 
 REDACTOR = Redactor()

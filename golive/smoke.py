@@ -33,7 +33,8 @@ class OrgRun:
 
     def counts(self) -> dict[str, int]:
         counts = {"passed": 0, "failed": 0, "skipped": 0}
-        for scenario in (self.summary or {}).get("scenarios", []):  # type: ignore[union-attr]
+        scenarios: list[dict[str, str]] = (self.summary or {}).get("scenarios", [])  # type: ignore[assignment]
+        for scenario in scenarios:
             counts[scenario["outcome"]] = counts.get(scenario["outcome"], 0) + 1
         return counts
 
@@ -76,8 +77,7 @@ def run_smoke(
         workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
         say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(
-                lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
+            results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say)
@@ -87,17 +87,29 @@ def run_smoke(
     return run, results, built
 
 
-def build_evidence_for(root: Path, run: RunDir, slugs: Sequence[str], request: EvidenceRequest,
-                       say: Callable[[str], None]) -> RunEvidence:
+def build_evidence_for(
+    root: Path,
+    run: RunDir,
+    slugs: Sequence[str],
+    request: EvidenceRequest,
+    say: Callable[[str], None],
+) -> RunEvidence:
     for slug in slugs:  # loading a profile registers its secrets for the leak scan
-        if not (root / "orgs" / f"{slug}.toml").is_file() or profile_environment(
-                root / "orgs" / f"{slug}.toml") != "sandbox":
+        if (
+            not (root / "orgs" / f"{slug}.toml").is_file()
+            or profile_environment(root / "orgs" / f"{slug}.toml") != "sandbox"
+        ):
             load_organisation(slug, orgs_dir=root / "orgs")
     started = time.monotonic()
     built = build_run_evidence(
-        run.root, slugs, signed_off_by=request.signed_off_by, attest_file=request.attest_file,
-        secrets=REDACTOR.known(), allure_cli=find_allure_cli(root / DEFAULT_TOOLS_DIR, version=None),
-        history_dir=root / "reports" / ".history")
+        run.root,
+        slugs,
+        signed_off_by=request.signed_off_by,
+        attest_file=request.attest_file,
+        secrets=REDACTOR.known(),
+        allure_cli=find_allure_cli(root / DEFAULT_TOOLS_DIR, version=None),
+        history_dir=root / "reports" / ".history",
+    )
     for result in built.results:
         say(f"{result.verdict:5} {result.organisation}: {result.bundle}")
         for warning in result.warnings:
@@ -108,11 +120,29 @@ def build_evidence_for(root: Path, run: RunDir, slugs: Sequence[str], request: E
     return built
 
 
-def _run_org(root: Path, run: RunDir, slug: str, env: dict[str, str],
-             pytest_args: Sequence[str], say: Callable[[str], None]) -> OrgRun:
+def _run_org(
+    root: Path,
+    run: RunDir,
+    slug: str,
+    env: dict[str, str],
+    pytest_args: Sequence[str],
+    say: Callable[[str], None],
+) -> OrgRun:
     log = run.root / "logs" / f"{slug}.log"
-    argv = [sys.executable, "-m", "pytest", "features", "--org", slug, "--run-id", run.run_id,
-            "-q", "-rfE", "--color=no", *pytest_args]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "features",
+        "--org",
+        slug,
+        "--run-id",
+        run.run_id,
+        "-q",
+        "-rfE",
+        "--color=no",
+        *pytest_args,
+    ]
     say(f"▶ {slug}")
     started = time.monotonic()
     with log.open("wb") as out:
@@ -123,6 +153,8 @@ def _run_org(root: Path, run: RunDir, slug: str, env: dict[str, str],
     result = OrgRun(slug, code, seconds, log, summary)
     counts = result.counts()
     mark = "✓" if code == 0 else "✗"
-    say(f"{mark} {slug}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped in {seconds:.1f}s (exit {code}; log {log})")
+    say(
+        f"{mark} {slug}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped in {seconds:.1f}s (exit {code}; log {log})"
+    )
     return result

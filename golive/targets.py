@@ -84,8 +84,11 @@ class Targets:
                     env = {**self.env, **sandbox.secrets}
                     path = sandbox.profiles_dir / f"{slug}.toml"
                     if not path.is_file():
-                        raise ConfigError(f"the sandbox wrote no profile for '{slug}' ({path})",
-                                          setting="--org", where=str(self.orgs_dir))
+                        raise ConfigError(
+                            f"the sandbox wrote no profile for '{slug}' ({path})",
+                            setting="--org",
+                            where=str(self.orgs_dir),
+                        )
                     self._orgs[slug] = load_profile_file(path, env)
                 else:
                     self._orgs[slug] = load_organisation(slug, orgs_dir=self.orgs_dir, env=self.env)
@@ -101,13 +104,16 @@ class Targets:
 
     def _build(self, org: Organisation) -> Clients:
         headers = {"X-Api-Key": org.api_key.reveal()} if org.api_key else {}
-        crm_http = build_client("crm", base_url=org.crm_base_url, headers=headers,
-                                timeout=org.timeout_s)
+        crm_http = build_client("crm", base_url=org.crm_base_url, headers=headers, timeout=org.timeout_s)
         hook_http = build_client("crm-webhook", base_url=org.crm_base_url, timeout=org.timeout_s)
         self._http += [crm_http, hook_http]
-        webhook = WebhookEmitter(http=hook_http, organisation=org.slug,
-                                 path="/api/chatwoot/webhook", secret=org.webhook_secret,
-                                 signature_mode=org.signature_mode)
+        webhook = WebhookEmitter(
+            http=hook_http,
+            organisation=org.slug,
+            path="/api/chatwoot/webhook",
+            secret=org.webhook_secret,
+            signature_mode=org.signature_mode,
+        )
         crm = CrmClient(http=crm_http, organisation=org.slug)
         sql = None
         if org.database_dsn:
@@ -115,29 +121,44 @@ class Targets:
             sql = SqlVerifier(dsn=org.database_dsn, organization_id=org_id, timeout_s=org.timeout_s)
         n8n = n8n_webhook = None
         if org.n8n.base_url and org.n8n.api_key and org.n8n.webhook_path:
-            n8n_http = build_client("n8n", base_url=org.n8n.base_url, timeout=org.timeout_s,
-                                    headers={"X-N8N-API-KEY": org.n8n.api_key.reveal()})
-            n8n_hook_http = build_client("n8n-webhook", base_url=org.n8n.base_url,
-                                         timeout=org.timeout_s)
+            n8n_http = build_client(
+                "n8n",
+                base_url=org.n8n.base_url,
+                timeout=org.timeout_s,
+                headers={"X-N8N-API-KEY": org.n8n.api_key.reveal()},
+            )
+            n8n_hook_http = build_client("n8n-webhook", base_url=org.n8n.base_url, timeout=org.timeout_s)
             self._http += [n8n_http, n8n_hook_http]
             n8n = N8nClient(http=n8n_http, organisation=org.slug)
-            n8n_webhook = WebhookEmitter(http=n8n_hook_http, organisation=org.slug,
-                                         path=f"/webhook/{org.n8n.webhook_path}", secret=None)
+            n8n_webhook = WebhookEmitter(
+                http=n8n_hook_http,
+                organisation=org.slug,
+                path=f"/webhook/{org.n8n.webhook_path}",
+                secret=None,
+            )
         chatwoot = None
         if org.chatwoot_base_url and org.chatwoot_token:
-            chatwoot_http = build_client("chatwoot", base_url=org.chatwoot_base_url,
-                                         timeout=org.timeout_s,
-                                         headers={"api_access_token": org.chatwoot_token.reveal()})
+            chatwoot_http = build_client(
+                "chatwoot",
+                base_url=org.chatwoot_base_url,
+                timeout=org.timeout_s,
+                headers={"api_access_token": org.chatwoot_token.reveal()},
+            )
             self._http.append(chatwoot_http)
-            chatwoot = ChatwootClient(http=chatwoot_http, organisation=org.slug,
-                                      account_id=org.account_id)
-        conversations = Conversations(organisation=org, crm_webhook=webhook, data=self.data,
-                                      n8n_webhook=n8n_webhook, chatwoot_api=chatwoot)
+            chatwoot = ChatwootClient(http=chatwoot_http, organisation=org.slug, account_id=org.account_id)
+        conversations = Conversations(
+            organisation=org,
+            crm_webhook=webhook,
+            data=self.data,
+            n8n_webhook=n8n_webhook,
+            chatwoot_api=chatwoot,
+        )
         control = None
         if org.control_url:
             token = {"X-Golive-Control-Token": org.control_token.reveal()} if org.control_token else {}
-            control_http = build_client("sandbox-control", base_url=org.control_url, headers=token,
-                                        timeout=org.timeout_s)
+            control_http = build_client(
+                "sandbox-control", base_url=org.control_url, headers=token, timeout=org.timeout_s
+            )
             self._http.append(control_http)
             control = ControlClient(http=control_http, organisation=org.slug)
         return Clients(org, crm, webhook, sql, conversations, control, n8n, chatwoot)
@@ -146,10 +167,13 @@ class Targets:
         """Another organisation of the same kind, for the tenant-isolation scenarios."""
         candidates = list(selected)
         if self.is_sandbox(slug):
-            candidates += [s for s in sorted(p.stem for p in self.orgs_dir.glob("*.toml"))
-                           if self.is_sandbox(s)]
-        return next((c for c in candidates if c != slug and self.is_sandbox(c) == self.is_sandbox(slug)),
-                    None)
+            candidates += [
+                s for s in sorted(p.stem for p in self.orgs_dir.glob("*.toml")) if self.is_sandbox(s)
+            ]
+        return next(
+            (c for c in candidates if c != slug and self.is_sandbox(c) == self.is_sandbox(slug)),
+            None,
+        )
 
     def unreachable(self, slug: str) -> str:
         """'' when the organisation's CRM answers; else why not (checked once, then cached)."""

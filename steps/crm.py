@@ -32,9 +32,12 @@ def _(second: Sent) -> None:
 
 @then("the conversation is linked to the customer's existing contact")
 def _(sql: SqlVerifier, organisation: Organisation, sent: Sent, customer: actions.Customer) -> None:
-    checks.linked_to(checks.single_link(sql, sent.conversation_id, timeout=organisation.timeout_s),
-                     str(customer.contact_id), "the customer's existing contact",
-                     " — WhatsApp regression: a new contact was created for a known customer")
+    checks.linked_to(
+        checks.single_link(sql, sent.conversation_id, timeout=organisation.timeout_s),
+        str(customer.contact_id),
+        "the customer's existing contact",
+        " — WhatsApp regression: a new contact was created for a known customer",
+    )
 
 
 @then("no second contact exists for the customer's phone")
@@ -49,8 +52,7 @@ def _(sql: SqlVerifier, customer: actions.Customer) -> None:
 
 @then("the identity resolution is logged as matched or phone fallback")
 def _(sql: SqlVerifier, customer: actions.Customer) -> None:
-    checks.resolution_logged(sql, "WHATSAPP", str(customer.person.phone),
-                             {"matched", "fallback_phone"})
+    checks.resolution_logged(sql, "WHATSAPP", str(customer.person.phone), {"matched", "fallback_phone"})
 
 
 @then("a new contact is created for the user")

@@ -11,8 +11,10 @@ from golive.conversations import Conversations, Sent
 from golive.data import DataFactory
 
 
-@given("a customer the CRM already knows by a phone stored in a legacy format",
-       target_fixture="customer")
+@given(
+    "a customer the CRM already knows by a phone stored in a legacy format",
+    target_fixture="customer",
+)
 def _(organisation: Organisation, sql: SqlVerifier) -> actions.Customer:
     return actions.known_whatsapp_customer(organisation, sql)
 
@@ -22,8 +24,7 @@ def _(data: DataFactory) -> actions.Customer:
     return actions.new_instagram_user(data)
 
 
-@given("an Instagram user whose message arrives without a usable identifier",
-       target_fixture="customer")
+@given("an Instagram user whose message arrives without a usable identifier", target_fixture="customer")
 def _(data: DataFactory) -> actions.Customer:
     return actions.new_instagram_user(data, usable_identifier=False)
 
@@ -43,8 +44,10 @@ def _(conversations: Conversations, customer: actions.Customer) -> Sent:
     return actions.sends_first_dm(conversations, customer)
 
 
-@when(parsers.parse("the user's first direct message is delivered {copies:d} times at once"),
-      target_fixture="sent")
+@when(
+    parsers.parse("the user's first direct message is delivered {copies:d} times at once"),
+    target_fixture="sent",
+)
 def _(conversations: Conversations, customer: actions.Customer, copies: int) -> Sent:
     return actions.sends_first_dm(conversations, customer, copies=copies)
 

@@ -15,8 +15,7 @@ def _(sql: SqlVerifier) -> None:
 
 @then("the conversation link table has a unique key on organisation and conversation")
 def _(sql: SqlVerifier) -> None:
-    checks.unique_key(sql, "messaging_conversation_links",
-                      ("organization_id", "chatwoot_conversation_id"))
+    checks.unique_key(sql, "messaging_conversation_links", ("organization_id", "chatwoot_conversation_id"))
 
 
 @then("no conversation has more than one link")

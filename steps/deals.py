@@ -10,8 +10,10 @@ from golive.config import Organisation
 from golive.data import DataFactory
 
 
-@given("a customer with an open deal on the sales board and another on the follow-up board",
-       target_fixture="deals")
+@given(
+    "a customer with an open deal on the sales board and another on the follow-up board",
+    target_fixture="deals",
+)
 def _(organisation: Organisation, crm: CrmClient, data: DataFactory) -> actions.CustomerDeals:
     return actions.customer_with_deals(organisation, crm, data, follow_up=True)
 
@@ -26,8 +28,10 @@ def _(organisation: Organisation, crm: CrmClient, deals: actions.CustomerDeals) 
     return actions.move_by_deal_id(organisation, crm, deals)
 
 
-@when("the agent moves the sales deal to the target stage with a summary of the conversation",
-      target_fixture="move")
+@when(
+    "the agent moves the sales deal to the target stage with a summary of the conversation",
+    target_fixture="move",
+)
 def _(organisation: Organisation, crm: CrmClient, deals: actions.CustomerDeals) -> Answer:
     return actions.move_by_deal_id(organisation, crm, deals, summary=True)
 
@@ -37,8 +41,10 @@ def _(crm: CrmClient, deals: actions.CustomerDeals, data: DataFactory) -> Answer
     return actions.move_to_unknown_stage(crm, deals, data)
 
 
-@when("an automation moves the customer's deal by phone without saying which one",
-      target_fixture="move")
+@when(
+    "an automation moves the customer's deal by phone without saying which one",
+    target_fixture="move",
+)
 def _(organisation: Organisation, crm: CrmClient, deals: actions.CustomerDeals) -> Answer:
     return actions.move_by_phone(organisation, crm, deals, any_board=True)
 
@@ -75,8 +81,13 @@ def _(move: Answer) -> None:
 
 @then("the move is refused as ambiguous")
 def _(move: Answer) -> None:
-    checks.refused(move, 409, "AMBIGUOUS_MATCH", "two open deals match the identity; known gap "
-                   "#2 of the real CRM is to move the most recently updated one silently")
+    checks.refused(
+        move,
+        409,
+        "AMBIGUOUS_MATCH",
+        "two open deals match the identity; known gap "
+        "#2 of the real CRM is to move the most recently updated one silently",
+    )
 
 
 @then("the sales deal keeps that summary")

@@ -34,8 +34,7 @@ def _(sql: SqlVerifier, customer: actions.Customer) -> None:
 
 @then("each conversation is linked to the contact of its own channel's identity")
 def _(sql: SqlVerifier, organisation: Organisation, both: actions.TwoChannels) -> None:
-    checks.each_linked_to_own_identity(sql, both.whatsapp, both.instagram,
-                                       timeout=organisation.timeout_s)
+    checks.each_linked_to_own_identity(sql, both.whatsapp, both.instagram, timeout=organisation.timeout_s)
 
 
 @when("the user writes to an inbox that no organisation has configured", target_fixture="sent")
@@ -48,10 +47,11 @@ def _(sent: Sent) -> None:
     checks.webhook_ignored(sent.answers, "foreign_inbox")
 
 
-@when("the user writes to this organisation and to another organisation on the same account",
-      target_fixture="tenants")
-def _(conversations: Conversations, other_clients: Clients,
-      customer: actions.Customer) -> actions.TwoTenants:
+@when(
+    "the user writes to this organisation and to another organisation on the same account",
+    target_fixture="tenants",
+)
+def _(conversations: Conversations, other_clients: Clients, customer: actions.Customer) -> actions.TwoTenants:
     return actions.writes_to_both_tenants(conversations, other_clients.conversations, customer)
 
 

@@ -39,14 +39,22 @@ def _(flow: agent_flow.FlowRun) -> None:
 
 
 @when("the customer asks for the next step in the same conversation", target_fixture="next_flow")
-def _(conversations: Conversations, n8n: N8nClient, organisation: Organisation,
-      flow: agent_flow.FlowRun) -> agent_flow.FlowRun:
+def _(
+    conversations: Conversations,
+    n8n: N8nClient,
+    organisation: Organisation,
+    flow: agent_flow.FlowRun,
+) -> agent_flow.FlowRun:
     return agent_flow.asks_for_next_step(conversations, n8n, organisation, flow)
 
 
 @then("the flow moved that same deal to the agent's stage by its deal id")
-def _(next_flow: agent_flow.FlowRun, flow: agent_flow.FlowRun, crm: CrmClient,
-      organisation: Organisation) -> None:
+def _(
+    next_flow: agent_flow.FlowRun,
+    flow: agent_flow.FlowRun,
+    crm: CrmClient,
+    organisation: Organisation,
+) -> None:
     agent_flow.moved_by_deal_id(next_flow, flow, crm, organisation)
 
 
@@ -55,10 +63,13 @@ def _(n8n: N8nClient, organisation: Organisation, sent: Sent) -> None:
     agent_flow.stopped_as_invalid(agent_flow.run_for(n8n, organisation, sent))
 
 
-@then("the agent flow keyed the two conversations by two distinct canonical identities",
-      target_fixture="flows")
-def _(n8n: N8nClient, organisation: Organisation,
-      both: actions.TwoChannels) -> tuple[agent_flow.FlowRun, agent_flow.FlowRun]:
+@then(
+    "the agent flow keyed the two conversations by two distinct canonical identities",
+    target_fixture="flows",
+)
+def _(
+    n8n: N8nClient, organisation: Organisation, both: actions.TwoChannels
+) -> tuple[agent_flow.FlowRun, agent_flow.FlowRun]:
     return agent_flow.separate_memories(n8n, organisation, both.whatsapp, both.instagram)
 
 

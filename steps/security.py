@@ -33,10 +33,10 @@ def _(sql: SqlVerifier, sent: Sent) -> None:
     checks.delivery_failed(sql, sent)
 
 
-@when(parsers.parse("a correctly signed delivery arrives with {defect}"),
-      target_fixture="malformed")
-def _(conversations: Conversations, crm_webhook: WebhookEmitter, data: DataFactory,
-      defect: str) -> hostile.Malformed:
+@when(parsers.parse("a correctly signed delivery arrives with {defect}"), target_fixture="malformed")
+def _(
+    conversations: Conversations, crm_webhook: WebhookEmitter, data: DataFactory, defect: str
+) -> hostile.Malformed:
     return hostile.send_malformed(defect, conversations, crm_webhook, data)
 
 
@@ -45,8 +45,10 @@ def _(malformed: hostile.Malformed) -> None:
     checks.client_error(malformed.answer, malformed.defect)
 
 
-@when("a correctly signed delivery arrives for an event the CRM does not handle",
-      target_fixture="malformed")
+@when(
+    "a correctly signed delivery arrives for an event the CRM does not handle",
+    target_fixture="malformed",
+)
 def _(conversations: Conversations, crm_webhook: WebhookEmitter, data: DataFactory) -> hostile.Malformed:
     return hostile.send_unhandled_event(conversations, crm_webhook, data)
 
@@ -93,8 +95,7 @@ def _(call: Answer) -> None:
 
 @given("another organisation has a customer with an open deal", target_fixture="foreign_deals")
 def _(other_clients: Clients, data: DataFactory) -> actions.CustomerDeals:
-    return actions.customer_with_deals(other_clients.organisation, other_clients.crm, data,
-                                       follow_up=False)
+    return actions.customer_with_deals(other_clients.organisation, other_clients.crm, data, follow_up=False)
 
 
 @when("this organisation's key is used to read and to move that deal", target_fixture="attempts")

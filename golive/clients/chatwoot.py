@@ -41,8 +41,7 @@ class ChatwootClient:
         self._base = f"/api/v1/accounts/{account_id}"
 
     def _json(self, method: str, path: str, *statuses: int, **kwargs: Any) -> Any:
-        return expect(send(self._http, self._org, method, self._base + path, **kwargs), self._org,
-                      *statuses)
+        return expect(send(self._http, self._org, method, self._base + path, **kwargs), self._org, *statuses)
 
     def version(self) -> str | None:
         body = expect(send(self._http, self._org, "GET", "/api"), self._org, 200)
@@ -50,37 +49,62 @@ class ChatwootClient:
 
     def inboxes(self) -> list[Inbox]:
         payload = self._json("GET", "/inboxes", 200)["payload"]
-        return [Inbox(int(i["id"]), str(i.get("name", "")), str(i.get("channel_type", "")))
-                for i in payload]
+        return [Inbox(int(i["id"]), str(i.get("name", "")), str(i.get("channel_type", ""))) for i in payload]
 
     def webhooks(self) -> list[Webhook]:
         payload = self._json("GET", "/webhooks", 200)["payload"]["webhooks"]
         return [
-            Webhook(int(w["id"]), str(w["url"]), tuple(w.get("subscriptions") or ()),
-                    (w.get("inbox") or {}).get("id") if isinstance(w.get("inbox"), dict) else None)
+            Webhook(
+                int(w["id"]),
+                str(w["url"]),
+                tuple(w.get("subscriptions") or ()),
+                (w.get("inbox") or {}).get("id") if isinstance(w.get("inbox"), dict) else None,
+            )
             for w in payload
         ]
 
-    def incoming_message(self, *, inbox_id: int, name: str, phone: str | None, text: str,
-                         source_id: str) -> Created:
+    def incoming_message(
+        self, *, inbox_id: int, name: str, phone: str | None, text: str, source_id: str
+    ) -> Created:
         """Contact → conversation → incoming message, as a bridge (Evolution, WPPConnect) does;
         Chatwoot then delivers the events to its webhooks."""
         contact_id = self._existing_contact(phone) if phone else None
         if contact_id is None:
-            contact = self._json("POST", "/contacts", 200, json={
-                "inbox_id": inbox_id, "name": name, "phone_number": phone, "source_id": source_id})
+            contact = self._json(
+                "POST",
+                "/contacts",
+                200,
+                json={
+                    "inbox_id": inbox_id,
+                    "name": name,
+                    "phone_number": phone,
+                    "source_id": source_id,
+                },
+            )
             contact_id = int(contact["payload"]["contact"]["id"])
         else:  # Chatwoot keeps one contact per phone: a returning customer gets a new inbox link
-            response = send(self._http, self._org, "POST",
-                            f"{self._base}/contacts/{contact_id}/contact_inboxes",
-                            json={"inbox_id": inbox_id, "source_id": source_id})
+            response = send(
+                self._http,
+                self._org,
+                "POST",
+                f"{self._base}/contacts/{contact_id}/contact_inboxes",
+                json={"inbox_id": inbox_id, "source_id": source_id},
+            )
             if response.status_code not in (200, 422):  # 422: this inbox already knows them
                 expect(response, self._org, 200)
-        conversation = self._json("POST", "/conversations", 200, json={
-            "source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id})
+        conversation = self._json(
+            "POST",
+            "/conversations",
+            200,
+            json={"source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id},
+        )
         conversation_id = int(conversation["id"])
-        message = self._json("POST", f"/conversations/{conversation_id}/messages", 200, json={
-            "content": text, "message_type": "incoming"})
+        message = self._json(
+            "POST",
+            f"/conversations/{conversation_id}/messages",
+            200,
+            json={"content": text, "message_type": "incoming"},
+        )
         return Created(contact_id, source_id, conversation_id, int(message["id"]))
 
     def _existing_contact(self, phone: str) -> int | None:
@@ -88,6 +112,10 @@ class ChatwootClient:
         return next((int(c["id"]) for c in found if c.get("phone_number") == phone), None)
 
     def add_message(self, conversation_id: int, text: str) -> int:
-        message = self._json("POST", f"/conversations/{conversation_id}/messages", 200,
-                             json={"content": text, "message_type": "incoming"})
+        message = self._json(
+            "POST",
+            f"/conversations/{conversation_id}/messages",
+            200,
+            json={"content": text, "message_type": "incoming"},
+        )
         return int(message["id"])

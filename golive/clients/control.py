@@ -29,8 +29,10 @@ class ControlClient:
 
     def catalogue(self) -> list[FaultInfo]:
         body = expect(send(self._http, self._org, "GET", "/faults"), self._org, 200)
-        return [FaultInfo(f["name"], f["breaks"], f["stands_for"], tuple(f["caught_by"]))
-                for f in body["catalogue"]]
+        return [
+            FaultInfo(f["name"], f["breaks"], f["stands_for"], tuple(f["caught_by"]))
+            for f in body["catalogue"]
+        ]
 
     def active(self) -> list[str]:
         body: dict[str, Any] = expect(send(self._http, self._org, "GET", "/faults"), self._org, 200)

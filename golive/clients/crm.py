@@ -130,8 +130,11 @@ class CrmClient:
             response = self._http.send(request)
         except httpx.TransportError:
             return self._answer("GET", "/api/public/v1/me")  # raises TargetUnreachable
-        body = response.json() if response.headers.get("content-type", "").startswith(
-            "application/json") else {"error": response.text[:200]}
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else {"error": response.text[:200]}
+        )
         return Answer(response.status_code, body if isinstance(body, dict) else {"data": body})
 
     def stages(self, board: str) -> list[Stage]:

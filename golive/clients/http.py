@@ -143,21 +143,23 @@ def build_client(
     )
 
 
-def send(
-    client: httpx.Client, organisation: str, method: str, url: str, **kwargs: Any
-) -> httpx.Response:
+def send(client: httpx.Client, organisation: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
     """`client.request` with transport failures turned into a clear `TargetUnreachable`."""
     try:
         return client.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
         raise TargetUnreachable(
             f"no answer within {client.timeout.read}s ({type(exc).__name__}); is the target up?",
-            organisation=organisation, method=method, url=str(client.base_url.join(url)),
+            organisation=organisation,
+            method=method,
+            url=str(client.base_url.join(url)),
         ) from None
     except httpx.TransportError as exc:
         raise TargetUnreachable(
             f"cannot reach the target ({type(exc).__name__}: {exc}); check the URL in the profile",
-            organisation=organisation, method=method, url=str(client.base_url.join(url)),
+            organisation=organisation,
+            method=method,
+            url=str(client.base_url.join(url)),
         ) from None
 
 

@@ -24,8 +24,11 @@ class Workflow:
     raw: dict[str, Any]
 
     def webhook_paths(self) -> list[str]:
-        return [str(n.get("parameters", {}).get("path", "")) for n in self.raw.get("nodes", [])
-                if n.get("type") == "n8n-nodes-base.webhook"]
+        return [
+            str(n.get("parameters", {}).get("path", ""))
+            for n in self.raw.get("nodes", [])
+            if n.get("type") == "n8n-nodes-base.webhook"
+        ]
 
 
 @dataclass(frozen=True)
@@ -94,29 +97,49 @@ class N8nClient:
         return [_workflow(w) for w in self._pages("/api/v1/workflows", params)]
 
     def workflow(self, workflow_id: str) -> Workflow:
-        return _workflow(expect(send(self._http, self._org, "GET",
-                                     f"/api/v1/workflows/{workflow_id}"), self._org, 200))
+        return _workflow(
+            expect(
+                send(self._http, self._org, "GET", f"/api/v1/workflows/{workflow_id}"),
+                self._org,
+                200,
+            )
+        )
 
     def set_active(self, workflow_id: str, active: bool) -> None:
         action = "activate" if active else "deactivate"
-        expect(send(self._http, self._org, "POST", f"/api/v1/workflows/{workflow_id}/{action}"),
-               self._org, 200)
+        expect(
+            send(self._http, self._org, "POST", f"/api/v1/workflows/{workflow_id}/{action}"),
+            self._org,
+            200,
+        )
 
     def workflow_for_path(self, path: str) -> Workflow | None:
         """The workflow whose Webhook node listens on `path` (active or not)."""
         return next((w for w in self.workflows() if path in w.webhook_paths()), None)
 
     def executions(self, workflow_id: str, *, limit: int = 20, include_data: bool = True) -> list[Execution]:
-        params = {"workflowId": workflow_id, "limit": limit,
-                  "includeData": "true" if include_data else "false"}
-        body = expect(send(self._http, self._org, "GET", "/api/v1/executions", params=params),
-                      self._org, 200)
+        params = {
+            "workflowId": workflow_id,
+            "limit": limit,
+            "includeData": "true" if include_data else "false",
+        }
+        body = expect(send(self._http, self._org, "GET", "/api/v1/executions", params=params), self._org, 200)
         return [_execution(e) for e in body.get("data", [])]
 
     def execution(self, execution_id: str) -> Execution:
-        return _execution(expect(send(self._http, self._org, "GET",
-                                      f"/api/v1/executions/{execution_id}",
-                                      params={"includeData": "true"}), self._org, 200))
+        return _execution(
+            expect(
+                send(
+                    self._http,
+                    self._org,
+                    "GET",
+                    f"/api/v1/executions/{execution_id}",
+                    params={"includeData": "true"},
+                ),
+                self._org,
+                200,
+            )
+        )
 
     def execution_for_message(self, workflow_id: str, message_id: int, *, timeout: float) -> Execution:
         """The finished execution that the delivery of Chatwoot message `message_id` started."""
@@ -127,16 +150,26 @@ class N8nClient:
                     return execution if execution.finished else None
             return None
 
-        found = eventually(probe, lambda e: e is not None, timeout=timeout,
-                           what=f"the n8n execution for Chatwoot message {message_id}")
+        found = eventually(
+            probe,
+            lambda e: e is not None,
+            timeout=timeout,
+            what=f"the n8n execution for Chatwoot message {message_id}",
+        )
         assert found is not None
         return found
 
 
 def _workflow(raw: dict[str, Any]) -> Workflow:
     tags = tuple(str(t.get("name")) for t in raw.get("tags") or [])
-    return Workflow(str(raw["id"]), str(raw.get("name", "")), bool(raw.get("active")), tags,
-                    raw.get("versionId"), raw)
+    return Workflow(
+        str(raw["id"]),
+        str(raw.get("name", "")),
+        bool(raw.get("active")),
+        tags,
+        raw.get("versionId"),
+        raw,
+    )
 
 
 def _execution(raw: dict[str, Any]) -> Execution:

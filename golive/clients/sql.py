@@ -134,8 +134,15 @@ class SqlVerifier:
             conv=conversation_id,
         )
         return [
-            Link(r["chatwoot_conversation_id"], r["contact_id"], r["deal_id"], r["status"],
-                 r["unread_count"], r["ai_enabled"], r)
+            Link(
+                r["chatwoot_conversation_id"],
+                r["contact_id"],
+                r["deal_id"],
+                r["status"],
+                r["unread_count"],
+                r["ai_enabled"],
+                r,
+            )
             for r in rows
         ]
 
@@ -143,7 +150,8 @@ class SqlVerifier:
         rows = self.query(
             "SELECT id, source, external_id, contact_id FROM messaging_contact_identities "
             "WHERE organization_id = %(org)s AND source = %(source)s AND external_id = %(ext)s",
-            source=source, ext=external_id,
+            source=source,
+            ext=external_id,
         )
         return [IdentityRow(r["id"], r["source"], r["external_id"], r["contact_id"]) for r in rows]
 
@@ -188,7 +196,8 @@ class SqlVerifier:
             "SELECT action, contact_id, identity_id, metadata, error_message, external_id "
             "FROM messaging_identity_resolution_log WHERE organization_id = %(org)s "
             "AND source = %(source)s AND external_id = %(ext)s ORDER BY id",
-            source=source, ext=external_id,
+            source=source,
+            ext=external_id,
         )
 
     def message_count(self, message_id: int) -> int:

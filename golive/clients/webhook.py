@@ -83,7 +83,12 @@ class WebhookEmitter:
 
     def send(self, delivery: Delivery) -> WebhookAnswer:
         response = send(
-            self._http, self._org, "POST", self._path, content=delivery.body, headers=delivery.headers
+            self._http,
+            self._org,
+            "POST",
+            self._path,
+            content=delivery.body,
+            headers=delivery.headers,
         )
         try:
             body = response.json()

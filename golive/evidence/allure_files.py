@@ -12,10 +12,16 @@ from pathlib import Path
 from golive import __version__
 
 CATEGORIES = [
-    {"name": "Target unreachable", "messageRegex": ".*cannot reach the target.*|.*no answer within.*",
-     "matchedStatuses": ["failed", "broken"]},
-    {"name": "Known gaps of the real CRM", "messageRegex": ".*known gap.*",
-     "matchedStatuses": ["failed"]},
+    {
+        "name": "Target unreachable",
+        "messageRegex": ".*cannot reach the target.*|.*no answer within.*",
+        "matchedStatuses": ["failed", "broken"],
+    },
+    {
+        "name": "Known gaps of the real CRM",
+        "messageRegex": ".*known gap.*",
+        "matchedStatuses": ["failed"],
+    },
     {"name": "Rollout checks failed", "matchedStatuses": ["failed"]},
     {"name": "Suite or configuration errors", "matchedStatuses": ["broken"]},
 ]

@@ -48,9 +48,7 @@ _Fail = Callable[[str, str], "AttestationError"]
 class AttestationError(EvidenceError):
     """The attestation file is unreadable or one of its items is invalid."""
 
-    def __init__(
-        self, message: str, *, path: str, index: int | None = None, field: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, path: str, index: int | None = None, field: str = "") -> None:
         self.path = path
         self.index = index
         self.field = field
@@ -172,9 +170,7 @@ def _parse_item(entry: Mapping[str, Any], index: int, source: str) -> Attestatio
     where = f"{source}: [[item]] #{index}{named}"
 
     def fail(field: str, problem: str) -> AttestationError:
-        return AttestationError(
-            f"{where}: field '{field}': {problem}", path=source, index=index, field=field
-        )
+        return AttestationError(f"{where}: field '{field}': {problem}", path=source, index=index, field=field)
 
     for key in entry:
         if key not in _FIELDS:
@@ -185,9 +181,7 @@ def _parse_item(entry: Mapping[str, Any], index: int, source: str) -> Attestatio
     if item is None:
         raise fail("id", f"{item_id!r} is not an item of the rollout checklist")
     if not attestable(item):
-        raise fail(
-            "id", f"item {item.id} is proven by scenarios ({item.evidence}), it cannot be attested"
-        )
+        raise fail("id", f"item {item.id} is proven by scenarios ({item.evidence}), it cannot be attested")
 
     mandatory = entry.get("mandatory", False)
     if not isinstance(mandatory, bool):

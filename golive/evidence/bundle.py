@@ -140,9 +140,7 @@ def parse_manifest(text: str) -> dict[str, str]:
 
 
 def _compare(expected: Mapping[str, str], actual: Mapping[str, str]) -> list[str]:
-    problems = [
-        f"changed: {p}" for p in sorted(expected) if p in actual and actual[p] != expected[p]
-    ]
+    problems = [f"changed: {p}" for p in sorted(expected) if p in actual and actual[p] != expected[p]]
     problems += [f"missing: {p}" for p in sorted(expected) if p not in actual]
     problems += [f"not in the manifest: {p}" for p in sorted(actual) if p not in expected]
     return problems
@@ -166,9 +164,7 @@ def verify_bundle(bundle: Path) -> list[str]:
             if MANIFEST_NAME not in names:
                 return [f"missing: {MANIFEST_NAME}"]
             expected = parse_manifest(zf.read(MANIFEST_NAME).decode("utf-8"))
-            actual = {
-                n: hashlib.sha256(zf.read(n)).hexdigest() for n in names if n != MANIFEST_NAME
-            }
+            actual = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in names if n != MANIFEST_NAME}
     except (OSError, zipfile.BadZipFile) as exc:
         return [f"unreadable: {bundle.name} ({exc})"]
     return _compare(expected, actual)
@@ -215,9 +211,7 @@ def secret_patterns(value: str) -> set[bytes]:
         json.dumps(value, ensure_ascii=False)[1:-1],
         html.escape(value, quote=True),
     }
-    texts.add(
-        re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(value, safe=""))
-    )
+    texts.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(value, safe="")))
     patterns = {t.encode("utf-8") for t in texts}
     patterns |= _base64_fragments(raw)
     return {p for p in patterns if p}
@@ -241,9 +235,7 @@ def _scan_bytes(
                 for member in zf.infolist():
                     if member.is_dir():
                         continue
-                    _scan_bytes(
-                        zf.read(member), f"{location}:{member.filename}", patterns, hits, depth + 1
-                    )
+                    _scan_bytes(zf.read(member), f"{location}:{member.filename}", patterns, hits, depth + 1)
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
             hits.add((location, f"(unreadable zip, not scanned: {type(exc).__name__})"))
     elif location.lower().endswith((".html", ".htm")):
@@ -467,9 +459,7 @@ def _fallback_fingerprint(run_dir: Path, org: str, summary: Mapping[str, Any]) -
 
 def _write_json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def _known_organisations(run_dir: Path) -> set[str]:
@@ -506,9 +496,7 @@ def build_evidence(
             f"organisation part of this run (--org {org})?"
         )
     scenarios = scenarios_from_summary(summary, source=str(summary_path))
-    attestations: AttestationFile | None = (
-        load_attestations(attest_file) if attest_file is not None else None
-    )
+    attestations: AttestationFile | None = load_attestations(attest_file) if attest_file is not None else None
     sql_data = _read_json(run_dir / "sql" / f"{org}.json", "the SQL evidence")
     sql = sql_from_json(sql_data, source=str(run_dir / "sql" / f"{org}.json"))
 
@@ -535,9 +523,7 @@ def build_evidence(
         run_dir / "allure-results", out / "allure-results", org, _known_organisations(run_dir)
     )
     if not results:
-        warnings.append(
-            f"no Allure result labelled organisation={org} in {run_dir / 'allure-results'}"
-        )
+        warnings.append(f"no Allure result labelled organisation={org} in {run_dir / 'allure-results'}")
     files["Allure results (raw)"] = "allure-results/"
     report_html = _html_report(out, org, summary, allure_cli, history_dir, warnings)
     files["HTML report (single file, offline)"] = (
@@ -612,9 +598,7 @@ def build_evidence(
         )
     problems = verify_bundle(bundle)
     if problems:
-        raise EvidenceError(
-            f"{bundle}: does not verify against its manifest: {'; '.join(problems[:5])}"
-        )
+        raise EvidenceError(f"{bundle}: does not verify against its manifest: {'; '.join(problems[:5])}")
     return EvidenceResult(org, dossier, out, bundle, junit, report_html, tuple(dossier.warnings))
 
 
@@ -670,9 +654,7 @@ def find_run(reports_dir: Path, run_id: str | None = None) -> Path:
             raise EvidenceError(f"no run {run_id!r} with summaries in {reports_dir}")
         return run
     candidates = list(reports_dir.iterdir()) if reports_dir.is_dir() else []
-    runs = sorted(
-        p.name for p in candidates if RUN_ID_RE.match(p.name) and (p / "summary").is_dir()
-    )
+    runs = sorted(p.name for p in candidates if RUN_ID_RE.match(p.name) and (p / "summary").is_dir())
     if not runs:
         raise EvidenceError(f"no run in {reports_dir}: run `golive smoke` first")
     return reports_dir / runs[-1]

@@ -193,8 +193,7 @@ def render_ci_summary(rows: Sequence[CiRow], *, run_id: str = "") -> str:
     go = sum(1 for r in rows if r.verdict == "GO")
     lines += [
         "",
-        f"{go} of {len(rows)} organisation(s) GO; the dossier of each is "
-        "`dossier.md` next to its bundle.",
+        f"{go} of {len(rows)} organisation(s) GO; the dossier of each is `dossier.md` next to its bundle.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -264,9 +264,7 @@ class Dossier:
 # --------------------------------------------------------------------------- inputs
 
 
-def scenarios_from_summary(
-    summary: Mapping[str, Any], *, source: str = "summary"
-) -> list[Scenario]:
+def scenarios_from_summary(summary: Mapping[str, Any], *, source: str = "summary") -> list[Scenario]:
     """The ``scenarios`` of a run summary, validated (EvidenceError naming the entry)."""
     raw = summary.get("scenarios")
     if not isinstance(raw, list):
@@ -278,8 +276,7 @@ def scenarios_from_summary(
         outcome = entry.get("outcome")
         if outcome not in OUTCOMES:
             raise EvidenceError(
-                f"{source}: scenario #{index} has outcome {outcome!r} "
-                f"(expected {', '.join(OUTCOMES)})"
+                f"{source}: scenario #{index} has outcome {outcome!r} (expected {', '.join(OUTCOMES)})"
             )
         tags = entry.get("tags", [])
         if not isinstance(tags, list):
@@ -305,9 +302,7 @@ def sql_from_json(data: Mapping[str, Any] | None, *, source: str = "sql") -> Sql
     queries = data.get("verification_queries", {})
     problems = data.get("consistency_problems", {})
     if not isinstance(queries, dict) or not isinstance(problems, dict):
-        raise EvidenceError(
-            f"{source}: expected 'verification_queries' and 'consistency_problems' objects"
-        )
+        raise EvidenceError(f"{source}: expected 'verification_queries' and 'consistency_problems' objects")
     for name, rows in [*queries.items(), *problems.items()]:
         if not isinstance(rows, list):
             raise EvidenceError(f"{source}: {name!r} is not a list of rows")
@@ -374,12 +369,7 @@ def build_dossier(
     notes = list(warnings)
 
     unknown = sorted(
-        {
-            t
-            for s in scenarios
-            for t in s.tags
-            if t.startswith("checklist-") and t not in checklist.BY_TAG
-        }
+        {t for s in scenarios for t in s.tags if t.startswith("checklist-") and t not in checklist.BY_TAG}
     )
     if unknown:
         notes.append(f"tags naming no checklist item: {', '.join(unknown)}")
@@ -395,8 +385,7 @@ def build_dossier(
 
     inconsistent = {i for r in sql_reasons if r.code != "sql_not_run" for i in r.items}
     items = tuple(
-        _item_status(item, scenarios, answers.get(item.id), sql, inconsistent)
-        for item in checklist.ITEMS
+        _item_status(item, scenarios, answers.get(item.id), sql, inconsistent) for item in checklist.ITEMS
     )
     fp = sanitise_fingerprint(dict(fingerprint or {}))
     configs = fp.get("channel_configs") if isinstance(fp, dict) else None
@@ -433,9 +422,7 @@ def _short(text: str, limit: int = _MESSAGE_LIMIT) -> str:
 
 def _items_scenarios(item_id: str, scenarios: Sequence[Scenario]) -> list[Scenario]:
     tag = f"checklist-{item_id}"
-    return [
-        s for s in scenarios if tag in s.tags or (item_id == SMOKE_ITEM and SMOKE_TAG in s.tags)
-    ]
+    return [s for s in scenarios if tag in s.tags or (item_id == SMOKE_ITEM and SMOKE_TAG in s.tags)]
 
 
 def _scenario_reasons(scenarios: Sequence[Scenario]) -> list[Reason]:
@@ -510,8 +497,7 @@ def _whatsapp_reasons(scenarios: Sequence[Scenario]) -> list[Reason]:
         return [
             Reason(
                 "whatsapp_not_proven",
-                "WhatsApp non-regression not proven: no scenario tagged @checklist-6.2 "
-                "or @checklist-3.4 ran",
+                "WhatsApp non-regression not proven: no scenario tagged @checklist-6.2 or @checklist-3.4 ran",
                 WHATSAPP_ITEMS,
             )
         ]
@@ -519,8 +505,7 @@ def _whatsapp_reasons(scenarios: Sequence[Scenario]) -> list[Reason]:
         return [
             Reason(
                 "whatsapp_not_proven",
-                "WhatsApp non-regression not proven, not run: "
-                f"{'; '.join(s.label for s in skipped)}",
+                f"WhatsApp non-regression not proven, not run: {'; '.join(s.label for s in skipped)}",
                 WHATSAPP_ITEMS,
             )
         ]
@@ -595,8 +580,7 @@ def _attestation_reasons(
         return [
             Reason(
                 "no_attestation_file",
-                "no attestation file: the manual checklist items are not answered "
-                "(pass --attest FILE)",
+                "no attestation file: the manual checklist items are not answered (pass --attest FILE)",
             )
         ]
     reasons: list[Reason] = []
@@ -763,8 +747,7 @@ def render_markdown(dossier: Dossier) -> str:
     else:
         out += ["NO-GO, because:", ""]
         out += [
-            f"- **{r.code}** — {_cell(r.message)}"
-            + (f" (checklist {', '.join(r.items)})" if r.items else "")
+            f"- **{r.code}** — {_cell(r.message)}" + (f" (checklist {', '.join(r.items)})" if r.items else "")
             for r in d.reasons
         ]
         out.append("")
@@ -789,8 +772,7 @@ def render_markdown(dossier: Dossier) -> str:
     out += ["## Open items", ""]
     if d.open_items:
         out += [
-            f"- {i.item.id} {i.item.text} ({i.item.evidence})"
-            + (" — **mandatory**" if i.mandatory else "")
+            f"- {i.item.id} {i.item.text} ({i.item.evidence})" + (" — **mandatory**" if i.mandatory else "")
             for i in d.open_items
         ]
     else:
@@ -833,8 +815,7 @@ def render_markdown(dossier: Dossier) -> str:
                 _OUTCOME_MARK.get(s.outcome, s.outcome)
                 + (" — known gap" if s.known_gap and s.outcome == "failed" else ""),
                 f"{s.duration_s:.2f}",
-                _link(s.evidence[0], "result")
-                + (f" +{len(s.evidence) - 1}" if len(s.evidence) > 1 else "")
+                _link(s.evidence[0], "result") + (f" +{len(s.evidence) - 1}" if len(s.evidence) > 1 else "")
                 if s.evidence
                 else "—",
                 _short(s.message, 160),
@@ -847,8 +828,7 @@ def render_markdown(dossier: Dossier) -> str:
             "",
             "Failed scenarios that are not mandatory (they do not decide the verdict): "
             + "; ".join(
-                s.label + (" (known gap of the real CRM)" if s.known_gap else "")
-                for s in d.other_failures
+                s.label + (" (known gap of the real CRM)" if s.known_gap else "") for s in d.other_failures
             ),
         ]
     out.append("")
@@ -934,10 +914,7 @@ def render_markdown(dossier: Dossier) -> str:
         for kind, path in d.files.items()
         if not kind.startswith("sql:")
     ]
-    out.append(
-        "- MANIFEST.sha256: the sha256 of every file of this bundle "
-        "(`sha256sum -c MANIFEST.sha256`)"
-    )
+    out.append("- MANIFEST.sha256: the sha256 of every file of this bundle (`sha256sum -c MANIFEST.sha256`)")
     out.append("")
     names = ", ".join(d.leak_scan_secrets) or "none were loaded"
     out += [

@@ -19,8 +19,11 @@ def exchanges_json(exchanges: Sequence[Exchange]) -> str:
 
 def attach_exchanges(exchanges: Sequence[Exchange], title: str) -> None:
     if exchanges:
-        allure.attach(exchanges_json(exchanges), name=f"{title} ({len(exchanges)})",
-                      attachment_type=allure.attachment_type.JSON)
+        allure.attach(
+            exchanges_json(exchanges),
+            name=f"{title} ({len(exchanges)})",
+            attachment_type=allure.attachment_type.JSON,
+        )
 
 
 def sql_evidence(sql: SqlVerifier) -> dict[str, object]:
@@ -33,12 +36,14 @@ def sql_evidence(sql: SqlVerifier) -> dict[str, object]:
 def attach_sql_evidence(sql: SqlVerifier) -> dict[str, object]:
     evidence = sql_evidence(sql)
     for name, rows in evidence["verification_queries"].items():  # type: ignore[attr-defined]
-        allure.attach(REDACTOR.redact(json.dumps(rows, indent=2, default=str)),
-                      name=f"SQL {name}", attachment_type=allure.attachment_type.JSON)
+        allure.attach(
+            REDACTOR.redact(json.dumps(rows, indent=2, default=str)),
+            name=f"SQL {name}",
+            attachment_type=allure.attachment_type.JSON,
+        )
     return evidence
 
 
 def write_sql_evidence(path: Path, sql: SqlVerifier) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(REDACTOR.redact(json.dumps(sql_evidence(sql), indent=2, default=str)),
-                    encoding="utf-8")
+    path.write_text(REDACTOR.redact(json.dumps(sql_evidence(sql), indent=2, default=str)), encoding="utf-8")

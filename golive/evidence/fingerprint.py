@@ -13,13 +13,31 @@ from golive.errors import GoliveError
 from golive.secrets import REDACTOR
 from golive.targets import Clients
 
+CHANNEL_CONFIGS = (
+    "SELECT chatwoot_inbox_id AS inbox_id, channel_type, name, status, chatwoot_account_id, "
+    "chatwoot_base_url FROM messaging_channel_configs WHERE organization_id = %(org)s "
+    "ORDER BY chatwoot_inbox_id"
+)
+
 
 def git_commit(root: Path) -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{commit}{'-dirty' if dirty else ''}"
@@ -34,12 +52,10 @@ def _safe(probe: Any) -> Any:
 
 def fingerprint(clients: Clients, root: Path) -> dict[str, Any]:
     org = clients.organisation
-    channel_configs = []
-    if clients.sql is not None:
-        channel_configs = _safe(lambda: clients.sql.query(  # type: ignore[union-attr]
-            "SELECT chatwoot_inbox_id AS inbox_id, channel_type, name, status, chatwoot_account_id, "
-            "chatwoot_base_url FROM messaging_channel_configs WHERE organization_id = %(org)s "
-            "ORDER BY chatwoot_inbox_id")) or []
+    sql = clients.sql
+    channel_configs: list[dict[str, Any]] = []
+    if sql is not None:  # the active channel configuration per inbox (no API token column)
+        channel_configs = _safe(lambda: sql.query(CHANNEL_CONFIGS)) or []
     return {
         "organisation": org.slug,
         "name": org.name,
@@ -48,8 +64,9 @@ def fingerprint(clients: Clients, root: Path) -> dict[str, Any]:
         "chatwoot_base_url": org.chatwoot_base_url,
         "n8n_base_url": org.n8n.base_url,
         "chatwoot_account_id": org.account_id,
-        "inboxes": {channel: {"id": inbox.id, "injection": inbox.injection}
-                    for channel, inbox in org.inboxes.items()},
+        "inboxes": {
+            channel: {"id": inbox.id, "injection": inbox.injection} for channel, inbox in org.inboxes.items()
+        },
         "profile_sha256": org.fingerprint,
         "profile_origin": org.origin,
         "golive_version": __version__,

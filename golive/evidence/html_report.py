@@ -154,13 +154,9 @@ def install_allure(
         f"allure@{version}",
     ]
     try:
-        proc = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise AllureInstallError(
-            f"npm install allure@{version} timed out after {timeout_s:.0f} s"
-        ) from exc
+        raise AllureInstallError(f"npm install allure@{version} timed out after {timeout_s:.0f} s") from exc
     finally:
         _remove_lockfiles(tools_dir)
     if proc.returncode != 0:
@@ -635,8 +631,7 @@ def _scan_embedded(html_text: str) -> list[str]:
             found.extend(_scan_html(text, where + "→ ", 1))
         elif lower.endswith((".md", ".markdown")):
             found.extend(
-                f"{where}markdown image: {_short(m.group(1))}"
-                for m in _MARKDOWN_IMAGE_RE.finditer(text)
+                f"{where}markdown image: {_short(m.group(1))}" for m in _MARKDOWN_IMAGE_RE.finditer(text)
             )
         elif lower.endswith(".json") and "descriptionHtml" in text:
             try:
@@ -715,9 +710,7 @@ def find_external_links(html_text: str) -> list[str]:
 
 def _css_neutralised(css: str) -> str:
     css = re.sub(r"@import\s+(?:url\(\s*)?[\"']?\s*" + _URL + r"[^;]*;?", "", css, flags=re.I)
-    return re.sub(
-        r"""url\(\s*["']?\s*""" + _URL + r"""\s*["']?\s*\)""", 'url("data:,")', css, flags=re.I
-    )
+    return re.sub(r"""url\(\s*["']?\s*""" + _URL + r"""\s*["']?\s*\)""", 'url("data:,")', css, flags=re.I)
 
 
 def strip_external_resources(html_text: str) -> tuple[str, list[str]]:

@@ -21,8 +21,13 @@ from typing import Any, Literal
 
 MessageType = Literal["incoming", "outgoing", "template"]
 _MESSAGE_TYPE_INT = {"incoming": 0, "outgoing": 1, "activity": 2, "template": 3}
-_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
-                 "\u2029": "\\u2029"}
+_HTML_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 @dataclass(frozen=True)
@@ -211,8 +216,7 @@ def conversation_updated(
 
 def message_created(conv: Conversation, msg: Message) -> dict[str, Any]:
     sender = conv.contact.as_sender(with_type=False)
-    sender = {"account": {"id": conv.account_id, "name": conv.account_name}, **sender,
-              "avatar": ""}
+    sender = {"account": {"id": conv.account_id, "name": conv.account_name}, **sender, "avatar": ""}
     return {
         "event": "message_created",
         "id": msg.id,

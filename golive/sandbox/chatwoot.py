@@ -220,12 +220,7 @@ def _as_int(value: Any) -> int | None:
 
 
 def _blank(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, str) and not value.strip())
-        or value == []
-        or value == {}
-    )
+    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -454,9 +449,7 @@ class ChatwootDouble:
         self._setups = copy.deepcopy(accounts)
         # per-inbox channel tokens, generated once so that reset() keeps them
         self._channel_tokens = {
-            inbox.id: (_secure_token(), _secure_token())
-            for setup in self._setups
-            for inbox in setup.inboxes
+            inbox.id: (_secure_token(), _secure_token()) for setup in self._setups for inbox in setup.inboxes
         }
         self._lock = threading.RLock()
         self.agent = _User(1, "Sandbox Agent", "agent@sandbox.invalid")
@@ -470,9 +463,7 @@ class ChatwootDouble:
         self._client = httpx.Client(
             timeout=httpx.Timeout(delivery_timeout_s), follow_redirects=False, trust_env=False
         )
-        self._worker = threading.Thread(
-            target=self._run, name="chatwoot-double-deliveries", daemon=True
-        )
+        self._worker = threading.Thread(target=self._run, name="chatwoot-double-deliveries", daemon=True)
         self._worker.start()
         self._app = Starlette(routes=self._routes())
 
@@ -995,17 +986,13 @@ class ChatwootDouble:
 
     # --- events and delivery -----------------------------------------------------------------
 
-    def _emit(
-        self, event: str, payload: dict[str, Any], account_id: int, inbox: _Inbox | None
-    ) -> None:
+    def _emit(self, event: str, payload: dict[str, Any], account_id: int, inbox: _Inbox | None) -> None:
         """Queue one delivery per target, in the listener's order. Called under the lock."""
         body = rails_json(payload)
         payload_inbox = payload.get("inbox")
         bound_to = payload_inbox.get("id") if isinstance(payload_inbox, dict) else None
         message_id = payload.get("id") if event in MESSAGE_EVENTS else None
-        hooks = sorted(
-            (h for h in self._webhooks.values() if h.account_id == account_id), key=lambda h: h.id
-        )
+        hooks = sorted((h for h in self._webhooks.values() if h.account_id == account_id), key=lambda h: h.id)
         for hook in hooks:
             if event not in hook.subscriptions:
                 continue
@@ -1340,19 +1327,14 @@ class ChatwootDouble:
             ("GET", conv + "/messages", self._messages_index),
             ("POST", conv + "/messages", self._messages_create),
         ]
-        routes = [
-            Route(path, self._endpoint(handler), methods=[method])
-            for method, path, handler in table
-        ]
+        routes = [Route(path, self._endpoint(handler), methods=[method]) for method, path, handler in table]
         routes.append(Route("/api", self._api_index, methods=["GET"]))
         routes.append(Route("/__double/deliveries", self._deliveries_route, methods=["GET"]))
         return routes
 
     def _endpoint(self, handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            token = request.headers.get("api_access_token") or request.headers.get(
-                "api-access-token"
-            )
+            token = request.headers.get("api_access_token") or request.headers.get("api-access-token")
             if not token:  # no token: Devise's authenticate_user!
                 return _JSON({"errors": [DEVISE_UNAUTHENTICATED]}, status_code=401)
             if not hmac.compare_digest(token.encode(), self._token.encode()):
@@ -1418,9 +1400,7 @@ class ChatwootDouble:
             raise _unprocessable("param is missing or the value is empty: webhook")
         return picked
 
-    def _build_webhook(
-        self, account: _Account, current: _Webhook | None, picked: dict[str, Any]
-    ) -> _Webhook:
+    def _build_webhook(self, account: _Account, current: _Webhook | None, picked: dict[str, Any]) -> _Webhook:
         """Apply the permitted params and run the model validations (422 on failure)."""
         url: Any = picked.get("url", current.url if current else None)
         subs: Any = picked.get("subscriptions", current.subscriptions if current else None)
@@ -1431,8 +1411,7 @@ class ChatwootDouble:
         if not isinstance(url, str) or not re.match(r"\Ahttps?://[^\s/?#]+\S*\Z", url):
             errors.append(("Url", "is invalid"))
         elif any(
-            h.url == url and h.id != hook_id and h.account_id == account.id
-            for h in self._webhooks.values()
+            h.url == url and h.id != hook_id and h.account_id == account.id for h in self._webhooks.values()
         ):
             errors.append(("Url", "has already been taken"))
         if (
@@ -1528,9 +1507,7 @@ class ChatwootDouble:
         payload["event"] = "contact_created"
         self._emit("contact_created", payload, call.account.id, None)
         inbox_json = (
-            self._inbox_model(self._inboxes[contact_inbox.inbox_id])
-            if contact_inbox is not None
-            else None
+            self._inbox_model(self._inboxes[contact_inbox.inbox_id]) if contact_inbox is not None else None
         )
         return 200, {
             "payload": {
@@ -1596,9 +1573,7 @@ class ChatwootDouble:
     def _conversations_create(self, call: _Call) -> tuple[int, Any]:
         params = call.params
         inbox = (
-            None
-            if _blank(params.get("inbox_id"))
-            else self._inbox_of(call.account, params.get("inbox_id"))
+            None if _blank(params.get("inbox_id")) else self._inbox_of(call.account, params.get("inbox_id"))
         )
         contact = (
             None
@@ -1608,9 +1583,7 @@ class ChatwootDouble:
         new_contact_inbox = False
         if inbox is not None and contact is not None:
             source_id = self._source_id_for(inbox, contact, params.get("source_id"))
-            contact_inbox, new_contact_inbox = self._find_or_create_contact_inbox(
-                contact, inbox, source_id
-            )
+            contact_inbox, new_contact_inbox = self._find_or_create_contact_inbox(contact, inbox, source_id)
         else:
             contact_inbox = self._contact_inbox_by_source(
                 call.account, inbox, _text_or_none(params.get("source_id"))
@@ -1708,9 +1681,7 @@ class ChatwootDouble:
         raw = call.params.get("labels")
         wanted = list(
             dict.fromkeys(
-                str(label).strip()
-                for label in (raw if isinstance(raw, list) else [])
-                if str(label).strip()
+                str(label).strip() for label in (raw if isinstance(raw, list) else []) if str(label).strip()
             )
         )
         previous = list(conversation.labels)
@@ -1855,7 +1826,5 @@ def _check_setup(accounts: Iterable[AccountSetup]) -> None:
             if unknown or not hook.subscriptions:
                 raise ValueError(f"webhook {hook.id}: invalid subscriptions {unknown or '[]'}")
             if hook.inbox_id is not None and hook.inbox_id not in own_inboxes:
-                raise ValueError(
-                    f"webhook {hook.id}: inbox {hook.inbox_id} is not in account {account.id}"
-                )
+                raise ValueError(f"webhook {hook.id}: inbox {hook.inbox_id} is not in account {account.id}")
             webhook_ids.add(hook.id)

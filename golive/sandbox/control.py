@@ -44,13 +44,14 @@ def control_app(
         try:
             names = json.loads(await request.body()).get("active")
         except (ValueError, AttributeError):
-            return JSONResponse({"error": "expected {\"active\": [names]}"}, 400)
+            return JSONResponse({"error": 'expected {"active": [names]}'}, 400)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            return JSONResponse({"error": "expected {\"active\": [names]}"}, 400)
+            return JSONResponse({"error": 'expected {"active": [names]}'}, 400)
         unknown = [n for n in names if n not in BY_NAME]
         if unknown:
-            return JSONResponse({"error": f"unknown fault(s): {', '.join(unknown)}",
-                                 "known": sorted(BY_NAME)}, 400)
+            return JSONResponse(
+                {"error": f"unknown fault(s): {', '.join(unknown)}", "known": sorted(BY_NAME)}, 400
+            )
         previous = faults.set(names)
         on_change(previous, faults.active)
         return JSONResponse({"active": sorted(faults.active)})
@@ -63,9 +64,12 @@ def control_app(
             on, inboxes = body.get("on"), body.get("inboxes", [])
         except (ValueError, AttributeError):
             on, inboxes = None, []
-        if not isinstance(on, bool) or not isinstance(inboxes, list) or not all(
-                isinstance(i, int) for i in inboxes):
-            return JSONResponse({"error": "expected {\"on\": true|false, \"inboxes\": [ids]}"}, 400)
+        if (
+            not isinstance(on, bool)
+            or not isinstance(inboxes, list)
+            or not all(isinstance(i, int) for i in inboxes)
+        ):
+            return JSONResponse({"error": 'expected {"on": true|false, "inboxes": [ids]}'}, 400)
         faults.set_outage(on, frozenset(inboxes))
         return JSONResponse({"outage": faults.outage, "inboxes": sorted(inboxes) if on else []})
 

@@ -6,8 +6,8 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,9 +27,7 @@ DEAL_COLUMNS = (
     "is_won, is_lost, closed_at, ai_summary, loss_reason, last_stage_change_date, updated_at, "
     "created_at"
 )
-CONTACT_COLUMNS = (
-    "id::text, name, email, phone, avatar, source, status, stage, created_at, updated_at"
-)
+CONTACT_COLUMNS = "id::text, name, email, phone, avatar, source, status, stage, created_at, updated_at"
 
 
 class ApiFailure(Exception):
@@ -48,7 +46,7 @@ def _uuid(value: Any, what: str = "id") -> str:
     return value.lower()
 
 
-def _body(data: Any, allowed: dict[str, tuple[type, ...]]) -> dict[str, Any]:
+def _body(data: Any, allowed: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
     """Strict bodies: an object, known keys only, each of an accepted type."""
     if not isinstance(data, dict):
         raise _invalid()
@@ -82,12 +80,18 @@ class PublicApi:
             Route(f"{p}/boards", self._wrap(self.boards), methods=["GET"]),
             Route(f"{p}/boards/{{board}}/stages", self._wrap(self.stages), methods=["GET"]),
             Route(f"{p}/contacts", self._wrap(self.contacts), methods=["GET", "POST"]),
-            Route(f"{p}/contacts/{{contact}}/identifiers", self._wrap(self.identifiers),
-                  methods=["GET", "POST"]),
+            Route(
+                f"{p}/contacts/{{contact}}/identifiers",
+                self._wrap(self.identifiers),
+                methods=["GET", "POST"],
+            ),
             Route(f"{p}/deals", self._wrap(self.deals), methods=["GET", "POST"]),
             Route(f"{p}/deals/move-stage", self._wrap(self.move_legacy), methods=["POST"]),
-            Route(f"{p}/deals/move-stage-by-identity", self._wrap(self.move_by_identity),
-                  methods=["POST"]),
+            Route(
+                f"{p}/deals/move-stage-by-identity",
+                self._wrap(self.move_by_identity),
+                methods=["POST"],
+            ),
             Route(f"{p}/deals/{{deal}}", self._wrap(self.deal), methods=["GET"]),
             Route(f"{p}/deals/{{deal}}/move-stage", self._wrap(self.move_by_id), methods=["POST"]),
             Route(f"{p}/deals/{{deal}}/mark-won", self._wrap(self.mark_won), methods=["POST"]),
@@ -134,9 +138,7 @@ class PublicApi:
                 "openapi": "3.1.2",
                 "info": {"title": "LagostaCRM public API (sandbox double)", "version": "1.0.0"},
                 "components": {
-                    "securitySchemes": {
-                        "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
-                    }
+                    "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}
                 },
                 "security": [{"ApiKeyAuth": []}],
                 "paths": {r.path.removeprefix("/api/public/v1"): {} for r in self.routes()},
@@ -236,8 +238,23 @@ class PublicApi:
         return 200, {"data": page, "nextCursor": _encode_cursor(offset + limit_n) if more else None}
 
     def _upsert_contact(self, conn: Conn, org: str, body: Any) -> tuple[int, dict[str, Any]]:
-        data = _body(body, {k: (str,) for k in ("name", "email", "phone", "source", "avatar",
-                                                 "status", "stage", "notes", "role")})
+        data = _body(
+            body,
+            {
+                k: (str,)
+                for k in (
+                    "name",
+                    "email",
+                    "phone",
+                    "source",
+                    "avatar",
+                    "status",
+                    "stage",
+                    "notes",
+                    "role",
+                )
+            },
+        )
         email = normalise_email(data.get("email")) if data.get("email") else None
         phone = normalise_phone(data.get("phone")) if data.get("phone") else None
         if data.get("phone") and not phone:
@@ -260,8 +277,7 @@ class PublicApi:
         if existing:
             sets = ", ".join(f"{k} = %s" for k in fields)
             row = conn.execute(
-                f"UPDATE contacts SET {sets}, updated_at = now() WHERE id = %s "
-                f"RETURNING {CONTACT_COLUMNS}",
+                f"UPDATE contacts SET {sets}, updated_at = now() WHERE id = %s RETURNING {CONTACT_COLUMNS}",
                 [*fields.values(), existing["id"]],
             ).fetchone()
             assert row is not None
@@ -287,13 +303,18 @@ class PublicApi:
             raise ApiFailure(404, "Contact not found", "NOT_FOUND")
         return str(row["id"])
 
-    def identifiers(
-        self, conn: Conn, org: str, request: Request, body: Any
-    ) -> tuple[int, dict[str, Any]]:
+    def identifiers(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
         contact_id = self._contact(conn, org, request.path_params["contact"])
         if request.method == "POST":
-            data = _body(body, {"channel": (str,), "identifier": (str,), "is_primary": (bool,),
-                                "metadata": (dict,)})
+            data = _body(
+                body,
+                {
+                    "channel": (str,),
+                    "identifier": (str,),
+                    "is_primary": (bool,),
+                    "metadata": (dict,),
+                },
+            )
             channel, identifier = data.get("channel"), (data.get("identifier") or "").strip()
             if channel not in CHANNELS or not 1 <= len(identifier) <= 256:
                 raise _invalid()
@@ -303,19 +324,30 @@ class PublicApi:
                 (org, channel, identifier),
             ).fetchone()
             if owner and owner["c"] != contact_id:
-                raise ApiFailure(409, "Identifier already linked to another contact",
-                                 "IDENTIFIER_CONFLICT", existing_contact_id=owner["c"])
+                raise ApiFailure(
+                    409,
+                    "Identifier already linked to another contact",
+                    "IDENTIFIER_CONFLICT",
+                    existing_contact_id=owner["c"],
+                )
             if data.get("is_primary"):
                 conn.execute(
-                    "UPDATE contact_identifiers SET is_primary = false WHERE contact_id = %s", (contact_id,)
+                    "UPDATE contact_identifiers SET is_primary = false WHERE contact_id = %s",
+                    (contact_id,),
                 )
             conn.execute(
                 "INSERT INTO contact_identifiers (organization_id, contact_id, channel, identifier, "
                 "is_primary, metadata) VALUES (%s, %s, %s, %s, %s, %s::jsonb) "
                 "ON CONFLICT (organization_id, channel, identifier) DO UPDATE SET deleted_at = NULL, "
                 "is_primary = EXCLUDED.is_primary OR contact_identifiers.is_primary",
-                (org, contact_id, channel, identifier, bool(data.get("is_primary")),
-                 json.dumps(data.get("metadata") or {})),
+                (
+                    org,
+                    contact_id,
+                    channel,
+                    identifier,
+                    bool(data.get("is_primary")),
+                    json.dumps(data.get("metadata") or {}),
+                ),
             )
         rows = conn.execute(
             "SELECT id::text, channel, identifier, is_primary, metadata, created_at FROM "
@@ -330,8 +362,7 @@ class PublicApi:
     def _deal_row(self, conn: Conn, org: str, deal_id: Any) -> dict[str, Any]:
         did = _uuid(deal_id, "deal id")
         row = conn.execute(
-            f"SELECT {DEAL_COLUMNS} FROM deals WHERE id = %s AND organization_id = %s "
-            "AND deleted_at IS NULL",
+            f"SELECT {DEAL_COLUMNS} FROM deals WHERE id = %s AND organization_id = %s AND deleted_at IS NULL",
             (did, org),
         ).fetchone()
         if row is None:
@@ -356,13 +387,24 @@ class PublicApi:
         if q.get("status") == "open":
             sql += " AND NOT is_won AND NOT is_lost"
         sql += " ORDER BY updated_at DESC LIMIT 250"
-        return 200, {"data": [_jsonable(r) for r in conn.execute(sql, args).fetchall()],
-                     "nextCursor": None}
+        return 200, {
+            "data": [_jsonable(r) for r in conn.execute(sql, args).fetchall()],
+            "nextCursor": None,
+        }
 
     def _create_deal(self, conn: Conn, org: str, body: Any) -> tuple[int, dict[str, Any]]:
-        data = _body(body, {"title": (str,), "board_id": (str,), "board_key": (str,),
-                            "stage_id": (str,), "contact_id": (str,), "contact": (dict,),
-                            "value": (int, float)})
+        data = _body(
+            body,
+            {
+                "title": (str,),
+                "board_id": (str,),
+                "board_key": (str,),
+                "stage_id": (str,),
+                "contact_id": (str,),
+                "contact": (dict,),
+                "value": (int, float),
+            },
+        )
         if not data.get("title") or not (data.get("board_id") or data.get("board_key")):
             raise _invalid()
         try:
@@ -375,7 +417,7 @@ class PublicApi:
             except ApiFailure:
                 raise _invalid("Contact not found") from None
         elif data.get("contact"):
-            status, created = self._upsert_contact(conn, org, data["contact"])
+            _, created = self._upsert_contact(conn, org, data["contact"])
             contact_id = created["data"]["id"]
         else:
             raise _invalid("Provide contact_id or contact")
@@ -388,7 +430,7 @@ class PublicApi:
         if existing:
             return 200, {"data": _jsonable(existing), "action": "existing"}
         stage = conn.execute(
-            'SELECT id::text FROM board_stages WHERE board_id = %s AND (%s::uuid IS NULL OR id = %s) '
+            "SELECT id::text FROM board_stages WHERE board_id = %s AND (%s::uuid IS NULL OR id = %s) "
             'ORDER BY "order" LIMIT 1',
             (board["id"], data.get("stage_id"), data.get("stage_id")),
         ).fetchone()
@@ -404,7 +446,12 @@ class PublicApi:
 
     # --- stage moves -----------------------------------------------------------------------
 
-    _TARGET = {"to_stage_id": (str,), "to_stage_label": (str,), "mark": (str,), "ai_summary": (str,)}
+    _TARGET: ClassVar[dict[str, tuple[type, ...]]] = {
+        "to_stage_id": (str,),
+        "to_stage_label": (str,),
+        "mark": (str,),
+        "ai_summary": (str,),
+    }
 
     def move_by_id(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
         data = _body(body, self._TARGET)
@@ -412,8 +459,16 @@ class PublicApi:
         return 200, {"data": self._move(conn, org, deal, data), "action": "moved"}
 
     def move_legacy(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
-        data = _body(body, {**self._TARGET, "deal_id": (str,), "board_key_or_id": (str,),
-                            "phone": (str,), "email": (str,)})
+        data = _body(
+            body,
+            {
+                **self._TARGET,
+                "deal_id": (str,),
+                "board_key_or_id": (str,),
+                "phone": (str,),
+                "email": (str,),
+            },
+        )
         if data.get("deal_id"):
             deal = self._deal_row(conn, org, data["deal_id"])
             target = {k: v for k, v in data.items() if k in self._TARGET}
@@ -423,9 +478,19 @@ class PublicApi:
     def move_by_identity(
         self, conn: Conn, org: str, request: Request, body: Any
     ) -> tuple[int, dict[str, Any]]:
-        data = _body(body, {**self._TARGET, "board_key_or_id": (str,), "contact_id": (str,),
-                            "channel": (str,), "identifier": (str,), "phone": (str,),
-                            "email": (str,), "allow_cross_board": (bool,)})
+        data = _body(
+            body,
+            {
+                **self._TARGET,
+                "board_key_or_id": (str,),
+                "contact_id": (str,),
+                "channel": (str,),
+                "identifier": (str,),
+                "phone": (str,),
+                "email": (str,),
+                "allow_cross_board": (bool,),
+            },
+        )
         return self._move_identity(conn, org, data)
 
     def _move_identity(self, conn: Conn, org: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -489,7 +554,7 @@ class PublicApi:
             hits = [s for s in stages if s["id"] == str(target["to_stage_id"]).lower()]
         elif target.get("to_stage_label"):
             wanted = str(target["to_stage_label"]).strip().lower()
-            hits = [s for s in stages if (s["label"] or s["name"]).lower() == wanted]
+            hits = [s for s in stages if str(s["label"] or s["name"]).lower() == wanted]
         else:
             raise _invalid("Provide to_stage_id or to_stage_label")
         if not hits:
@@ -518,7 +583,9 @@ class PublicApi:
             )
         return _jsonable(row)
 
-    def _mark(self, conn: Conn, org: str, request: Request, body: Any, won: bool) -> tuple[int, dict[str, Any]]:
+    def _mark(
+        self, conn: Conn, org: str, request: Request, body: Any, won: bool
+    ) -> tuple[int, dict[str, Any]]:
         data = _body(body or {}, {"loss_reason": (str,)})
         deal = self._deal_row(conn, org, request.path_params["deal"])
         row = conn.execute(

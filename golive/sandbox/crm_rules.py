@@ -21,7 +21,7 @@ def normalise_phone(raw: object) -> str | None:
         return None
     text = raw.strip()
     if text.startswith("whatsapp:"):
-        text = text[len("whatsapp:"):]
+        text = text[len("whatsapp:") :]
     for jid in ("@c.us", "@s.whatsapp.net"):
         text = text.removesuffix(jid)
     if "@" in text:

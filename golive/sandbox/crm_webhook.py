@@ -338,8 +338,11 @@ class WebhookHandler:
 
 
 def _inbox_of(payload: dict[str, Any]) -> object:
-    for candidate in (dig(payload, "inbox", "id"), payload.get("inbox_id"),
-                      dig(payload, "conversation", "inbox_id")):
+    for candidate in (
+        dig(payload, "inbox", "id"),
+        payload.get("inbox_id"),
+        dig(payload, "conversation", "inbox_id"),
+    ):
         if candidate is not None:
             return candidate
     return None
@@ -394,8 +397,13 @@ class Resolver:
         avatar: str | None,
     ) -> str | None:
         if not external_id:
-            self._log(source, raw_external_id, "error", metadata={"reason": "invalid_external_id"},
-                      error="no valid external id in the event")
+            self._log(
+                source,
+                raw_external_id,
+                "error",
+                metadata={"reason": "invalid_external_id"},
+                error="no valid external id in the event",
+            )
             return None
         # Serialise resolution per identity: concurrent first events make one contact.
         self.conn.execute(
@@ -409,7 +417,7 @@ class Resolver:
             (self.org, source, external_id),
         ).fetchone()
         if hit:
-            self._log(source, external_id, "matched", hit["contact_id"], hit["identity_id"])
+            self._log(source, external_id, "matched", str(hit["contact_id"]), str(hit["identity_id"]))
             return str(hit["contact_id"])
         for action, value in (("fallback_phone", phone), ("fallback_email", email)):
             if not value:
@@ -419,8 +427,12 @@ class Resolver:
                 continue
             unsafe = [c for c in candidates if self._has_identity(c, source)]
             if len(candidates) > 1 or unsafe:
-                self._log(source, external_id, "ambiguous",
-                          metadata={"stage": action, "candidates": candidates})
+                self._log(
+                    source,
+                    external_id,
+                    "ambiguous",
+                    metadata={"stage": action, "candidates": candidates},
+                )
                 return None
             identity_id = self._add_identity(candidates[0], source, external_id)
             key = "phone" if action == "fallback_phone" else "email"
@@ -429,15 +441,21 @@ class Resolver:
         contact = self.conn.execute(
             "INSERT INTO contacts (organization_id, name, phone, email, avatar, source) "
             "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id::text AS id",
-            (self.org, name or f"{source} Contact", phone if source == "WHATSAPP" else None,
-             email, avatar or None, source),
+            (
+                self.org,
+                name or f"{source} Contact",
+                phone if source == "WHATSAPP" else None,
+                email,
+                avatar or None,
+                source,
+            ),
         ).fetchone()
         assert contact is not None
         contact_id = str(contact["id"])
-        identity_id = None
+        new_identity: str | None = None
         if not (source == "INSTAGRAM" and self.faults.on("ig-no-identity")):
-            identity_id = self._add_identity(contact_id, source, external_id)
-        self._log(source, external_id, "created", contact_id, identity_id)
+            new_identity = self._add_identity(contact_id, source, external_id)
+        self._log(source, external_id, "created", contact_id, new_identity)
         return contact_id
 
     def _candidates(self, action: str, value: str) -> list[str]:
@@ -504,6 +522,14 @@ class Resolver:
             "INSERT INTO messaging_identity_resolution_log (organization_id, source, external_id, "
             "action, contact_id, identity_id, metadata, error_message) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (self.org, source, external_id, action, contact_id, identity_id,
-             Jsonb(metadata or {}), error),
+            (
+                self.org,
+                source,
+                external_id,
+                action,
+                contact_id,
+                identity_id,
+                Jsonb(metadata or {}),
+                error,
+            ),
         )

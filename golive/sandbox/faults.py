@@ -32,8 +32,7 @@ CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "wa-raw-phone-identity",
-        "the WHATSAPP identity is stored with the phone as Chatwoot sent it (wa_id digits) "
-        "instead of E.164",
+        "the WHATSAPP identity is stored with the phone as Chatwoot sent it (wa_id digits) instead of E.164",
         "non-canonical WhatsApp identities: keys that never match the flow's session key",
         ("whatsapp_regression: A known customer writes on WhatsApp",),
     ),
@@ -89,8 +88,7 @@ CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "foreign-inbox-processed",
-        "an event for an inbox that no active config binds is processed for the account's first "
-        "organisation",
+        "an event for an inbox that no active config binds is processed for the account's first organisation",
         "tenant leak: conversations land in the wrong organisation",
         ("channel_isolation: An event for an inbox of no organisation creates nothing",),
     ),

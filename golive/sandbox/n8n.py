@@ -463,9 +463,7 @@ class N8nDouble:
     def _not_registered(path: str, method: str, registered: list[str], test: bool) -> JSONResponse:
         if registered:
             methods = (
-                registered[0]
-                if len(registered) == 1
-                else f"{', '.join(registered[:-1])} or {registered[-1]}"
+                registered[0] if len(registered) == 1 else f"{', '.join(registered[:-1])} or {registered[-1]}"
             )
             message = (
                 f"This webhook is not registered for {method} requests. "
@@ -515,8 +513,7 @@ class N8nDouble:
         if value not in allowed:
             raise _Reject(
                 400,
-                f"request/query/{name} must be equal to one of the allowed values: "
-                f"{', '.join(allowed)}",
+                f"request/query/{name} must be equal to one of the allowed values: {', '.join(allowed)}",
             )
         return value
 
@@ -676,17 +673,13 @@ class N8nDouble:
     # --- the workflow as served ------------------------------------------------------------
 
     @staticmethod
-    def _fault_nodes(
-        template_path: Path, template: dict[str, Any]
-    ) -> dict[str, list[dict[str, Any]]]:
+    def _fault_nodes(template_path: Path, template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """For each workflow fault: the nodes its non-conformant export changes."""
         by_name = {node["name"]: node for node in template.get("nodes", [])}
         changed: dict[str, list[dict[str, Any]]] = {}
         for fault, relative in FAULT_EXPORTS.items():
             export = json.loads((template_path.parent / relative).read_text(encoding="utf-8"))
-            changed[fault] = [
-                node for node in export.get("nodes", []) if by_name.get(node["name"]) != node
-            ]
+            changed[fault] = [node for node in export.get("nodes", []) if by_name.get(node["name"]) != node]
         return changed
 
     def _workflow_json(self, workflow: _Workflow, faults: frozenset[str]) -> dict[str, Any]:
@@ -813,17 +806,14 @@ class N8nDouble:
         try:
             response = client.request(method, f"{CRM_PATH}{path}", params=params, json=body)
         except httpx.HTTPError as exc:
-            raise _NodeFailure(
-                f"The CRM could not be reached: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise _NodeFailure(f"The CRM could not be reached: {type(exc).__name__}: {exc}") from exc
         try:
             data: Any = response.json()
         except ValueError:
             data = response.text
         if response.status_code >= 400:
             raise _NodeFailure(
-                f"The CRM answered {response.status_code} to {method} {CRM_PATH}{path}: "
-                f"{_excerpt(data)}",
+                f"The CRM answered {response.status_code} to {method} {CRM_PATH}{path}: {_excerpt(data)}",
                 status=response.status_code,
                 body=data,
             )
@@ -921,9 +911,7 @@ class N8nDouble:
         )
 
         content = body.get("content") if isinstance(body.get("content"), str) else ""
-        run.node(
-            "Buffer", [{"list": identity["buffer_key"], "pushed": content}], prev="Contexto_Deal"
-        )
+        run.node("Buffer", [{"list": identity["buffer_key"], "pushed": content}], prev="Contexto_Deal")
         self._agent(run, setup, identity, deal_id, str(content), faults, client)
 
     def _find_contact(
@@ -998,9 +986,7 @@ class N8nDouble:
             if wants_move
             else "Obrigado pela mensagem! Em instantes seguimos com o seu atendimento."
         )
-        run.node(
-            "Chat Model", [{"response": {"generations": [[{"text": reply}]]}}], prev="AI Agent"
-        )
+        run.node("Chat Model", [{"response": {"generations": [[{"text": reply}]]}}], prev="AI Agent")
         tool_calls: list[dict[str, Any]] = []
         if wants_move:
             summary = f"Cliente pediu {setup.move_keyword}: {content.strip()[:120]}"

@@ -56,7 +56,11 @@ class Cluster:
 
     def stop(self) -> None:
         if self.data_dir.exists():
-            _run(self._as_root, [_find_binary("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"], check=False)
+            _run(
+                self._as_root,
+                [_find_binary("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+                check=False,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -81,15 +85,43 @@ def start_cluster() -> Cluster:
     initdb = _find_binary("initdb")
     data = root / "data"
     try:
-        _run(as_root, [initdb, "-D", str(data), "-U", superuser, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                       "--locale=C", "--no-sync"])
+        _run(
+            as_root,
+            [
+                initdb,
+                "-D",
+                str(data),
+                "-U",
+                superuser,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        )
         port = free_port()
         options = (
             f"-p {port} -k {root / 'sock'} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
         )
-        _run(as_root, [_find_binary("pg_ctl"), "-D", str(data), "-o", options, "-l",
-                       str(root / "server.log"), "-w", "-t", "30", "start"])
+        _run(
+            as_root,
+            [
+                _find_binary("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

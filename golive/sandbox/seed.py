@@ -31,12 +31,29 @@ class SeedOrg:
 
 
 SEED_ORGS = (
-    SeedOrg("sandbox-pilot", "Coronel Picanha (sandbox)", 30, 31, "Maria Legado",
-            "(11) 98765-4321", "+5511987654321", "17841400000000031"),
+    SeedOrg(
+        "sandbox-pilot",
+        "Coronel Picanha (sandbox)",
+        30,
+        31,
+        "Maria Legado",
+        "(11) 98765-4321",
+        "+5511987654321",
+        "17841400000000031",
+    ),
     # The second tenant's WhatsApp comes through an API-channel inbox (an Evolution bridge), so
     # its messages can be created through Chatwoot's API: true end to end.
-    SeedOrg("sandbox-second", "Emporio Sabor (sandbox)", 40, 41, "Joao Antigo",
-            "21 98765 4322", "+5521987654322", "17841400000000041", "Channel::Api"),
+    SeedOrg(
+        "sandbox-second",
+        "Emporio Sabor (sandbox)",
+        40,
+        41,
+        "Joao Antigo",
+        "21 98765 4322",
+        "+5521987654322",
+        "17841400000000041",
+        "Channel::Api",
+    ),
 )
 
 
@@ -45,9 +62,18 @@ def new_api_key() -> str:
 
 
 BUSINESS_TABLES = (
-    "activities", "contact_identifiers", "messaging_identity_resolution_log",
-    "messaging_contact_identities", "messaging_messages_cache", "messaging_conversation_links",
-    "messaging_channel_configs", "api_keys", "deals", "board_stages", "boards", "contacts",
+    "activities",
+    "contact_identifiers",
+    "messaging_identity_resolution_log",
+    "messaging_contact_identities",
+    "messaging_messages_cache",
+    "messaging_conversation_links",
+    "messaging_channel_configs",
+    "api_keys",
+    "deals",
+    "board_stages",
+    "boards",
+    "contacts",
     "organizations",
 )
 
@@ -70,18 +96,40 @@ def seed(
         org.organization_id = str(row["id"])
         conn.execute(
             "INSERT INTO api_keys (organization_id, key_prefix, key_hash) VALUES (%s, %s, %s)",
-            (org.organization_id, org.api_key[:12], hashlib.sha256(org.api_key.encode()).hexdigest()),
+            (
+                org.organization_id,
+                org.api_key[:12],
+                hashlib.sha256(org.api_key.encode()).hexdigest(),
+            ),
         )
-        for channel, inbox in (("whatsapp", org.whatsapp_inbox), ("instagram", org.instagram_inbox)):
+        for channel, inbox in (
+            ("whatsapp", org.whatsapp_inbox),
+            ("instagram", org.instagram_inbox),
+        ):
             conn.execute(
                 "INSERT INTO messaging_channel_configs (organization_id, chatwoot_base_url, "
                 "chatwoot_api_token, chatwoot_account_id, chatwoot_inbox_id, channel_type, name) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (org.organization_id, chatwoot_url, chatwoot_token, ACCOUNT_ID, inbox, channel,
-                 f"{channel.capitalize()} {org.name}"),
+                (
+                    org.organization_id,
+                    chatwoot_url,
+                    chatwoot_token,
+                    ACCOUNT_ID,
+                    inbox,
+                    channel,
+                    f"{channel.capitalize()} {org.name}",
+                ),
             )
-        _board(conn, org.organization_id, "atendimento", "Atendimento", SALES_STAGES, 0,
-               won="Reserva confirmada", lost="Perdido")
+        _board(
+            conn,
+            org.organization_id,
+            "atendimento",
+            "Atendimento",
+            SALES_STAGES,
+            0,
+            won="Reserva confirmada",
+            lost="Perdido",
+        )
         _board(conn, org.organization_id, "pos-venda", "Pos-venda", FOLLOW_UP_STAGES, 1)
         conn.execute(
             "INSERT INTO contacts (organization_id, name, phone, source) VALUES (%s, %s, %s, 'MANUAL')",

@@ -36,8 +36,13 @@ MOVE_KEYWORD = "orçamento"
 MOVE_STAGE = "Proposta"
 
 
-CRM_EVENTS = ("conversation_created", "conversation_updated", "conversation_status_changed",
-              "message_created", "message_updated")
+CRM_EVENTS = (
+    "conversation_created",
+    "conversation_updated",
+    "conversation_status_changed",
+    "message_created",
+    "message_updated",
+)
 
 
 def _short(org: SeedOrg) -> str:
@@ -47,11 +52,17 @@ def _short(org: SeedOrg) -> str:
 def _chatwoot_account(crm_url: str, webhook_secret: str) -> AccountSetup:
     """One Chatwoot account for both tenants; its CRM webhook is signed with the secret the
     CRM double verifies (in production both sides are set from Chatwoot's UI)."""
-    inboxes = [inbox for org in SEED_ORGS for inbox in (
-        InboxSetup(org.whatsapp_inbox, f"Whatsapp {org.name}", org.whatsapp_channel),
-        InboxSetup(org.instagram_inbox, f"Instagram {org.name}", "Channel::Instagram"))]
-    crm_hook = WebhookSetup(1, f"{crm_url}/api/chatwoot/webhook", CRM_EVENTS, webhook_secret,
-                            name="LagostaCRM")
+    inboxes = [
+        inbox
+        for org in SEED_ORGS
+        for inbox in (
+            InboxSetup(org.whatsapp_inbox, f"Whatsapp {org.name}", org.whatsapp_channel),
+            InboxSetup(org.instagram_inbox, f"Instagram {org.name}", "Channel::Instagram"),
+        )
+    ]
+    crm_hook = WebhookSetup(
+        1, f"{crm_url}/api/chatwoot/webhook", CRM_EVENTS, webhook_secret, name="LagostaCRM"
+    )
     return AccountSetup(ACCOUNT_ID, ACCOUNT_NAME, inboxes, [crm_hook])
 
 
@@ -149,25 +160,34 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
             ]
         )
         servers["crm"] = serve("crm", crm)
-        chatwoot = ChatwootDouble(api_token=chatwoot_token,
-                                  accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)])
+        chatwoot = ChatwootDouble(
+            api_token=chatwoot_token,
+            accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
+        )
         servers["chatwoot"] = serve("chatwoot", chatwoot.app())
         chatwoot_url = servers["chatwoot"].url
         with pool.transaction() as conn:
             orgs = seed(conn, chatwoot_url=chatwoot_url, chatwoot_token=chatwoot_token)
         the_pool = pool
         n8n = N8nDouble(
-            faults=state, api_key=n8n_key, limited_api_key=n8n_list_key,
+            faults=state,
+            api_key=n8n_key,
+            limited_api_key=n8n_list_key,
             workflows=[
                 WorkflowSetup(
                     id=f"wf-{_short(org)}-v2",
                     name=f"LagostaCRM Agente v2 — {org.name}",
                     webhook_path=f"lagosta-agent-v2-{_short(org)}",
-                    crm_base_url=servers["crm"].url, crm_api_key=org.api_key,
-                    board_key=BOARD_KEY, move_keyword=MOVE_KEYWORD, move_stage=MOVE_STAGE,
+                    crm_base_url=servers["crm"].url,
+                    crm_api_key=org.api_key,
+                    board_key=BOARD_KEY,
+                    move_keyword=MOVE_KEYWORD,
+                    move_stage=MOVE_STAGE,
                     template_path=N8N_TEMPLATE,
-                    api_channel_sources={org.whatsapp_inbox: "WHATSAPP",
-                                         org.instagram_inbox: "INSTAGRAM"},
+                    api_channel_sources={
+                        org.whatsapp_inbox: "WHATSAPP",
+                        org.instagram_inbox: "INSTAGRAM",
+                    },
                 )
                 for org in orgs
             ],
@@ -176,10 +196,17 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         # One n8n webhook per tenant, bound to its WhatsApp inbox (Chatwoot wants unique URLs per
         # account, and an unbound one would hand each tenant's flow the other's customers).
         for number, org in enumerate(orgs, start=2):
-            chatwoot.add_webhook(ACCOUNT_ID, WebhookSetup(
-                number, f"{servers['n8n'].url}/webhook/lagosta-agent-v2-{_short(org)}",
-                ("message_created",), _secret(), inbox_id=org.whatsapp_inbox,
-                name=f"n8n {org.name}"))
+            chatwoot.add_webhook(
+                ACCOUNT_ID,
+                WebhookSetup(
+                    number,
+                    f"{servers['n8n'].url}/webhook/lagosta-agent-v2-{_short(org)}",
+                    ("message_created",),
+                    _secret(),
+                    inbox_id=org.whatsapp_inbox,
+                    name=f"n8n {org.name}",
+                ),
+            )
         the_chatwoot = chatwoot
 
         def reset() -> None:
@@ -190,9 +217,12 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
 
         servers["control"] = serve(
             "control",
-            control_app(state, control_token,
-                        lambda before, after: _apply_fault_side_effects(the_pool, before, after),
-                        reset),
+            control_app(
+                state,
+                control_token,
+                lambda before, after: _apply_fault_side_effects(the_pool, before, after),
+                reset,
+            ),
         )
         if faults:
             previous = state.set(faults)
@@ -241,7 +271,8 @@ def write_state(stack: Stack) -> None:
     secrets_file.touch(mode=0o600)
     os.chmod(secrets_file, 0o600)
     secrets_file.write_text(
-        "".join(f"{name}={value}\n" for name, value in stack.secret_values.items()), encoding="utf-8"
+        "".join(f"{name}={value}\n" for name, value in stack.secret_values.items()),
+        encoding="utf-8",
     )
     ready = {
         "pid": os.getpid(),
@@ -260,16 +291,16 @@ name = "{org.name}"
 environment = "sandbox"
 
 [crm]
-base_url = "{urls['crm']}"
+base_url = "{urls["crm"]}"
 api_key_env = "{_key_env(org)}"
 webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"
 organization_id = "{org.organization_id}"
 timeout_ms = 10000
 
 [chatwoot]
-base_url = "{urls['chatwoot']}"
+base_url = "{urls["chatwoot"]}"
 api_token_env = "GOLIVE_SANDBOX_CHATWOOT_TOKEN"
-inject_whatsapp = "{'chatwoot' if org.whatsapp_channel == 'Channel::Api' else 'delivery'}"
+inject_whatsapp = "{"chatwoot" if org.whatsapp_channel == "Channel::Api" else "delivery"}"
 account_id = {ACCOUNT_ID}
 inbox_whatsapp_id = {org.whatsapp_inbox}
 inbox_instagram_id = {org.instagram_inbox}
@@ -284,7 +315,7 @@ secondary_key = "pos-venda"
 target_stage = "Proposta"
 
 [n8n]
-base_url = "{urls['n8n']}"
+base_url = "{urls["n8n"]}"
 api_key_env = "GOLIVE_SANDBOX_N8N_API_KEY"
 webhook_path = "lagosta-agent-v2-{_short(org)}"
 workflow_tag = "v2"
@@ -296,6 +327,6 @@ move_stage = "{MOVE_STAGE}"
 dsn_env = "GOLIVE_SANDBOX_DB_READER_DSN"
 
 [control]
-url = "{urls['control']}"
+url = "{urls["control"]}"
 token_env = "GOLIVE_SANDBOX_CONTROL_TOKEN"
 """

@@ -155,9 +155,7 @@ def clean_fingerprint(org: str = ORG) -> dict[str, Any]:
         "golive_version": "0.1.0",
         "git_commit": "b6a66d7d0addccddf7482bec95f3941521c89d5d",
         "versions": {"crm": "1.0.0", "chatwoot": None, "n8n": "1.80.0"},
-        "workflows": [
-            {"id": "wf-1", "name": "agent v2", "versionId": "v-9", "active": True, "tags": ["v2"]}
-        ],
+        "workflows": [{"id": "wf-1", "name": "agent v2", "versionId": "v-9", "active": True, "tags": ["v2"]}],
         "channel_configs": [
             {
                 "inbox_id": 30,
@@ -231,9 +229,7 @@ class FakeRun:
         for entry in scenarios:
             uid = str(uuid.uuid4())
             attachment = f"{uuid.uuid4()}-attachment.json"
-            (results / attachment).write_text(
-                '[{"request": "POST /api/chatwoot/webhook"}]', encoding="utf-8"
-            )
+            (results / attachment).write_text('[{"request": "POST /api/chatwoot/webhook"}]', encoding="utf-8")
             example = entry["nodeid"].split("[", 1)[1].rstrip("]").removeprefix(org)
             parameters = [{"name": "organisation", "value": f"'{org}'"}]
             if example:
@@ -294,8 +290,7 @@ class FakeRun:
                     "skipped": '<skipped message="no db" />',
                 }.get(entry["outcome"], "")
                 cases.append(
-                    f'<testcase classname="features.test_rollout" name="{name}" '
-                    f'time="0.1">{inner}</testcase>'
+                    f'<testcase classname="features.test_rollout" name="{name}" time="0.1">{inner}</testcase>'
                 )
             if not shared:
                 self._junit(f"junit-{org}.xml", cases)

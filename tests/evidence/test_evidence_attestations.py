@@ -49,9 +49,7 @@ def test_a_valid_file_parses(tmp_path: Path) -> None:
 
 
 def test_a_string_date_with_z_and_upper_case_answer_are_accepted(tmp_path: Path) -> None:
-    body = GOOD.replace("2026-11-28T09:00:00-03:00", '"2026-11-28T12:00:00Z"').replace(
-        '"yes"', '"N/A"'
-    )
+    body = GOOD.replace("2026-11-28T09:00:00-03:00", '"2026-11-28T12:00:00Z"').replace('"yes"', '"N/A"')
     (item,) = load_attestations(write(tmp_path, f"[[item]]\n{body}")).items
 
     assert item.answer == "n/a" and item.at is not None and item.at.utcoffset() == timedelta(0)
@@ -96,9 +94,7 @@ def test_a_string_date_with_z_and_upper_case_answer_are_accepted(tmp_path: Path)
         (GOOD, "id", "item 6.1 is already attested for sandbox-pilot in [[item]] #1"),
     ],
 )
-def test_item_errors_name_file_item_and_field(
-    tmp_path: Path, body: str, field: str, expected: str
-) -> None:
+def test_item_errors_name_file_item_and_field(tmp_path: Path, body: str, field: str, expected: str) -> None:
     path = write(tmp_path, second_item(body))
 
     with pytest.raises(AttestationError) as caught:

@@ -155,9 +155,7 @@ def test_a_report_that_still_loads_remote_code_is_left_out(
     bundle = "data:text/javascript;base64," + base64.b64encode(js.encode()).decode()
     run = fake_run()
 
-    result = build(
-        run, tmp_path, allure_cli=fake_cli(tmp_path, page(f'<script src="{bundle}"></script>'))
-    )
+    result = build(run, tmp_path, allure_cli=fake_cli(tmp_path, page(f'<script src="{bundle}"></script>')))
 
     assert result.report_html is None
     assert not (result.evidence_dir / "report").exists()
@@ -281,9 +279,7 @@ def test_a_bad_attestation_file_stops_before_anything_is_written(
     fake_run: Callable[..., FakeRun], tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(
-        '[[item]]\nid = "6.1"\nanswer = "maybe"\norganisations = ["*"]\n', encoding="utf-8"
-    )
+    bad.write_text('[[item]]\nid = "6.1"\nanswer = "maybe"\norganisations = ["*"]\n', encoding="utf-8")
     run = fake_run()
 
     with pytest.raises(AttestationError, match=r"bad\.toml: \[\[item\]\] #1 \(id 6\.1\): field"):
@@ -328,9 +324,7 @@ def test_a_secret_base64_encoded_inside_the_html_report_is_caught(
     assert not (run.root / "evidence" / ORG).exists()
 
 
-def test_without_secret_values_the_scan_warns(
-    fake_run: Callable[..., FakeRun], tmp_path: Path
-) -> None:
+def test_without_secret_values_the_scan_warns(fake_run: Callable[..., FakeRun], tmp_path: Path) -> None:
     result = build(fake_run(), tmp_path, secrets={})
 
     assert any("leak scan had nothing to look for" in w for w in result.warnings)
@@ -413,9 +407,7 @@ def test_a_real_allure_report_per_organisation_with_its_own_history(
 # --------------------------------------------------------------------------- a whole run
 
 
-def test_a_whole_run_exit_codes_and_ci_summary(
-    fake_run: Callable[..., FakeRun], tmp_path: Path
-) -> None:
+def test_a_whole_run_exit_codes_and_ci_summary(fake_run: Callable[..., FakeRun], tmp_path: Path) -> None:
     run = fake_run()
     (run.root.parent / "20261129T130000Z-beef-kill-matrix" / "summary").mkdir(parents=True)
     options: dict[str, Any] = {

@@ -147,9 +147,7 @@ def test_the_bundle_members_are_scanned(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("prefix", [b"", b"a", b"ab", b"abc", b'{"k": "'])
-@pytest.mark.parametrize(
-    "encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["standard", "urlsafe"]
-)
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["standard", "urlsafe"])
 def test_a_base64_encoded_canary_at_any_offset(folder: Path, prefix: bytes, encode: object) -> None:
     assert callable(encode)
     encoded: bytes = encode(prefix + CANARY.encode() + b'","more":1}')
@@ -160,9 +158,7 @@ def test_a_base64_encoded_canary_at_any_offset(folder: Path, prefix: bytes, enco
 
 def test_basic_auth_header_is_found(folder: Path) -> None:
     header = base64.b64encode(f"robot:{CANARY}".encode()).decode()
-    (folder / "exchanges.json").write_text(
-        json.dumps({"Authorization": f"Basic {header}"}), encoding="utf-8"
-    )
+    (folder / "exchanges.json").write_text(json.dumps({"Authorization": f"Basic {header}"}), encoding="utf-8")
 
     assert scan(folder) == [("exchanges.json", CANARY_NAME)]
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from golive.sandbox.postgres import free_port
 from golive.sandbox.servers import RunningServer, serve
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 from pytest_bdd import then
 
@@ -30,9 +30,9 @@ def crm(organisation, golive_targets):
 @then("the organisation's CRM answers")
 def _(crm):
     assert crm.webhook_status()["status"] == "ok"
-'''
+"""
 
-FEATURE = '''Feature: Demo
+FEATURE = """Feature: Demo
   @smoke
   Scenario: The organisation answers
     Then the organisation's CRM answers
@@ -44,7 +44,7 @@ FEATURE = '''Feature: Demo
   @readonly
   Scenario: A read-only check
     Then the organisation's CRM answers
-'''
+"""
 
 
 def profile(base_url: str, *, environment: str = "staging", drop: str = "", extra: str = "") -> str:
@@ -68,8 +68,13 @@ def profile(base_url: str, *, environment: str = "staging", drop: str = "", extr
 @pytest.fixture(scope="module")
 def fake_crm() -> Iterator[RunningServer]:
     async def status(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "message": "Chatwoot webhook endpoint is active",
-                             "secretConfigured": False})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "message": "Chatwoot webhook endpoint is active",
+                "secretConfigured": False,
+            }
+        )
 
     server = serve("fake-crm", Starlette(routes=[Route("/api/chatwoot/webhook", status)]))
     yield server
@@ -83,7 +88,8 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.mkdir("orgs")
     (pytester.path / "features" / "demo.feature").write_text(FEATURE)
     (pytester.path / "features" / "test_demo.py").write_text(
-        "from pytest_bdd import scenarios\nscenarios('demo.feature')\n")
+        "from pytest_bdd import scenarios\nscenarios('demo.feature')\n"
+    )
     pytester.makeini("[pytest]\nbdd_features_base_dir = features\n")
     return pytester
 
@@ -92,7 +98,9 @@ def write_profile(project: pytest.Pytester, slug: str, text: str) -> None:
     (project.path / "orgs" / f"{slug}.toml").write_text(text)
 
 
-def test_a_missing_required_setting_exits_2_with_one_line_naming_it(project: pytest.Pytester) -> None:
+def test_a_missing_required_setting_exits_2_with_one_line_naming_it(
+    project: pytest.Pytester,
+) -> None:
     write_profile(project, "acme", profile("http://127.0.0.1:9", drop="base_url"))
     result = project.runpytest_subprocess("features", "--org", "acme")
     assert result.ret == 2
@@ -144,13 +152,19 @@ def test_each_scenario_runs_once_per_organisation(project: pytest.Pytester, fake
     write_profile(project, "globex", profile(fake_crm.url))
     result = project.runpytest_subprocess("features", "--org", "acme", "--org", "globex", "-v", "-rs")
     result.assert_outcomes(passed=4, skipped=2)
-    result.stdout.fnmatch_lines(["*test_the_organisation_answers?acme? PASSED*",
-                                 "*test_the_organisation_answers?globex? PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_the_organisation_answers?acme? PASSED*",
+            "*test_the_organisation_answers?globex? PASSED*",
+        ]
+    )
     result.stdout.fnmatch_lines(["*no read-only database DSN*"])
     assert (project.path / "reports").is_dir()
 
 
-def test_a_production_profile_is_refused_without_the_flag(project: pytest.Pytester, fake_crm: RunningServer) -> None:
+def test_a_production_profile_is_refused_without_the_flag(
+    project: pytest.Pytester, fake_crm: RunningServer
+) -> None:
     write_profile(project, "live", profile(fake_crm.url, environment="production"))
     result = project.runpytest_subprocess("features", "--org", "live")
     assert result.ret == 2

@@ -110,9 +110,7 @@ class Receiver:
 
     async def _handle(self, request: Request) -> JSONResponse:
         body = await request.body()
-        record = Received(
-            request.url.path, {k.lower(): v for k, v in request.headers.items()}, body
-        )
+        record = Received(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
         with self._lock:
             self._records.append(record)
         if request.url.path.startswith("/hang"):
@@ -194,9 +192,7 @@ def _setup(receiver_url: str, keys: Secrets) -> list[AccountSetup]:
                 InboxSetup(WA, "WhatsApp Coronel", "Channel::Whatsapp"),
                 InboxSetup(IG, "Instagram Coronel", "Channel::Instagram"),
                 InboxSetup(API, "API Coronel", "Channel::Api", f"{r}/api-inbox", keys.api_inbox),
-                InboxSetup(
-                    API_BROKEN, "API quebrada", "Channel::Api", f"{r}/fail/api", keys.api_broken
-                ),
+                InboxSetup(API_BROKEN, "API quebrada", "Channel::Api", f"{r}/fail/api", keys.api_broken),
                 InboxSetup(API_UNSIGNED, "API antiga", "Channel::Api", f"{r}/unsigned", None),
                 InboxSetup(API_SLOW, "API lenta", "Channel::Api", f"{r}/hang/api", keys.api_slow),
             ],
@@ -218,9 +214,7 @@ def _setup(receiver_url: str, keys: Secrets) -> list[AccountSetup]:
             "Emporio Staging",
             inboxes=[
                 InboxSetup(OTHER_WA, "WhatsApp Emporio", "Channel::Whatsapp"),
-                InboxSetup(
-                    OTHER_API, "API Emporio", "Channel::Api", f"{r}/other-api", keys.other_api
-                ),
+                InboxSetup(OTHER_API, "API Emporio", "Channel::Api", f"{r}/other-api", keys.other_api),
             ],
             webhooks=[WebhookSetup(5, f"{r}/other-crm", ALL_EVENTS, keys.other_crm)],
         ),
@@ -296,9 +290,7 @@ def new_conversation(
 
 
 def post_message(sb: Sandbox, display_id: int, content: str, **fields: Any) -> dict[str, Any]:
-    message = ok(
-        sb.client.post(f"/conversations/{display_id}/messages", json={"content": content, **fields})
-    )
+    message = ok(sb.client.post(f"/conversations/{display_id}/messages", json={"content": content, **fields}))
     assert isinstance(message, dict)
     return message
 
@@ -353,9 +345,7 @@ def test_a_wrong_token_gets_invalid_access_token(sb: Sandbox) -> None:
 def test_an_unknown_account_is_not_found_once_authenticated(sb: Sandbox) -> None:
     with sb.raw() as client:
         for account in ("999", "abc"):
-            answer = client.get(
-                f"/api/v1/accounts/{account}/inboxes", headers={"api_access_token": TOKEN}
-            )
+            answer = client.get(f"/api/v1/accounts/{account}/inboxes", headers={"api_access_token": TOKEN})
             assert answer.status_code == 404
             assert answer.json() == {"error": "Resource could not be found"}
         anonymous = client.get("/api/v1/accounts/999/inboxes", headers={"api_access_token": "no"})
@@ -411,9 +401,7 @@ def test_webhooks_are_validated_updated_and_deleted(sb: Sandbox) -> None:
         "message": "Subscriptions Invalid events",
         "attributes": ["subscriptions"],
     }
-    bad_url = sb.client.post(
-        "/webhooks", json={"url": "n8n:5678/hook", "subscriptions": ["message_created"]}
-    )
+    bad_url = sb.client.post("/webhooks", json={"url": "n8n:5678/hook", "subscriptions": ["message_created"]})
     assert bad_url.status_code == 422 and bad_url.json()["message"] == "Url is invalid"
     missing = sb.client.post("/webhooks", json={})
     assert missing.status_code == 422
@@ -452,9 +440,7 @@ def test_contacts_get_a_contact_inbox_with_a_channel_appropriate_source_id(sb: S
     assert ig_source == IGSID
     shown = ok(sb.client.get(f"/contacts/{ig_contact}"))["payload"]
     assert shown["identifier"] is None and shown["phone_number"] is None
-    assert [(ci["source_id"], ci["inbox"]["id"]) for ci in shown["contact_inboxes"]] == [
-        (IGSID, IG)
-    ]
+    assert [(ci["source_id"], ci["inbox"]["id"]) for ci in shown["contact_inboxes"]] == [(IGSID, IG)]
     assert sb.client.get("/contacts/99999").status_code == 404
 
 
@@ -472,9 +458,7 @@ def test_contact_validation_and_contact_inboxes_follow_chatwoot(sb: Sandbox) -> 
     assert not_api.status_code == 422
     assert not_api.json() == {"error": "Contact Inbox creation is only allowed in API inboxes"}
     linked = ok(
-        sb.client.post(
-            f"/contacts/{contact_id}/contact_inboxes", json={"inbox_id": API, "source_id": "br-1"}
-        )
+        sb.client.post(f"/contacts/{contact_id}/contact_inboxes", json={"inbox_id": API, "source_id": "br-1"})
     )
     assert linked["source_id"] == "br-1" and linked["inbox"]["id"] == API
 
@@ -733,9 +717,7 @@ def test_a_failing_webhook_gets_exactly_one_attempt(sb: Sandbox) -> None:
     assert len({r.headers["x-chatwoot-delivery"] for r in attempts}) == 2
     assert sorted(r.json["content"] for r in attempts) == ["a", "b"]
     logged = [d for d in sb.deliveries() if d["url"].endswith("/fail/hook")]
-    assert [(d["status_code"], d["error"]) for d in logged] == [
-        (500, "500 Internal Server Error")
-    ] * 2
+    assert [(d["status_code"], d["error"]) for d in logged] == [(500, "500 Internal Server Error")] * 2
     assert sorted(d["delivery_id"] for d in logged) == sorted(
         r.headers["x-chatwoot-delivery"] for r in attempts
     )
@@ -815,9 +797,7 @@ def test_activity_messages_never_fire_message_created(sb: Sandbox) -> None:
 def test_status_and_label_changes_carry_changed_attributes(sb: Sandbox) -> None:
     conversation = new_conversation(sb)
     display = conversation["id"]
-    toggled = ok(
-        sb.client.post(f"/conversations/{display}/toggle_status", json={"status": "resolved"})
-    )
+    toggled = ok(sb.client.post(f"/conversations/{display}/toggle_status", json={"status": "resolved"}))
     assert toggled == {
         "meta": {},
         "payload": {
@@ -880,9 +860,7 @@ def test_conversation_ids_are_display_ids_per_account(sb: Sandbox) -> None:
     ) as other:
         contact = ok(other.post("/contacts", json={"inbox_id": OTHER_API, "name": "X"}))
         source = contact["payload"]["contact_inbox"]["source_id"]
-        created = ok(
-            other.post("/conversations", json={"inbox_id": OTHER_API, "source_id": source})
-        )
+        created = ok(other.post("/conversations", json={"inbox_id": OTHER_API, "source_id": source}))
         assert created["id"] == 5000
         assert other.get("/conversations/5001").status_code == 404
     assert sb.client.get("/conversations/4999").json() == {"error": "Resource could not be found"}
@@ -949,9 +927,7 @@ def test_a_webhook_added_after_start_is_seeded_and_survives_reset(sb: Sandbox) -
     post_message(sb, conversation["id"], "oi", message_type="incoming")
     (got,) = sb.receiver.wait_for("/late", 1)
     timestamp = got.headers["x-chatwoot-timestamp"]
-    assert got.headers["x-chatwoot-signature"] == expected_signature(
-        "late-secret", timestamp, got.body
-    )
+    assert got.headers["x-chatwoot-signature"] == expected_signature("late-secret", timestamp, got.body)
 
 
 def test_reset_returns_to_the_setup(sb: Sandbox) -> None:

@@ -117,8 +117,7 @@ class FakeCrm:
             return [
                 r
                 for r in self.requests
-                if (method is None or r["method"] == method)
-                and (route is None or r["route"] == route)
+                if (method is None or r["method"] == method) and (route is None or r["route"] == route)
             ]
 
     def app(self) -> Starlette:
@@ -157,9 +156,7 @@ class FakeCrm:
                 return JSONResponse({"error": "forced by the test", "code": "DB_ERROR"}, forced)
             return self._answer(request, route, parts, body)
 
-        return Starlette(
-            routes=[Route("/api/public/v1/{rest:path}", endpoint, methods=["GET", "POST"])]
-        )
+        return Starlette(routes=[Route("/api/public/v1/{rest:path}", endpoint, methods=["GET", "POST"])])
 
     def _answer(self, request: Request, route: str, parts: list[str], body: Any) -> JSONResponse:
         q = request.query_params
@@ -360,9 +357,7 @@ def wa_message(
     }
 
 
-def deliver(
-    sb: Sandbox, payload: dict[str, Any], *, path: str = PILOT_PATH, test: bool = False
-) -> str:
+def deliver(sb: Sandbox, payload: dict[str, Any], *, path: str = PILOT_PATH, test: bool = False) -> str:
     """Post like Chatwoot would; return the delivery id (found again in customData)."""
     delivery = str(uuid.uuid4())
     response = sb.web.post(
@@ -379,11 +374,7 @@ def execution_for(sb: Sandbox, delivery: str) -> dict[str, Any]:
     def probe() -> list[dict[str, Any]]:
         response = sb.api.get("/api/v1/executions", params={"includeData": "true", "limit": 250})
         response.raise_for_status()
-        return [
-            e
-            for e in response.json()["data"]
-            if e["customData"].get("chatwoot_delivery") == delivery
-        ]
+        return [e for e in response.json()["data"] if e["customData"].get("chatwoot_delivery") == delivery]
 
     found = eventually(probe, timeout=15, what=f"the n8n execution for delivery {delivery}")
     assert len(found) == 1, found
@@ -630,9 +621,7 @@ def test_workflow_faults_serve_the_nonconformant_nodes(sandbox: Sandbox) -> None
     sandbox.faults.set(["n8n-move-by-phone"])
     moved = served()
     assert moved["nodes"] == _with_path(r1["nodes"], PILOT_PATH)
-    assert _node(moved, "Mover estagio")["parameters"]["url"].endswith(
-        "/deals/move-stage-by-identity"
-    )
+    assert _node(moved, "Mover estagio")["parameters"]["url"].endswith("/deals/move-stage-by-identity")
     assert moved["versionId"] != template["versionId"]
     assert (moved["id"], moved["name"]) == (PILOT_ID, PILOT_NAME)
 
@@ -655,9 +644,7 @@ def test_workflow_faults_serve_the_nonconformant_nodes(sandbox: Sandbox) -> None
 # --- public API: executions ------------------------------------------------------------------
 
 
-def test_an_execution_has_n8ns_shape_and_data_only_on_request(
-    sandbox: Sandbox, crm: FakeCrm
-) -> None:
+def test_an_execution_has_n8ns_shape_and_data_only_on_request(sandbox: Sandbox, crm: FakeCrm) -> None:
     crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     delivery = deliver(sandbox, ig_message())
     execution = execution_for(sandbox, delivery)
@@ -676,9 +663,7 @@ def test_an_execution_has_n8ns_shape_and_data_only_on_request(
     assert "data" not in plain.json() and "customData" not in plain.json()
     listed = sandbox.api.get("/api/v1/executions").json()["data"]
     assert [e["id"] for e in listed] == [execution["id"]] and "data" not in listed[0]
-    detailed = sandbox.api.get(
-        f"/api/v1/executions/{execution['id']}", params={"includeData": "true"}
-    ).json()
+    detailed = sandbox.api.get(f"/api/v1/executions/{execution['id']}", params={"includeData": "true"}).json()
     assert detailed["data"]["resultData"]["lastNodeExecuted"] == "AI Agent"
     for name, runs in run_data(detailed).items():
         entry = runs[0]
@@ -728,9 +713,7 @@ def test_executions_filter_by_workflow_and_status(sandbox: Sandbox, crm: FakeCrm
     assert sandbox.api.get("/api/v1/executions", params={"status": "broken"}).status_code == 400
 
 
-def test_a_running_execution_is_visible_by_id_but_not_listed(
-    sandbox: Sandbox, crm: FakeCrm
-) -> None:
+def test_a_running_execution_is_visible_by_id_but_not_listed(sandbox: Sandbox, crm: FakeCrm) -> None:
     crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     crm.gate.clear()  # the CRM holds every call until the gate opens
     deliver(sandbox, ig_message())
@@ -751,9 +734,7 @@ def test_a_running_execution_is_visible_by_id_but_not_listed(
 # --- the v2 agent flow ---------------------------------------------------------------------------
 
 
-def test_an_instagram_dm_runs_every_node_with_canonical_keys(
-    sandbox: Sandbox, crm: FakeCrm
-) -> None:
+def test_an_instagram_dm_runs_every_node_with_canonical_keys(sandbox: Sandbox, crm: FakeCrm) -> None:
     contact = crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     payload = ig_message()
     delivery = deliver(sandbox, payload)
@@ -812,9 +793,7 @@ def test_the_igsid_falls_back_to_sender_identifier_only_when_source_id_is_absent
 ) -> None:
     other = "17841400000000099"
     crm.contact("Bia", identifier=("instagram", other))
-    execution = execution_for(
-        sandbox, deliver(sandbox, ig_message(source_id=None, identifier=other))
-    )
+    execution = execution_for(sandbox, deliver(sandbox, ig_message(source_id=None, identifier=other)))
     assert out(execution, "Identidade canonica")["session_key"] == f"instagram:{other}"
 
 
@@ -842,9 +821,7 @@ def test_a_known_whatsapp_customer_is_found_by_phone(sandbox: Sandbox, crm: Fake
     assert out(execution, "Contexto_Deal")["contact_id"] == legacy["id"]
 
 
-def test_an_api_channel_inbox_takes_its_source_from_the_org_config(
-    sandbox: Sandbox, crm: FakeCrm
-) -> None:
+def test_an_api_channel_inbox_takes_its_source_from_the_org_config(sandbox: Sandbox, crm: FakeCrm) -> None:
     configured = execution_for(
         sandbox, deliver(sandbox, wa_message(channel="Channel::Api", inbox=API_INBOX_WA))
     )
@@ -896,9 +873,7 @@ def test_the_filter_stops_everything_but_incoming_customer_messages(
         pytest.param(ig_message(source_id="ig-unknown"), "invalid_igsid", id="igsid-not-digits"),
         pytest.param(ig_message(source_id="123456789"), "invalid_igsid", id="igsid-too-short"),
         pytest.param(wa_message(phone="12345678"), "invalid_phone", id="not-a-phone"),
-        pytest.param(
-            wa_message(channel="Channel::WebWidget"), "unsupported_channel", id="unknown-channel"
-        ),
+        pytest.param(wa_message(channel="Channel::WebWidget"), "unsupported_channel", id="unknown-channel"),
     ],
 )
 def test_an_invalid_identity_is_recorded_and_never_reaches_the_crm_or_agent(
@@ -917,9 +892,7 @@ def test_an_invalid_identity_is_recorded_and_never_reaches_the_crm_or_agent(
 
 
 @pytest.mark.parametrize("text", ["Quero um orçamento para sábado", "ORÇAMENTO por favor"])
-def test_the_keyword_moves_exactly_the_context_deal(
-    sandbox: Sandbox, crm: FakeCrm, text: str
-) -> None:
+def test_the_keyword_moves_exactly_the_context_deal(sandbox: Sandbox, crm: FakeCrm, text: str) -> None:
     contact = crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     execution = execution_for(sandbox, deliver(sandbox, ig_message(text)))
     assert execution["status"] == "success"
@@ -948,9 +921,7 @@ def test_the_agent_remembers_per_session_key(sandbox: Sandbox, crm: FakeCrm) -> 
     second = execution_for(sandbox, deliver(sandbox, ig_message("Oi de novo")))
     other = execution_for(sandbox, deliver(sandbox, ig_message(source_id="17841400000000777")))
     whatsapp = execution_for(sandbox, deliver(sandbox, wa_message()))
-    lengths = [
-        out(e, "Memoria", "ai_memory")["history_length"] for e in (first, second, other, whatsapp)
-    ]
+    lengths = [out(e, "Memoria", "ai_memory")["history_length"] for e in (first, second, other, whatsapp)]
     assert lengths == [0, 2, 0, 0]
     assert out(second, "Garantir deal")["action"] == "existing"
 
@@ -980,9 +951,7 @@ def test_a_refused_move_fails_the_execution_at_the_tool(sandbox: Sandbox, crm: F
     assert "AI Agent" not in run_data(execution)
 
 
-def test_an_instagram_contact_the_crm_does_not_know_is_an_error(
-    sandbox: Sandbox, crm: FakeCrm
-) -> None:
+def test_an_instagram_contact_the_crm_does_not_know_is_an_error(sandbox: Sandbox, crm: FakeCrm) -> None:
     execution = execution_for(sandbox, deliver(sandbox, ig_message()))
     assert execution["status"] == "error"
     error = execution["data"]["resultData"]["error"]
@@ -1044,9 +1013,7 @@ def test_move_by_phone_moves_through_the_identity_route(
     )
 
 
-def test_name_memory_key_lets_a_dm_without_identifier_reach_the_agent(
-    sandbox: Sandbox, crm: FakeCrm
-) -> None:
+def test_name_memory_key_lets_a_dm_without_identifier_reach_the_agent(sandbox: Sandbox, crm: FakeCrm) -> None:
     payload = ig_message(source_id=None, identifier=None, name="Ana Beatriz")
     sandbox.faults.set(["n8n-name-memory-key"])
     execution = execution_for(sandbox, deliver(sandbox, payload))
@@ -1110,12 +1077,7 @@ def test_setups_are_validated_and_do_not_show_the_crm_key(
 
 def test_the_double_does_not_import_the_suites_oracle() -> None:
     tree = ast.parse(MODULE.read_text(encoding="utf-8"))
-    imported = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     golive = {name for name in imported if name.startswith("golive")}
     assert golive and all(name.startswith("golive.sandbox.") for name in golive), golive

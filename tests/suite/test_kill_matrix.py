@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from golive.kill_matrix import run_matrix
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow

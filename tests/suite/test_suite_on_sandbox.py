@@ -12,23 +12,44 @@ from pathlib import Path
 import pytest
 
 from golive.sandbox_process import STATE_ENV, SandboxHandle
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 RUNS = 3
 
 
-def run_features(sandbox: SandboxHandle, reports: Path, run_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_features(
+    sandbox: SandboxHandle, reports: Path, run_id: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, STATE_ENV: str(sandbox.state_dir)}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "features", "-q", "--color=no", "--run-id", run_id,
-         "--reports-dir", str(reports), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "features",
+            "-q",
+            "--color=no",
+            "--run-id",
+            run_id,
+            "--reports-dir",
+            str(reports),
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
 @pytest.fixture(scope="module")
-def runs(sandbox: SandboxHandle, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[subprocess.CompletedProcess[str]]]:
+def runs(
+    sandbox: SandboxHandle, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[subprocess.CompletedProcess[str]]]:
     reports = tmp_path_factory.mktemp("reports")
     return reports, [run_features(sandbox, reports, f"run-{n}") for n in range(RUNS)]
 
@@ -37,14 +58,18 @@ def results(run_dir: Path) -> list[dict[str, object]]:
     return [json.loads(p.read_text()) for p in (run_dir / "allure-results").glob("*-result.json")]
 
 
-def test_three_consecutive_clean_runs_are_green(runs: tuple[Path, list[subprocess.CompletedProcess[str]]]) -> None:
+def test_three_consecutive_clean_runs_are_green(
+    runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+) -> None:
     _, completed = runs
     for number, run in enumerate(completed):
         assert run.returncode == 0, f"clean run {number} failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
         assert " failed" not in run.stdout.splitlines()[-1]
 
 
-def test_every_scenario_passes_for_every_seeded_organisation(runs: tuple[Path, list[subprocess.CompletedProcess[str]]]) -> None:
+def test_every_scenario_passes_for_every_seeded_organisation(
+    runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+) -> None:
     reports, _ = runs
     found = results(reports / "run-0")
     assert found, "no Allure results were written"
@@ -61,7 +86,9 @@ def test_every_scenario_passes_for_every_seeded_organisation(runs: tuple[Path, l
         assert any(feature in f for f in features), feature
 
 
-def test_results_carry_organisation_labels_and_evidence(runs: tuple[Path, list[subprocess.CompletedProcess[str]]]) -> None:
+def test_results_carry_organisation_labels_and_evidence(
+    runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+) -> None:
     reports, _ = runs
     run_dir = reports / "run-0"
     result = next(r for r in results(run_dir) if "known customer writes on WhatsApp" in str(r["name"]))
@@ -80,17 +107,25 @@ def test_results_carry_organisation_labels_and_evidence(runs: tuple[Path, list[s
     assert (run_dir / "junit.xml").is_file()
     sql = json.loads((run_dir / "sql" / "sandbox-pilot.json").read_text())
     assert set(sql["verification_queries"]) == {
-        "1_conversation_links", "2_contact_identities", "3_identity_resolution_log"}
+        "1_conversation_links",
+        "2_contact_identities",
+        "3_identity_resolution_log",
+    }
     assert sql["consistency_problems"] == {}
 
 
-def test_no_secret_value_reaches_reports(sandbox: SandboxHandle, runs: tuple[Path, list[subprocess.CompletedProcess[str]]]) -> None:
+def test_no_secret_value_reaches_reports(
+    sandbox: SandboxHandle, runs: tuple[Path, list[subprocess.CompletedProcess[str]]]
+) -> None:
     """The sandbox's secrets are random canaries: API keys travel in every request header,
     the webhook secret signs every delivery, the DSN holds the database password."""
     reports, _ = runs
     canaries = {name: value for name, value in sandbox.secrets.items() if len(value) >= 6}
-    passwords = {f"{name}.password": value.split("password=")[1].split()[0]
-                 for name, value in canaries.items() if "password=" in value}
+    passwords = {
+        f"{name}.password": value.split("password=")[1].split()[0]
+        for name, value in canaries.items()
+        if "password=" in value
+    }
     canaries |= passwords
     assert len(canaries) >= 5
     for path in reports.rglob("*"):
@@ -99,5 +134,7 @@ def test_no_secret_value_reaches_reports(sandbox: SandboxHandle, runs: tuple[Pat
             leaked = [name for name, value in canaries.items() if value in text]
             assert not leaked, f"{leaked} leaked into {path}"
     # and they were really there to leak: redaction markers prove the values were met
-    assert any("«redacted:" in p.read_text(errors="replace")
-               for p in (reports / "run-0" / "allure-results").glob("*-attachment.json"))
+    assert any(
+        "«redacted:" in p.read_text(errors="replace")
+        for p in (reports / "run-0" / "allure-results").glob("*-attachment.json")
+    )

@@ -51,9 +51,7 @@ OPTIONS_SCRIPT = (
     "    </script>"
 )
 DATA_FILE = base64.b64encode(json.dumps({"name": "Login succeeds"}).encode()).decode()
-DATA_SCRIPT = (
-    f'<script defer>Promise.allSettled([d("data/test-results/a.json","{DATA_FILE}")])</script>'
-)
+DATA_SCRIPT = f'<script defer>Promise.allSettled([d("data/test-results/a.json","{DATA_FILE}")])</script>'
 
 
 def allure_like_page(extra_body: str = GTM_SNIPPET) -> str:
@@ -136,9 +134,7 @@ def test_other_trackers_and_remote_resources_are_removed() -> None:
 
 
 def test_tracker_inside_the_app_bundle_is_reported_not_cut() -> None:
-    bundle_js = (
-        'var s=document.createElement("script");s.src="https://www.googletagmanager.com/gtm.js";'
-    )
+    bundle_js = 'var s=document.createElement("script");s.src="https://www.googletagmanager.com/gtm.js";'
     bundle = "data:text/javascript;base64," + base64.b64encode(bundle_js.encode()).decode()
     page = allure_like_page(extra_body=f'<script src="{bundle}"></script>')
 

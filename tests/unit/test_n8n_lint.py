@@ -204,13 +204,9 @@ def test_specific_failure_messages() -> None:
     assert "conversation" in r3.message and "instagram:conversation:" in r3.evidence
     r4 = finding(lint_paths([NONCONFORMANT / "r4-name-fallback.json"]), "R4", "Memoria")
     assert "sender.name" in r4.message and "'unknown'" in r4.message
-    r5 = finding(
-        lint_paths([NONCONFORMANT / "r5-hardcoded-source.json"]), "R5", "Identidade canonica"
-    )
+    r5 = finding(lint_paths([NONCONFORMANT / "r5-hardcoded-source.json"]), "R5", "Identidade canonica")
     assert "hard-coded" in r5.message and "WHATSAPP" in r5.message
-    r6 = finding(
-        lint_paths([NONCONFORMANT / "r6-igsid-from-identifier.json"]), "R6", "Identidade canonica"
-    )
+    r6 = finding(lint_paths([NONCONFORMANT / "r6-igsid-from-identifier.json"]), "R6", "Identidade canonica")
     assert "sender.identifier" in r6.message and "source_id" in r6.message
 
 
@@ -306,9 +302,7 @@ def test_memory_key_resolves_through_code_node(code: str, ok: bool) -> None:
     )
     connect(wf, "Contexto_Deal", ["Fluxo_Variaveis"])
     connect(wf, "Fluxo_Variaveis", ["Buffer"])
-    node(wf, "Memoria")["parameters"]["sessionKey"] = (
-        "={{ $('Fluxo_Variaveis').item.json.SessionKey }}"
-    )
+    node(wf, "Memoria")["parameters"]["sessionKey"] = "={{ $('Fluxo_Variaveis').item.json.SessionKey }}"
     findings = lint(wf)
     memory = finding(findings, "R3", "Memoria")
     assert "Fluxo_Variaveis.SessionKey" in memory.evidence
@@ -322,9 +316,7 @@ def test_dollar_json_and_legacy_node_references_resolve() -> None:
     wf = template()
     # $json in a node right after Contexto_Deal means Contexto_Deal's output
     node(wf, "Buffer")["parameters"]["list"] = "={{ 'buffer:' + $json.session_key }}"
-    node(wf, "Memoria")["parameters"]["sessionKey"] = (
-        '={{ $node["Contexto_Deal"].json.session_key }}'
-    )
+    node(wf, "Memoria")["parameters"]["sessionKey"] = '={{ $node["Contexto_Deal"].json.session_key }}'
     findings = lint(wf)
     assert "Contexto_Deal.session_key" in finding(findings, "R3", "Buffer").evidence
     assert "Contexto_Deal.session_key" in finding(findings, "R3", "Memoria").evidence
@@ -421,12 +413,8 @@ def test_r2_legacy_tool_placeholder_is_chosen_by_the_model() -> None:
     tool = node(wf, "Mover estagio")
     tool["type"] = "@n8n/n8n-nodes-langchain.toolHttpRequest"
     tool["typeVersion"] = 1.1
-    tool["parameters"]["url"] = (
-        "https://crm.example.invalid/api/public/v1/deals/{deal_id}/move-stage"
-    )
-    tool["parameters"]["placeholderDefinitions"] = {
-        "values": [{"name": "deal_id", "type": "string"}]
-    }
+    tool["parameters"]["url"] = "https://crm.example.invalid/api/public/v1/deals/{deal_id}/move-stage"
+    tool["parameters"]["placeholderDefinitions"] = {"values": [{"name": "deal_id", "type": "string"}]}
     f = finding(lint(wf), "R2", "Mover estagio")
     assert f.verdict == FAIL and "model" in f.message
 
@@ -461,9 +449,7 @@ def test_r3_conversation_keys_fail(key: str) -> None:
 
 def test_r3_raw_id_without_prefix_fails() -> None:
     wf = template()
-    node(wf, "Buffer")["parameters"]["list"] = (
-        "={{ $('Identidade canonica').item.json.external_id }}"
-    )
+    node(wf, "Buffer")["parameters"]["list"] = "={{ $('Identidade canonica').item.json.external_id }}"
     f = finding(lint(wf), "R3", "Buffer")
     assert f.verdict == FAIL and "prefix" in f.message
 
@@ -624,9 +610,7 @@ def test_format_text_puts_failures_first_and_ends_with_the_summary() -> None:
 
 
 def test_format_text_of_a_clean_run() -> None:
-    assert format_text(lint_paths([TEMPLATE])).splitlines()[-1] == (
-        "1 workflow(s), 0 rule(s) broken"
-    )
+    assert format_text(lint_paths([TEMPLATE])).splitlines()[-1] == ("1 workflow(s), 0 rule(s) broken")
 
 
 def test_format_json_is_a_stable_list_of_finding_objects() -> None:
