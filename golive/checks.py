@@ -134,9 +134,9 @@ def one_contact_for_phone(sql: SqlVerifier, phone: str, expected_contact: str) -
         )
 
 
-def contact_is_new(sql: SqlVerifier, contact_id: str | None, name: str) -> dict[str, Any]:
+def contact_is_new(sql: SqlVerifier, contact_id: str | None, name: str, why: str = "") -> dict[str, Any]:
     if contact_id is None:
-        raise _fail(f"no contact is linked to the conversation of {name!r}")
+        raise _fail(f"no contact is linked to the conversation of {name!r}{why}")
     contact = sql.contact(contact_id)
     if contact is None or contact["name"] != name:
         raise _fail(f"expected a new contact named {name!r}, found {contact}")
@@ -299,7 +299,13 @@ def whatsapp_identity(sql: SqlVerifier, phone: str, contact_id: str) -> None:
 
 def new_contact_for(sql: SqlVerifier, sent: Sent, *, timeout: float) -> None:
     link = single_link(sql, sent.conversation_id, timeout=timeout)
-    contact_is_new(sql, link.contact_id, sent.person.name)
+    why = ""
+    if sent.person.igsid:
+        why = (
+            f": the CRM resolved no Instagram user from IGSID {sent.person.igsid}, which Chatwoot "
+            "sends as contact_inbox.source_id (not in meta.sender.identifier)"
+        )
+    contact_is_new(sql, link.contact_id, sent.person.name, why)
 
 
 def instagram_identity(sql: SqlVerifier, sent: Sent) -> None:

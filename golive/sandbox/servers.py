@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from golive.errors import SandboxError
+from golive.errors import SandboxError, WaitTimeout
+from golive.waiting import eventually
 
 
 @dataclass
@@ -36,9 +36,14 @@ def serve(name: str, app: ASGIApp, *, startup_timeout: float = 15.0) -> RunningS
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:  # poll with a deadline: startup takes milliseconds
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise SandboxError(f"the {name} double did not start on 127.0.0.1:{port}")
-        time.sleep(0.005)
+
+    def up() -> bool:
+        if not thread.is_alive():
+            raise SandboxError(f"the {name} double died while starting on 127.0.0.1:{port}")
+        return bool(server.started)
+
+    try:
+        eventually(up, timeout=startup_timeout, what=f"the {name} double on 127.0.0.1:{port}")
+    except WaitTimeout:
+        raise SandboxError(f"the {name} double did not start on 127.0.0.1:{port}") from None
     return RunningServer(name, f"http://127.0.0.1:{port}", server, thread)
