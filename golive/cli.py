@@ -18,8 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Go-live verification for the LagostaCRM Instagram DM v2 rollout.",
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _root() -> Path:

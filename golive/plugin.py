@@ -24,7 +24,7 @@ from golive.clients.http import Exchange, ExchangeLog, recording
 from golive.config import Organisation, load_organisation
 from golive.errors import ConfigError, GoliveError
 from golive.evidence.allure_files import write_environment, write_executor
-from golive.evidence.exchanges import attach_exchanges, write_sql_evidence
+from golive.evidence.exchanges import attach_exchanges, attach_sql_evidence, write_sql_evidence
 from golive.evidence.fingerprint import fingerprint, write_fingerprint
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
@@ -58,6 +58,7 @@ MARKERS = {
 }
 SEVERITY = {"smoke": "critical", "regression": "normal"}
 EPIC = "Instagram DM v2 rollout"
+SQL_EVIDENCE_TAG = "checklist-8.3"  # scenarios that collect the go-live evidence
 
 
 @dataclass
@@ -73,6 +74,7 @@ class RunState:
     outcomes: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     http_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     http_count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    scenario_http_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     logs: dict[str, tuple[ExchangeLog, Any]] = field(default_factory=dict)
 
     def get_targets(self) -> Targets:
@@ -279,7 +281,9 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
 def _attach(request: pytest.FixtureRequest, exchanges: list[Exchange], title: str) -> None:
     state = request.config.stash[STATE]
     slug = _slug(request)
-    state.http_ms[slug] += sum(e.elapsed_ms for e in exchanges)
+    spent = sum(e.elapsed_ms for e in exchanges)
+    state.http_ms[slug] += spent
+    state.scenario_http_ms[request.node.nodeid] += spent
     state.http_count[slug] += len(exchanges)
     attach_exchanges(exchanges, title)
 
@@ -300,7 +304,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, **_: Any) -> None:
     _attach_pending(request, "HTTP exchanges (failing step)")
 
 
-def pytest_bdd_after_scenario(request: pytest.FixtureRequest, **_: Any) -> None:
+def pytest_bdd_after_scenario(request: pytest.FixtureRequest, scenario: Any, **_: Any) -> None:
     state = request.config.stash[STATE]
     entry = state.logs.pop(request.node.nodeid, None)
     if entry is None:
@@ -308,6 +312,10 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, **_: Any) -> None:
     log, context = entry
     _attach(request, log.drain(), "HTTP exchanges (after the steps)")
     context.__exit__(None, None, None)
+    if SQL_EVIDENCE_TAG in scenario.tags and state.targets is not None:
+        sql = state.targets.clients(_slug(request)).sql
+        if sql is not None:  # the runbook's three queries, as the organisation stands now
+            attach_sql_evidence(sql)
 
 
 def _message(report: pytest.TestReport) -> str:
@@ -338,6 +346,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 "tags": sorted(m.name for m in item.iter_markers()),
                 "outcome": report.outcome,
                 "duration_s": round(report.duration, 3),
+                "http_ms": round(state.scenario_http_ms.pop(item.nodeid, 0.0), 2),
                 "message": _message(report),
             }
         )

@@ -1,0 +1,178 @@
+"""The n8n and Chatwoot clients against respx: paths, auth headers, paging, finding the
+execution a delivery started, and the returning-customer path of an API-inbox message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from golive.clients.chatwoot import ChatwootClient
+from golive.clients.control import ControlClient
+from golive.clients.http import build_client
+from golive.clients.n8n import N8nClient
+from golive.errors import ApiError, WaitTimeout
+
+N8N = "http://n8n.test"
+CHATWOOT = "http://chatwoot.test"
+
+
+def n8n_client() -> N8nClient:
+    http = build_client("n8n", base_url=N8N, timeout=2, headers={"X-N8N-API-KEY": "n8n-key-123"})
+    return N8nClient(http=http, organisation="acme")
+
+
+def execution(eid: str, status: str, message_id: int) -> dict[str, Any]:
+    body = {"id": message_id, "event": "message_created"}
+    return {
+        "id": eid,
+        "workflowId": "wf-1",
+        "status": status,
+        "data": {
+            "resultData": {
+                "runData": {
+                    "Webhook": [{"data": {"main": [[{"json": {"body": body}}]]}}],
+                    "Memoria": [
+                        {"data": {"ai_memory": [[{"json": {"sessionKey": "instagram:17841400000000031"}}]]}}
+                    ],
+                }
+            }
+        },
+    }
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_workflows_follow_the_cursor_and_send_the_api_key(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.get("/api/v1/workflows").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={
+                    "data": [{"id": "a", "name": "A", "active": True, "tags": [{"name": "v2"}], "nodes": []}],
+                    "nextCursor": "page2",
+                },
+            ),
+            httpx.Response(
+                200,
+                json={
+                    "data": [
+                        {
+                            "id": "b",
+                            "name": "B",
+                            "active": False,
+                            "tags": [],
+                            "nodes": [{"type": "n8n-nodes-base.webhook", "parameters": {"path": "hook-b"}}],
+                        }
+                    ],
+                    "nextCursor": None,
+                },
+            ),
+        ]
+    )
+    workflows = n8n_client().workflows(tags="v2")
+    assert [w.id for w in workflows] == ["a", "b"]
+    assert workflows[0].tags == ("v2",) and workflows[1].webhook_paths() == ["hook-b"]
+    first, second = route.calls
+    assert first.request.headers["X-N8N-API-KEY"] == "n8n-key-123"
+    assert first.request.url.params["tags"] == "v2" and "cursor" not in first.request.url.params
+    assert second.request.url.params["cursor"] == "page2"
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_the_execution_of_a_message_is_awaited_until_it_finishes(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("/api/v1/executions").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": [execution("1", "success", 111)]}),
+            httpx.Response(
+                200, json={"data": [execution("2", "running", 222), execution("1", "success", 111)]}
+            ),
+            httpx.Response(
+                200, json={"data": [execution("2", "success", 222), execution("1", "success", 111)]}
+            ),
+        ]
+    )
+    found = n8n_client().execution_for_message("wf-1", 222, timeout=5)
+    assert found.id == "2" and found.finished
+    assert found.output("Memoria") == {"sessionKey": "instagram:17841400000000031"}
+    assert found.nodes_run() == ["Webhook", "Memoria"]
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_a_message_that_started_no_execution_times_out_with_the_message_id(
+    respx_mock: respx.MockRouter,
+) -> None:
+    respx_mock.get("/api/v1/executions").mock(return_value=httpx.Response(200, json={"data": []}))
+    with pytest.raises(WaitTimeout, match="message 333"):
+        n8n_client().execution_for_message("wf-1", 333, timeout=0.05)
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_a_refused_api_key_is_an_api_error_naming_the_organisation(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("/api/v1/workflows/x").mock(
+        return_value=httpx.Response(401, json={"message": "unauthorized"})
+    )
+    with pytest.raises(ApiError, match=r"\[acme\].*401.*unauthorized"):
+        n8n_client().workflow("x")
+
+
+def chatwoot_client() -> ChatwootClient:
+    http = build_client("chatwoot", base_url=CHATWOOT, timeout=2, headers={"api_access_token": "cw-token-9"})
+    return ChatwootClient(http=http, organisation="acme", account_id=7)
+
+
+@respx.mock(base_url=CHATWOOT, assert_all_mocked=True)
+def test_a_new_customer_gets_a_contact_a_conversation_and_an_incoming_message(
+    respx_mock: respx.MockRouter,
+) -> None:
+    search = respx_mock.get("/api/v1/accounts/7/contacts/search").mock(
+        return_value=httpx.Response(200, json={"payload": []})
+    )
+    contact = respx_mock.post("/api/v1/accounts/7/contacts").mock(
+        return_value=httpx.Response(200, json={"payload": {"contact": {"id": 3001}}})
+    )
+    respx_mock.post("/api/v1/accounts/7/conversations").mock(
+        return_value=httpx.Response(200, json={"id": 5000})
+    )
+    message = respx_mock.post("/api/v1/accounts/7/conversations/5000/messages").mock(
+        return_value=httpx.Response(200, json={"id": 90001})
+    )
+    created = chatwoot_client().incoming_message(
+        inbox_id=40, name="Ana", phone="+5521987654322", text="oi", source_id="5521987654322@s.whatsapp.net"
+    )
+    assert (created.contact_id, created.conversation_id, created.message_id) == (3001, 5000, 90001)
+    assert search.calls.last.request.url.params["q"] == "+5521987654322"
+    assert json.loads(contact.calls.last.request.content)["inbox_id"] == 40
+    assert json.loads(message.calls.last.request.content) == {"content": "oi", "message_type": "incoming"}
+    assert message.calls.last.request.headers["api_access_token"] == "cw-token-9"
+
+
+@respx.mock(base_url=CHATWOOT, assert_all_mocked=True)
+def test_a_returning_customer_keeps_their_contact(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("/api/v1/accounts/7/contacts/search").mock(
+        return_value=httpx.Response(200, json={"payload": [{"id": 3005, "phone_number": "+5521987654322"}]})
+    )
+    link = respx_mock.post("/api/v1/accounts/7/contacts/3005/contact_inboxes").mock(
+        return_value=httpx.Response(422, json={"message": "Source has already been taken"})
+    )
+    conversation = respx_mock.post("/api/v1/accounts/7/conversations").mock(
+        return_value=httpx.Response(200, json={"id": 5001})
+    )
+    respx_mock.post("/api/v1/accounts/7/conversations/5001/messages").mock(
+        return_value=httpx.Response(200, json={"id": 90002})
+    )
+    created = chatwoot_client().incoming_message(
+        inbox_id=40, name="Ana", phone="+5521987654322", text="oi", source_id="src-1"
+    )
+    assert created.contact_id == 3005 and link.called
+    assert json.loads(conversation.calls.last.request.content)["contact_id"] == 3005
+
+
+@respx.mock(base_url="http://control.test", assert_all_mocked=True)
+def test_the_outage_switch_names_the_inboxes(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.put("/outage").mock(return_value=httpx.Response(200, json={"outage": False}))
+    http = build_client("control", base_url="http://control.test", timeout=2)
+    ControlClient(http=http, organisation="acme").set_outage(True, [30, 31])
+    assert json.loads(route.calls.last.request.content) == {"on": True, "inboxes": [30, 31]}
