@@ -32,7 +32,6 @@ import io
 import json
 import re
 import shutil
-import subprocess
 import urllib.parse
 import zipfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -57,6 +56,7 @@ from golive.evidence.dossier import (
     sql_from_json,
     to_json,
 )
+from golive.evidence.run import git_commit
 from golive.secrets import MIN_SECRET_LENGTH, Secret
 
 MANIFEST_NAME = "MANIFEST.sha256"
@@ -416,22 +416,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any] | None:
     return data
 
 
-def _git_commit(where: Path) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = proc.stdout.strip()
-    return commit if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
-
-
 def _fallback_fingerprint(run_dir: Path, org: str, summary: Mapping[str, Any]) -> dict[str, Any]:
     """What can be recovered when the run wrote no fingerprint/<org>.json."""
     props: dict[str, str] = {}
@@ -449,7 +433,7 @@ def _fallback_fingerprint(run_dir: Path, org: str, summary: Mapping[str, Any]) -
         "n8n_base_url": None,
         "profile_sha256": props.get(f"{org}.profile_sha256"),
         "golive_version": props.get("golive.version") or __version__,
-        "git_commit": _git_commit(run_dir),
+        "git_commit": git_commit(run_dir),
         "git_commit_source": "read when the evidence was built, not during the run",
         "versions": {},
         "workflows": [],

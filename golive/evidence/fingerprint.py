@@ -4,12 +4,12 @@ Target URLs only (never credentials), the profile's hash, golive's version and g
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from golive import __version__
 from golive.errors import GoliveError
+from golive.evidence.run import git_commit
 from golive.secrets import REDACTOR
 from golive.targets import Clients
 
@@ -18,29 +18,6 @@ CHANNEL_CONFIGS = (
     "chatwoot_base_url FROM messaging_channel_configs WHERE organization_id = %(org)s "
     "ORDER BY chatwoot_inbox_id"
 )
-
-
-def git_commit(root: Path) -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{commit}{'-dirty' if dirty else ''}"
 
 
 def _safe(probe: Any) -> Any:
