@@ -17,6 +17,7 @@ from golive.config import load_organisation
 from golive.evidence.bundle import RunEvidence, build_run_evidence
 from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.run import RunDir, new_run_id
+from golive.evidence.scrub import scrub_tree
 from golive.sandbox_process import STATE_ENV, SandboxHandle, attach
 from golive.sandbox_process import start as start_sandbox
 from golive.secrets import REDACTOR, Secret
@@ -78,6 +79,9 @@ def run_smoke(
         say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
+        register_profile_secrets(root, slugs)
+        for leak in scrub_tree(run.root / "logs", REDACTOR):  # the children's output, now complete
+            say(f"secret(s) {', '.join(leak.secret_names)} redacted from {leak.path}")
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say)
@@ -87,6 +91,15 @@ def run_smoke(
     return run, results, built
 
 
+def register_profile_secrets(root: Path, slugs: Sequence[str]) -> None:
+    """Loading a profile registers its secrets with the redactor (a sandbox's come from the
+    running sandbox instead)."""
+    for slug in slugs:
+        path = root / "orgs" / f"{slug}.toml"
+        if not path.is_file() or profile_environment(path) != "sandbox":
+            load_organisation(slug, orgs_dir=root / "orgs")
+
+
 def build_evidence_for(
     root: Path,
     run: RunDir,
@@ -94,12 +107,7 @@ def build_evidence_for(
     request: EvidenceRequest,
     say: Callable[[str], None],
 ) -> RunEvidence:
-    for slug in slugs:  # loading a profile registers its secrets for the leak scan
-        if (
-            not (root / "orgs" / f"{slug}.toml").is_file()
-            or profile_environment(root / "orgs" / f"{slug}.toml") != "sandbox"
-        ):
-            load_organisation(slug, orgs_dir=root / "orgs")
+    register_profile_secrets(root, slugs)
     started = time.monotonic()
     built = build_run_evidence(
         run.root,

@@ -7,6 +7,7 @@ rewritten safely, so a secret found in one is reported, not patched.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +23,13 @@ class Leak:
     fixed: bool
 
 
-def scrub_tree(root: Path, redactor: Redactor) -> list[Leak]:
+def scrub_tree(root: Path, redactor: Redactor, *, skip: Collection[str] = ()) -> list[Leak]:
+    """`skip`: top-level folders another process is still writing (e.g. logs/)."""
     leaks: list[Leak] = []
     if not redactor.known() or not root.exists():
         return leaks
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    files = (p for p in root.rglob("*") if p.is_file())
+    for path in sorted(p for p in files if p.relative_to(root).parts[0] not in skip):
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")

@@ -39,7 +39,8 @@ def run_foreground(state_dir: Path, faults: list[str], *, quiet: bool = False) -
             print("golive sandbox is running (Ctrl-C to stop)")
             for name, url in stack.urls.items():
                 print(f"  {name:8} {url}")
-            print(f"  profiles {state_dir / 'orgs'} ({', '.join(o.slug for o in stack.orgs)})")
+            for org in stack.orgs:
+                print(f"  profile  {state_dir / 'orgs' / (org.slug + '.toml')}  ({org.name})")
             print(f"  secrets  {state_dir / 'secrets.env'} (mode 600; never commit)")
             if faults:
                 print(f"  faults   {', '.join(faults)}")
