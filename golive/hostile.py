@@ -29,54 +29,44 @@ class Malformed:
     answer: WebhookAnswer
 
 
-def _conversation_payload(conversations: Conversations, data: DataFactory) -> tuple[int, dict[str, Any]]:
-    person = data.instagram_person()
-    conv = conversations.conversation("instagram", person)
+def _payload(event: str, conversations: Conversations, data: DataFactory) -> tuple[int, dict[str, Any]]:
+    """A genuine first Instagram DM event, to be broken on purpose."""
+    conv = conversations.conversation("instagram", data.instagram_person())
     message = chatwoot.Message(id=data.chatwoot_id(), content="oi", created_at=conv.created_at)
-    return conv.display_id, chatwoot.conversation_created(conv, message)
+    build = chatwoot.message_created if event == "message_created" else chatwoot.conversation_created
+    return conv.display_id, build(conv, message)
 
 
-def _message_payload(conversations: Conversations, data: DataFactory) -> tuple[int, dict[str, Any]]:
-    person = data.instagram_person()
-    conv = conversations.conversation("instagram", person)
-    message = chatwoot.Message(id=data.chatwoot_id(), content="oi", created_at=conv.created_at)
-    return conv.display_id, chatwoot.message_created(conv, message)
+Corrupt = Callable[[dict[str, Any]], bytes]
 
 
-def _mutate(
-    build: Callable[[Conversations, DataFactory], tuple[int, dict[str, Any]]],
-    change: Callable[[dict[str, Any]], Any],
-) -> Callable[[Conversations, DataFactory], tuple[int, bytes]]:
-    def make(conversations: Conversations, data: DataFactory) -> tuple[int, bytes]:
-        conversation_id, payload = build(conversations, data)
-        changed = change(payload)
-        return conversation_id, chatwoot.encode(payload) if changed is None else changed
-
-    return make
-
-
-def _set(path: tuple[str, ...], value: Any) -> Callable[[dict[str, Any]], None]:
-    def change(payload: dict[str, Any]) -> None:
+def _with(path: tuple[str, ...], value: Any) -> Corrupt:
+    def corrupt(payload: dict[str, Any]) -> bytes:
         target = payload
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
+        return chatwoot.encode(payload)
 
-    return change
+    return corrupt
 
 
-MALFORMED: dict[str, Callable[[Conversations, DataFactory], tuple[int, bytes]]] = {
-    "a body that is not JSON": _mutate(
-        _conversation_payload, lambda p: chatwoot.encode(p)[:-20] + b"<<not json"
-    ),
-    "a JSON array instead of an object": _mutate(_conversation_payload, lambda p: json.dumps([p]).encode()),
-    "no event name": _mutate(_conversation_payload, lambda p: p.pop("event") and None),
-    "a conversation id that is not a number": _mutate(_conversation_payload, _set(("id",), "abc")),
-    "a sender that is not an object": _mutate(_conversation_payload, _set(("meta", "sender"), "Ana Beatriz")),
-    "labels that are not a list": _mutate(_conversation_payload, _set(("labels",), "vip")),
-    "a message type the CRM does not know": _mutate(_message_payload, _set(("message_type",), "telepathy")),
-    "an oversized body": _mutate(
-        _conversation_payload, lambda p: chatwoot.encode({**p, "padding": "x" * OVERSIZED_BYTES})
+def _without(key: str) -> Corrupt:
+    return lambda payload: chatwoot.encode({k: v for k, v in payload.items() if k != key})
+
+
+# defect (as the feature names it) -> (the event it starts from, how it is broken)
+MALFORMED: dict[str, tuple[str, Corrupt]] = {
+    "a body that is not JSON": ("conversation_created", lambda p: chatwoot.encode(p)[:-20] + b"<<not json"),
+    "a JSON array instead of an object": ("conversation_created", lambda p: json.dumps([p]).encode()),
+    "no event name": ("conversation_created", _without("event")),
+    "a conversation id that is not a number": ("conversation_created", _with(("id",), "abc")),
+    "a sender that is not an object": ("conversation_created", _with(("meta", "sender"), "Ana")),
+    "labels that are not a list": ("conversation_created", _with(("labels",), "vip")),
+    "a message type the CRM does not know": ("message_created", _with(("message_type",), "telepathy")),
+    "an oversized body": (
+        "conversation_created",
+        lambda p: chatwoot.encode({**p, "padding": "x" * OVERSIZED_BYTES}),
     ),
 }
 
@@ -85,17 +75,17 @@ def send_malformed(
     defect: str, conversations: Conversations, webhook: WebhookEmitter, data: DataFactory
 ) -> Malformed:
     try:
-        build = MALFORMED[defect]
+        event, corrupt = MALFORMED[defect]
     except KeyError:
         raise ValueError(f"unknown defect {defect!r}; known: {', '.join(MALFORMED)}") from None
-    conversation_id, body = build(conversations, data)
-    return Malformed(defect, conversation_id, webhook.send_raw(body))
+    conversation_id, payload = _payload(event, conversations, data)
+    return Malformed(defect, conversation_id, webhook.send_raw(corrupt(payload)))
 
 
 def send_unhandled_event(
     conversations: Conversations, webhook: WebhookEmitter, data: DataFactory
 ) -> Malformed:
-    conversation_id, payload = _message_payload(conversations, data)
+    conversation_id, payload = _payload("message_created", conversations, data)
     payload["event"] = "conversation_typing_on"
     return Malformed("unhandled event", conversation_id, webhook.send_raw(chatwoot.encode(payload)))
 

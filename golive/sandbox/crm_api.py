@@ -119,9 +119,16 @@ class PublicApi:
     def _run(
         self, handler: Handler, key: str | None, request: Request, body: Any
     ) -> tuple[int, dict[str, Any]]:
-        if not key:
+        if not key and not self.faults.on("api-key-not-required"):
             raise ApiFailure(401, "Missing X-Api-Key", "AUTH_MISSING")
         with self.pool.transaction() as conn:
+            if not key:  # the fault: an anonymous call is served as the oldest organisation
+                first = conn.execute(
+                    "SELECT id::text AS org FROM organizations ORDER BY created_at, id LIMIT 1"
+                ).fetchone()
+                assert first is not None
+                request.state.key_prefix = ""
+                return handler(conn, str(first["org"]), request, body)
             row = conn.execute(
                 "UPDATE api_keys SET last_used_at = now() WHERE key_hash = %s AND revoked_at IS NULL "
                 "RETURNING organization_id::text AS org, key_prefix",
@@ -361,9 +368,11 @@ class PublicApi:
 
     def _deal_row(self, conn: Conn, org: str, deal_id: Any) -> dict[str, Any]:
         did = _uuid(deal_id, "deal id")
+        scoped = not self.faults.on("cross-tenant-deal-access")
         row = conn.execute(
-            f"SELECT {DEAL_COLUMNS} FROM deals WHERE id = %s AND organization_id = %s AND deleted_at IS NULL",
-            (did, org),
+            f"SELECT {DEAL_COLUMNS} FROM deals WHERE id = %s AND (organization_id = %s OR NOT %s) "
+            "AND deleted_at IS NULL",
+            (did, org, scoped),
         ).fetchone()
         if row is None:
             raise ApiFailure(404, "Deal not found", "NOT_FOUND")
@@ -572,7 +581,17 @@ class PublicApi:
             f"is_lost = CASE WHEN %s THEN true WHEN %s THEN false ELSE is_lost END, "
             f"closed_at = CASE WHEN %s OR %s THEN now() ELSE closed_at END "
             f"WHERE id = %s RETURNING {DEAL_COLUMNS}",
-            (stage_id, target.get("ai_summary"), won, lost, lost, won, won, lost, deal["id"]),
+            (
+                stage_id,
+                None if self.faults.on("ai-summary-dropped") else target.get("ai_summary"),
+                won,
+                lost,
+                lost,
+                won,
+                won,
+                lost,
+                deal["id"],
+            ),
         ).fetchone()
         assert row is not None
         if self.faults.on("move-moves-siblings") and deal["contact_id"]:

@@ -100,6 +100,9 @@ class WebhookHandler:
         try:
             status, answer = await run_in_threadpool(self.handle, payload)
         except BadPayload as exc:
+            if self.faults.on("malformed-payload-crash"):  # trusts the payload's shape: crashes
+                log.error("webhook crashed on a malformed payload: %s", exc)
+                return JSONResponse({"error": "Internal server error"}, status_code=500)
             return JSONResponse({"error": "Invalid payload", "detail": str(exc)}, status_code=400)
         except Exception:
             log.exception("webhook failed")
@@ -114,7 +117,8 @@ class WebhookHandler:
             return True
         if not signature or not timestamp or not timestamp.isdigit():
             return False
-        if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_S:
+        stale = abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_S
+        if stale and not self.faults.on("stale-signature-accepted"):
             return False
         expected = hmac.new(
             self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256

@@ -110,6 +110,38 @@ CATALOGUE: tuple[Fault, ...] = (
         ("n8n_agent_flow: A DM without a usable identifier is not handled by the agent",),
     ),
     Fault(
+        "stale-signature-accepted",
+        "the webhook checks the HMAC but not the timestamp window, so a captured delivery can be "
+        "replayed hours later",
+        "replay attacks on the webhook (PR #13573's ±300 s window)",
+        ("webhook_security: A delivery that is not genuinely signed is refused",),
+    ),
+    Fault(
+        "malformed-payload-crash",
+        "the webhook trusts the payload's shape and answers 500 when a field has the wrong type",
+        "webhook 5xx on bad input: an alert threshold (webhook 5xx > 2 %) and lost events",
+        ("bad_input: A malformed delivery is refused without a server error",),
+    ),
+    Fault(
+        "api-key-not-required",
+        "a public API call without X-Api-Key is served as the oldest organisation",
+        "unauthenticated access to the CRM's public API",
+        ("api_security: A call without an API key is refused",),
+    ),
+    Fault(
+        "cross-tenant-deal-access",
+        "deal lookups by id are not scoped to the key's organisation, so one tenant's key reads "
+        "and moves another tenant's deals",
+        "tenant leak through the public API (multi-org scope, checklist 1.2)",
+        ("api_security: One organisation's key cannot read or move another organisation's deal",),
+    ),
+    Fault(
+        "ai-summary-dropped",
+        "a stage move stores the new stage but drops the ai_summary sent with it",
+        "the agent's summary of the conversation lost on the deal (checklist 6.5)",
+        ("stage_moves: A move with an AI summary stores the summary",),
+    ),
+    Fault(
         "crm-outage",
         "the CRM webhook answers 503 to every delivery",
         "webhook outage: Chatwoot does not retry, events are lost",
