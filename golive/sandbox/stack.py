@@ -97,6 +97,8 @@ class Stack:
         self.cluster.stop()
         for name in ("ready.json", "secrets.env"):
             (self.state_dir / name).unlink(missing_ok=True)
+        for profile in (self.state_dir / "orgs").glob("*.toml"):  # they point at dead ports
+            profile.unlink()
 
 
 def _prepare_database(cluster: Cluster, app_password: str, reader_password: str) -> None:
