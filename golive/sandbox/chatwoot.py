@@ -43,10 +43,10 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from starlette.applications import Starlette
@@ -432,6 +432,17 @@ class _JSON(Response):
 # --- the double ------------------------------------------------------------------------------
 
 
+_Owned = TypeVar("_Owned", "_Inbox", "_Contact", "_Webhook")
+
+
+def _owned(records: Mapping[int, _Owned], account: _Account, raw: Any) -> _Owned:
+    """A record by id, only if it belongs to the account (Chatwoot answers 404 otherwise)."""
+    record = records.get(_as_int(raw) or -1)
+    if record is None or record.account_id != account.id:
+        raise _not_found()
+    return record
+
+
 class ChatwootDouble:
     """An in-memory Chatwoot: Application API + webhook delivery. Thread-safe."""
 
@@ -578,16 +589,10 @@ class ChatwootDouble:
                 )
 
     def _inbox_of(self, account: _Account, raw: Any) -> _Inbox:
-        inbox = self._inboxes.get(_as_int(raw) or -1)
-        if inbox is None or inbox.account_id != account.id:
-            raise _not_found()
-        return inbox
+        return _owned(self._inboxes, account, raw)
 
     def _contact_of(self, account: _Account, raw: Any) -> _Contact:
-        contact = self._contacts.get(_as_int(raw) or -1)
-        if contact is None or contact.account_id != account.id:
-            raise _not_found()
-        return contact
+        return _owned(self._contacts, account, raw)
 
     def _conversation_of(self, call: _Call) -> _Conversation:
         display_id = _as_int(call.path.get("conversation_id"))
@@ -597,10 +602,7 @@ class ChatwootDouble:
         return conversation
 
     def _webhook_of(self, account: _Account, raw: Any) -> _Webhook:
-        hook = self._webhooks.get(_as_int(raw) or -1)
-        if hook is None or hook.account_id != account.id:
-            raise _not_found()
-        return hook
+        return _owned(self._webhooks, account, raw)
 
     def _messages_of(self, conversation: _Conversation) -> list[_Message]:
         return [self._messages[i] for i in conversation.message_ids]
