@@ -134,10 +134,6 @@ class Organisation:
     def webhook_url(self) -> str:
         return f"{self.crm_base_url}/api/chatwoot/webhook"
 
-    @property
-    def api_url(self) -> str:
-        return f"{self.crm_base_url}/api/public/v1"
-
     def capabilities(self) -> dict[str, str]:
         """capability -> reason it is missing ('' when present)."""
         n8n_ok = self.n8n.base_url and self.n8n.api_key and self.n8n.webhook_path

@@ -18,10 +18,6 @@ DEFAULT_REGION = "BR"
 IGSID_PATTERN = re.compile(r"[0-9]{10,20}")
 _JID_SUFFIXES = ("@c.us", "@s.whatsapp.net")
 _PHONE_PUNCTUATION = re.compile(r"[\s\-()]")
-_CHANNELS: dict[str, Source] = {
-    "Channel::Whatsapp": "WHATSAPP",
-    "Channel::Instagram": "INSTAGRAM",
-}
 
 
 class InvalidIdentity(ValueError):
@@ -91,8 +87,3 @@ def parse_key(key: str) -> Identity:
     if parsed.key != key:
         raise InvalidIdentity(f"not canonical: {key!r} (canonical form is {parsed.key!r})")
     return parsed
-
-
-def source_of_channel(channel: str | None) -> Source | None:
-    """`Channel::Instagram` → INSTAGRAM, `Channel::Whatsapp` → WHATSAPP, anything else → None."""
-    return _CHANNELS.get(channel or "")

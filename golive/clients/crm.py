@@ -141,14 +141,6 @@ class CrmClient:
         data = self._json("GET", f"/api/public/v1/boards/{board}/stages", 200)["data"]
         return [Stage(s["id"], s["label"], s["order"]) for s in data]
 
-    def board_keys(self) -> list[str]:
-        data = self._json("GET", "/api/public/v1/boards", 200)["data"]
-        return [b["key"] for b in data if b.get("key")]
-
-    def find_contacts(self, **query: str) -> list[Contact]:
-        data = self._json("GET", "/api/public/v1/contacts", 200, params=query)["data"]
-        return [Contact(c["id"], c["name"], c.get("phone"), c.get("email")) for c in data]
-
     def upsert_contact(self, *, name: str, phone: str | None = None, email: str | None = None) -> Contact:
         body = {k: v for k, v in {"name": name, "phone": phone, "email": email}.items() if v}
         data = self._json("POST", "/api/public/v1/contacts", 200, 201, json=body)["data"]

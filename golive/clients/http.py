@@ -68,10 +68,6 @@ class ExchangeLog:
             taken, self.exchanges = self.exchanges, []
         return taken
 
-    def total_ms(self) -> float:
-        with self._lock:
-            return sum(e.elapsed_ms for e in self.exchanges)
-
 
 _active = ExchangeLog()
 _active_lock = threading.Lock()

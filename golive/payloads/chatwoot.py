@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -95,9 +95,6 @@ class Conversation:
     unread_count: int = 1
     with_account: bool = True  # `account` in conversation payloads only on newer builds
     pubsub_token: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
-
-    def with_labels(self, *labels: str) -> Conversation:
-        return replace(self, labels=tuple(labels))
 
 
 def _iso(epoch: float) -> str:

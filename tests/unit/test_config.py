@@ -82,7 +82,6 @@ def test_a_valid_file_profile_becomes_a_typed_organisation(profile: dict[str, An
     assert org.origin == LABEL
     assert org.crm_base_url == "https://crm-staging.example.com"
     assert org.webhook_url == "https://crm-staging.example.com/api/chatwoot/webhook"
-    assert org.api_url == "https://crm-staging.example.com/api/public/v1"
     assert org.account_id == 7
     assert org.inboxes["whatsapp"].id == 30
     assert org.inboxes["instagram"].id == 31

@@ -14,7 +14,6 @@ from golive.identity import (
     identity,
     igsid,
     parse_key,
-    source_of_channel,
 )
 
 # raw WhatsApp external id (phone, wa_id, JID, Twilio source_id) -> canonical key
@@ -197,29 +196,3 @@ def test_parse_key_accepts_canonical_keys(key: str, expected: Identity) -> None:
 def test_parse_key_rejects_keys_that_are_not_canonical(key: str) -> None:
     with pytest.raises(InvalidIdentity):
         parse_key(key)
-
-
-# --- source_of_channel ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("channel", "source"),
-    [
-        ("Channel::Instagram", "INSTAGRAM"),
-        ("Channel::Whatsapp", "WHATSAPP"),
-        # the same string serves Messenger pages: alone it is no proof of Instagram
-        ("Channel::FacebookPage", None),
-        ("Channel::TwilioSms", None),  # WhatsApp only with medium=whatsapp; the type says nothing
-        ("Channel::Api", None),
-        ("Channel::WebWidget", None),
-        ("Channel::Email", None),
-        ("channel::instagram", None),
-        ("Instagram", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_source_of_channel_maps_only_the_two_rollout_channels(
-    channel: str | None, source: str | None
-) -> None:
-    assert source_of_channel(channel) == source
