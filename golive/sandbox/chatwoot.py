@@ -37,7 +37,6 @@ import hmac
 import itertools
 import json
 import logging
-import queue
 import re
 import secrets
 import threading
@@ -55,6 +54,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from golive.errors import SandboxError
+from golive.sandbox.worker import JobQueue
 
 log = logging.getLogger("golive.sandbox.chatwoot")
 
@@ -443,6 +443,10 @@ def _owned(records: Mapping[int, _Owned], account: _Account, raw: Any) -> _Owned
     return record
 
 
+def _delivery_crashed(job: _Job, exc: Exception) -> None:
+    log.error("webhook delivery %s crashed: %s: %s", job.delivery_id, type(exc).__name__, exc)
+
+
 class ChatwootDouble:
     """An in-memory Chatwoot: Application API + webhook delivery. Thread-safe."""
 
@@ -466,16 +470,11 @@ class ChatwootDouble:
         self.agent = _User(1, "Sandbox Agent", "agent@sandbox.invalid")
         self._generation = 0
         self._load()
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._idle = threading.Condition()
-        self._pending = 0
         self._log: list[Delivery] = []
-        self._closed = False
         self._client = httpx.Client(
             timeout=httpx.Timeout(delivery_timeout_s), follow_redirects=False, trust_env=False
         )
-        self._worker = threading.Thread(target=self._run, name="chatwoot-double-deliveries", daemon=True)
-        self._worker.start()
+        self._jobs: JobQueue[_Job] = JobQueue("chatwoot-double-deliveries", self._deliver, _delivery_crashed)
         self._app = Starlette(routes=self._routes())
 
     # --- public ------------------------------------------------------------------------------
@@ -485,25 +484,16 @@ class ChatwootDouble:
 
     def close(self) -> None:
         """Stop the delivery worker (pending deliveries are still attempted) and the client."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._worker.join(timeout=30)
+        self._jobs.close()
         self._client.close()
 
     def wait_idle(self, timeout: float) -> None:
         """Return once the delivery queue is drained; raise `SandboxError` after `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise SandboxError(
-                        f"the Chatwoot double still had {self._pending} webhook deliveries "
-                        f"queued after {timeout:.1f}s; is a receiver hanging?"
-                    )
-                self._idle.wait(remaining)
+        if not self._jobs.wait_idle(timeout):
+            raise SandboxError(
+                f"the Chatwoot double still had {self._jobs.pending} webhook deliveries "
+                f"queued after {timeout:.1f}s; is a receiver hanging?"
+            )
 
     def add_webhook(self, account_id: int, hook: WebhookSetup) -> None:
         """Register a seeded webhook after start (its target may start after this double, e.g.
@@ -537,15 +527,7 @@ class ChatwootDouble:
             self._generation += 1
             self._load()
             self._log.clear()
-            while True:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:  # close() raced us: keep the worker's stop signal
-                    self._queue.put(None)
-                    break
-                self._done()
+            self._jobs.drop_pending()
 
     # --- state -------------------------------------------------------------------------------
 
@@ -1052,29 +1034,8 @@ class ChatwootDouble:
         self._emit(event, payload, message.account_id, self._inboxes[message.inbox_id])
 
     def _enqueue(self, job: _Job) -> None:
-        if self._closed:
+        if not self._jobs.submit(job):
             log.warning("the Chatwoot double is closed: %s to %s not delivered", job.event, job.url)
-            return
-        with self._idle:
-            self._pending += 1
-        self._queue.put(job)
-
-    def _done(self) -> None:
-        with self._idle:
-            self._pending -= 1
-            self._idle.notify_all()
-
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            try:
-                self._deliver(job)
-            except Exception:  # the worker must survive anything a receiver does
-                log.exception("webhook delivery %s crashed", job.delivery_id)
-            finally:
-                self._done()
 
     def _deliver(self, job: _Job) -> None:
         headers = {
@@ -1379,9 +1340,7 @@ class ChatwootDouble:
     async def _deliveries_route(self, request: Request) -> Response:
         with self._lock:
             entries = [d.as_dict() for d in self._log]
-        with self._idle:
-            pending = self._pending
-        return _JSON({"deliveries": entries, "pending": pending})
+        return _JSON({"deliveries": entries, "pending": self._jobs.pending})
 
     # --- inboxes -----------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ import hmac
 import itertools
 import json
 import logging
-import queue
 import re
 import threading
 import time
@@ -48,6 +47,7 @@ from starlette.routing import Route
 
 from golive.sandbox.crm_rules import dig, normalise_phone
 from golive.sandbox.faults import FaultState
+from golive.sandbox.worker import JobQueue
 
 log = logging.getLogger("golive.sandbox.n8n")
 
@@ -364,10 +364,7 @@ class N8nDouble:
         self._ids = itertools.count(1)
         self._memory: dict[str, list[dict[str, str]]] = {}  # chat history per session key
         self._clients: dict[str, httpx.Client] = {}
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._closed = False
-        self._worker = threading.Thread(target=self._work, name="n8n-double-worker", daemon=True)
-        self._worker.start()
+        self._jobs: JobQueue[_Job] = JobQueue("n8n-double-worker", self._execute, self._execution_crashed)
         self._app = Starlette(routes=self._routes())
 
     def app(self) -> Starlette:
@@ -375,11 +372,7 @@ class N8nDouble:
 
     def close(self) -> None:
         """Stop the worker (after the executions already queued) and close the CRM clients."""
-        if self._closed:
-            return
-        self._closed = True
-        self._jobs.put(None)
-        self._worker.join(timeout=30)
+        self._jobs.close()
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -456,7 +449,7 @@ class N8nDouble:
                 custom_data=custom,
             )
             self._executions[execution.id] = execution
-        self._jobs.put(_Job(execution.id, setup, item, active_faults))
+        self._jobs.submit(_Job(execution.id, setup, item, active_faults))
         return JSONResponse(WORKFLOW_STARTED)
 
     @staticmethod
@@ -754,20 +747,14 @@ class N8nDouble:
 
     # --- the background worker ---------------------------------------------------------------
 
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            try:
-                self._execute(job)
-            except Exception as exc:  # the double must not die with one bad execution
-                log.exception("n8n double: execution %s crashed", job.execution_id)
-                with self._lock:
-                    execution = self._executions[job.execution_id]
-                    execution.status = "crashed"
-                    execution.stopped_at = _now()
-                    execution.error = {"message": f"{type(exc).__name__}: {exc}"}
+    def _execution_crashed(self, job: _Job, exc: Exception) -> None:
+        """An execution that raised is recorded as n8n records it: status `crashed`."""
+        log.error("n8n double: execution %s crashed: %s: %s", job.execution_id, type(exc).__name__, exc)
+        with self._lock:
+            execution = self._executions[job.execution_id]
+            execution.status = "crashed"
+            execution.stopped_at = _now()
+            execution.error = {"message": f"{type(exc).__name__}: {exc}"}
 
     def _execute(self, job: _Job) -> None:
         with self._lock:

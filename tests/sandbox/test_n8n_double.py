@@ -1049,7 +1049,7 @@ def test_close_stops_the_worker_and_is_idempotent(
         limited_api_key=LIMITED_KEY,
         workflows=_setups(crm_server[1].url),
     )
-    worker = double._worker
+    worker = double._jobs
     assert worker.is_alive()
     double.close()
     double.close()
