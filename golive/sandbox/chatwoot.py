@@ -615,7 +615,8 @@ class ChatwootDouble:
         account = self._accounts[account_id]
         return {"id": account.id, "name": account.name}
 
-    def _contact_push(self, contact: _Contact) -> dict[str, Any]:
+    @staticmethod
+    def _contact_fields(contact: _Contact) -> dict[str, Any]:
         return {
             "additional_attributes": dict(contact.additional_attributes),
             "custom_attributes": dict(contact.custom_attributes),
@@ -626,22 +627,18 @@ class ChatwootDouble:
             "phone_number": contact.phone_number,
             "thumbnail": "",
             "blocked": contact.blocked,
-            "type": "contact",
         }
 
+    def _contact_push(self, contact: _Contact) -> dict[str, Any]:
+        """The contact inside a conversation (`meta.sender`): push data, typed."""
+        return {**self._contact_fields(contact), "type": "contact"}
+
     def _contact_webhook(self, contact: _Contact) -> dict[str, Any]:
+        """The sender of a message event: webhook data, with the account and no type."""
         return {
             "account": self._account_ref(contact.account_id),
-            "additional_attributes": dict(contact.additional_attributes),
+            **self._contact_fields(contact),
             "avatar": "",
-            "custom_attributes": dict(contact.custom_attributes),
-            "email": contact.email,
-            "id": contact.id,
-            "identifier": contact.identifier,
-            "name": contact.name,
-            "phone_number": contact.phone_number,
-            "thumbnail": "",
-            "blocked": contact.blocked,
         }
 
     def _user_push(self, user: _User) -> dict[str, Any]:
