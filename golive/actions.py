@@ -199,10 +199,7 @@ def move_by_phone(org: Organisation, crm: CrmClient, deals: CustomerDeals, *, an
 
 def deal_in_target_stage(org: Organisation, crm: CrmClient, deal: Deal) -> None:
     board, stage = _require_boards(org)
-    wanted = [s for s in crm.stages(board) if s.label.lower() == stage.lower()]
-    if not wanted:
-        raise AssertionError(f"the board {board!r} has no stage {stage!r}")
-    checks.deal_in_stage(crm, deal.id, wanted[0].id, stage)
+    checks.deal_in_stage(crm, board, deal.id, stage)
 
 
 # --- security --------------------------------------------------------------------------------
@@ -213,6 +210,7 @@ def made_up_api_key(data: DataFactory) -> str:
     return "ncrm_" + f"{data.chatwoot_id():032x}"[-32:]
 
 
-def reach_into(crm: CrmClient, foreign: CustomerDeals) -> tuple[Answer, Answer]:
+def reach_into(org: Organisation, crm: CrmClient, foreign: CustomerDeals) -> tuple[Answer, Answer]:
     """Read, then move, another organisation's deal with this organisation's key."""
-    return crm.deal_answer(foreign.sales.id), crm.move_deal(foreign.sales.id, stage="Proposta")
+    _, stage = _require_boards(org)
+    return crm.deal_answer(foreign.sales.id), crm.move_deal(foreign.sales.id, stage=stage)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from golive import checks
 from golive.clients.crm import CrmClient
 from golive.clients.n8n import Execution, N8nClient, Workflow
 from golive.config import Organisation
@@ -120,14 +121,7 @@ def moved_by_deal_id(run: FlowRun, first: FlowRun, crm: CrmClient, org: Organisa
         f"/deals/{deal_id}/move-stage" in c for c in calls
     ):
         raise _fail(f"the agent moved the stage by identity, not by deal_id (rule R1): {calls[0]}")
-    stage = org.n8n.move_stage or org.target_stage or ""
-    deal = crm.deal(str(deal_id))
-    labels = {s.id: s.label for s in crm.stages(str(org.board_key))}
-    if labels.get(deal.stage_id, "").lower() != stage.lower():
-        raise _fail(
-            f"deal {deal_id} is in stage {labels.get(deal.stage_id)!r} after the agent's "
-            f"move, expected {stage!r}"
-        )
+    checks.deal_in_stage(crm, str(org.board_key), str(deal_id), org.n8n.move_stage or org.target_stage or "")
 
 
 def stopped_as_invalid(run: FlowRun) -> None:

@@ -244,10 +244,15 @@ def moved(answer: Answer) -> Deal:
     return answer.deal
 
 
-def deal_in_stage(crm: CrmClient, deal_id: str, stage_id: str, stage_label: str) -> Deal:
+def deal_in_stage(crm: CrmClient, board: str, deal_id: str, stage: str) -> Deal:
+    """The deal sits in the board's stage labelled `stage` (labels compare case-insensitively)."""
+    labels = {s.id: s.label for s in crm.stages(board)}
+    if stage.lower() not in {label.lower() for label in labels.values()}:
+        raise _fail(f"the board {board!r} has no stage {stage!r} (it has {sorted(labels.values())})")
     deal = crm.deal(deal_id)
-    if deal.stage_id != stage_id:
-        raise _fail(f"deal {deal_id} is in stage {deal.stage_id}, expected {stage_label!r} ({stage_id})")
+    now = labels.get(deal.stage_id, deal.stage_id)
+    if now.lower() != stage.lower():
+        raise _fail(f"deal {deal_id} is in stage {now!r}, expected {stage!r}")
     return deal
 
 

@@ -90,7 +90,7 @@ class Conversations:
             account_id=self.org.account_id,
             account_name=self.org.name,
             inbox_id=inbox_id if inbox_id is not None else self.org.inboxes[channel].id,
-            inbox_name=f"{channel.capitalize()} {self.org.name}",
+            inbox_name=self._inbox_name(channel),
             channel=CHANNEL_TYPES[channel],
             display_id=self.data.chatwoot_id(),
             contact=contact,
@@ -120,9 +120,9 @@ class Conversations:
             self.crm_webhook.prepare(chatwoot.conversation_created(conv, message), signing=signing),
             self.crm_webhook.prepare(chatwoot.message_created(conv, message), signing=signing),
         )
-        sent = Sent(person, channel, conv, message, deliveries, ())
-        sent = replace(sent, answers=self.replay(sent, copies))
-        return replace(sent, n8n_answers=self._to_n8n(conv, message)) if plain else sent
+        answers = self._send(deliveries, copies)
+        n8n_answers = self._to_n8n(conv, message) if plain else ()
+        return Sent(person, channel, conv, message, deliveries, answers, n8n_answers)
 
     def next_message(self, previous: Sent, text: str) -> Sent:
         conv = replace(previous.conversation, unread_count=previous.conversation.unread_count + 1)
@@ -138,7 +138,7 @@ class Conversations:
             conv,
             message,
             deliveries,
-            self.send_all(deliveries),
+            self._send(deliveries),
             self._to_n8n(conv, message),
         )
 
@@ -158,11 +158,8 @@ class Conversations:
                 setting="chatwoot.base_url",
             )
         inbox = self.org.inboxes[channel]
-        source_id = (
-            f"{(person.phone or '').lstrip('+')}@s.whatsapp.net"
-            if person.phone
-            else (f"golive-{self.data.chatwoot_id()}")
-        )
+        # the bridge's id for the customer: a WhatsApp JID, as Evolution/WPPConnect use
+        source_id = f"{(person.phone or '').lstrip('+')}@s.whatsapp.net"
         created = self.chatwoot_api.incoming_message(
             inbox_id=inbox.id, name=person.name, phone=person.phone, text=text, source_id=source_id
         )
@@ -170,7 +167,7 @@ class Conversations:
             account_id=self.org.account_id,
             account_name=self.org.name,
             inbox_id=inbox.id,
-            inbox_name=f"{channel} {self.org.name}",
+            inbox_name=self._inbox_name(channel),
             channel="Channel::Api",
             display_id=created.conversation_id,
             contact=chatwoot.Contact(id=created.contact_id, name=person.name, phone_number=person.phone),
@@ -181,18 +178,22 @@ class Conversations:
         message = chatwoot.Message(id=created.message_id, content=text, created_at=time.time())
         return Sent(person, channel, conv, message, (), (), via="chatwoot")
 
-    def send_all(self, deliveries: Sequence[Delivery]) -> tuple[WebhookAnswer, ...]:
-        return tuple(self.crm_webhook.send(d) for d in deliveries)
+    def replay(self, sent: Sent) -> tuple[WebhookAnswer, ...]:
+        """Re-send every delivery of `sent`: the very same bytes and headers."""
+        return self._send(sent.deliveries)
 
-    def replay(self, sent: Sent, copies: int = 1) -> tuple[WebhookAnswer, ...]:
-        """Re-send every delivery of `sent`, `copies` times each, the copies concurrently."""
+    def _send(self, deliveries: Sequence[Delivery], copies: int = 1) -> tuple[WebhookAnswer, ...]:
+        """Each delivery in order, as Chatwoot would; `copies` of one at once when more than one."""
         if copies == 1:
-            return self.send_all(sent.deliveries)
+            return tuple(self.crm_webhook.send(d) for d in deliveries)
         answers: list[WebhookAnswer] = []
-        for delivery in sent.deliveries:  # in order, as Chatwoot would; copies at once
+        for delivery in deliveries:
             with ThreadPoolExecutor(max_workers=min(copies, 20)) as pool:
                 answers.extend(pool.map(self.crm_webhook.send, [delivery] * copies))
         return tuple(answers)
+
+    def _inbox_name(self, channel: Channel) -> str:
+        return f"{channel.capitalize()} {self.org.name}"
 
     def _message(self, text: str) -> chatwoot.Message:
         mid = self.data.chatwoot_id()

@@ -8,6 +8,7 @@ from golive import actions, checks, hostile
 from golive.clients.crm import Answer, CrmClient
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookAnswer, WebhookEmitter
+from golive.config import Organisation
 from golive.conversations import Conversations, Sent
 from golive.data import DataFactory
 from golive.targets import Clients
@@ -99,8 +100,10 @@ def _(other_clients: Clients, data: DataFactory) -> actions.CustomerDeals:
 
 
 @when("this organisation's key is used to read and to move that deal", target_fixture="attempts")
-def _(crm: CrmClient, foreign_deals: actions.CustomerDeals) -> tuple[Answer, Answer]:
-    return actions.reach_into(crm, foreign_deals)
+def _(
+    organisation: Organisation, crm: CrmClient, foreign_deals: actions.CustomerDeals
+) -> tuple[Answer, Answer]:
+    return actions.reach_into(organisation, crm, foreign_deals)
 
 
 @then("neither call finds the other organisation's deal")
