@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from golive.errors import ConfigError, GoliveError
+from golive.errors import GoliveError
 
 app = typer.Typer(
     add_completion=False,
@@ -119,26 +119,13 @@ def evidence(
     """Go/No-Go dossier, offline report and bundle.zip per organisation; exit 0 only for GO."""
     from golive.evidence.bundle import find_run, run_organisations
     from golive.evidence.run import RunDir
-    from golive.smoke import EvidenceRequest, build_evidence_for
+    from golive.smoke import EvidenceRequest, build_evidence_for, register_secrets
 
     root = _root()
     try:
         run_dir = find_run(root / "reports", run)
         slugs = org or run_organisations(run_dir)
-        sandbox_orgs = [s for s in slugs if s.startswith("sandbox-")]
-        if sandbox_orgs and "GOLIVE_SANDBOX_STATE" not in os.environ:
-            raise ConfigError(
-                f"{', '.join(sandbox_orgs)}: a sandbox run's secrets exist only while its sandbox "
-                "runs, so its leak scan cannot be done now; `golive smoke` builds the evidence "
-                "itself, or set GOLIVE_SANDBOX_STATE to the running sandbox",
-                setting="--org",
-            )
-        if sandbox_orgs:
-            from golive.sandbox_process import attach
-            from golive.secrets import REDACTOR, Secret
-
-            handle = attach(Path(os.environ["GOLIVE_SANDBOX_STATE"]))
-            REDACTOR.register_all(Secret(k, v) for k, v in handle.secrets.items())
+        register_secrets(root, slugs, os.environ)
         built = build_evidence_for(
             root,
             RunDir(run_dir),

@@ -101,7 +101,7 @@ def _collect(summary_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     for path in sorted(summary_dir.glob("*.json")):
         for entry in json.loads(path.read_text(encoding="utf-8"))["scenarios"]:
             key = _scenario_key(entry)
-            if rank[entry["outcome"]] > rank.get(outcomes.get(key, "passed"), 0) or key not in outcomes:
+            if key not in outcomes or rank[entry["outcome"]] > rank[outcomes[key]]:
                 outcomes[key] = entry["outcome"]
             if entry["outcome"] == "failed" and key not in messages:
                 messages[key] = entry["message"]

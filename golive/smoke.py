@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from golive.config import load_organisation
+from golive.errors import ConfigError
 from golive.evidence.bundle import RunEvidence, build_run_evidence
 from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.run import RunDir, new_run_id
@@ -21,7 +22,7 @@ from golive.evidence.scrub import scrub_tree
 from golive.sandbox_process import STATE_ENV, SandboxHandle, attach
 from golive.sandbox_process import start as start_sandbox
 from golive.secrets import REDACTOR, Secret
-from golive.targets import profile_environment, sandbox_slugs
+from golive.targets import sandbox_slugs
 
 
 @dataclass(frozen=True)
@@ -62,24 +63,18 @@ def run_smoke(
     (run.root / "logs").mkdir(exist_ok=True)
     sandbox: SandboxHandle | None = None
     env = dict(os.environ)
-    needs_sandbox = any(
-        (orgs_dir / f"{s}.toml").is_file() and profile_environment(orgs_dir / f"{s}.toml") == "sandbox"
-        for s in slugs
-    )
+    needs_sandbox = bool(set(slugs) & set(sandbox_slugs(orgs_dir)))
     try:
         if needs_sandbox and STATE_ENV not in env:
             started = time.monotonic()
             sandbox = start_sandbox(log_path=run.root / "logs" / "sandbox.log")
             env[STATE_ENV] = str(sandbox.state_dir)
             say(f"sandbox up in {time.monotonic() - started:.1f}s: {', '.join(sandbox.urls.values())}")
-        if needs_sandbox:  # the sandbox's secrets are canaries for the evidence leak scan
-            secrets = sandbox.secrets if sandbox else attach(Path(env[STATE_ENV])).secrets
-            REDACTOR.register_all(Secret(name, value) for name, value in secrets.items())
+        register_secrets(root, slugs, env)  # a bad profile stops the run here, before any test
         workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
         say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
-        register_profile_secrets(root, slugs)
         for leak in scrub_tree(run.root / "logs", REDACTOR):  # the children's output, now complete
             say(f"secret(s) {', '.join(leak.secret_names)} redacted from {leak.path}")
         built = None
@@ -91,13 +86,25 @@ def run_smoke(
     return run, results, built
 
 
-def register_profile_secrets(root: Path, slugs: Sequence[str]) -> None:
-    """Loading a profile registers its secrets with the redactor (a sandbox's come from the
-    running sandbox instead)."""
+def register_secrets(root: Path, slugs: Sequence[str], env: Mapping[str, str]) -> None:
+    """Register every secret the run's organisations use, for redaction and the leak scan:
+    a profile's by loading it, a sandbox's from the running sandbox (they exist only while it
+    runs)."""
+    sandboxed = set(sandbox_slugs(root / "orgs")) & set(slugs)
     for slug in slugs:
-        path = root / "orgs" / f"{slug}.toml"
-        if not path.is_file() or profile_environment(path) != "sandbox":
-            load_organisation(slug, orgs_dir=root / "orgs")
+        if slug not in sandboxed:
+            load_organisation(slug, orgs_dir=root / "orgs", env=env)
+    if not sandboxed:
+        return
+    if STATE_ENV not in env:
+        raise ConfigError(
+            f"{', '.join(sorted(sandboxed))}: a sandbox run's secrets exist only while its sandbox "
+            "runs, so its leak scan cannot be done now; `golive smoke` builds the evidence itself, "
+            f"or set {STATE_ENV} to the running sandbox",
+            setting="--org",
+        )
+    secrets = attach(Path(env[STATE_ENV])).secrets
+    REDACTOR.register_all(Secret(name, value) for name, value in secrets.items())
 
 
 def build_evidence_for(
@@ -107,7 +114,7 @@ def build_evidence_for(
     request: EvidenceRequest,
     say: Callable[[str], None],
 ) -> RunEvidence:
-    register_profile_secrets(root, slugs)
+    """Dossier and bundle per organisation; `register_secrets` must have run for them."""
     started = time.monotonic()
     built = build_run_evidence(
         run.root,

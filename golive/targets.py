@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
 from golive.clients.crm import CrmClient
@@ -61,7 +63,7 @@ class Targets:
         self._clients: dict[str, Clients] = {}
         self._unreachable: dict[str, str] = {}
         self._lock = threading.RLock()
-        self._http: list[object] = []
+        self._http: list[httpx.Client] = []
 
     # --- organisations ---------------------------------------------------------------------
 
@@ -191,6 +193,6 @@ class Targets:
             if clients.sql is not None:
                 clients.sql.close()
         for http in self._http:
-            http.close()  # type: ignore[attr-defined]
+            http.close()
         if self.sandbox is not None:
             self.sandbox.stop()
