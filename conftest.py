@@ -1,7 +1,7 @@
 """Wires golive into pytest: the plugin, the fixture modules and the step modules."""
 
 pytest_plugins = [
-    "golive.plugin",
+    "golive.runtime.plugin",
     "fixtures.clients",
     "steps.customer",
     "steps.crm",

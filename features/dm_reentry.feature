@@ -7,7 +7,7 @@ Feature: Instagram DM re-entry is idempotent
   Scenario: The same delivery arrives again
     Given an Instagram user who already sent a first direct message
     When the same deliveries arrive again
-    Then the CRM accepts the conversation
+    Then the CRM accepts every replayed delivery
     And the conversation still has exactly one link
     And the user still has exactly one contact and one identity
     And nothing recorded before the replay has changed
@@ -29,6 +29,6 @@ Feature: Instagram DM re-entry is idempotent
   Scenario: A new conversation from the same Instagram user reuses the contact
     Given an Instagram user who already sent a first direct message
     When the user opens a new conversation
-    Then the CRM accepts the conversation
+    Then the CRM accepts the new conversation
     And the new conversation is linked to the user's contact
     And the user still has exactly one contact and one identity

@@ -32,7 +32,6 @@ Channel = Literal["whatsapp", "instagram"]
 Injection = Literal["delivery", "chatwoot"]
 CHANNELS: tuple[Channel, ...] = ("whatsapp", "instagram")
 RUNBOOK_SLUG = "runbook"
-SANDBOX_PREFIX = "sandbox-"
 DOTENV_FILE = ".env.smoke.local"
 
 

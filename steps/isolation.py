@@ -2,59 +2,55 @@
 
 from __future__ import annotations
 
-from pytest_bdd import given, then, when
+from pytest_bdd import then, when
 
-from golive import actions, checks
-from golive.clients.sql import SqlVerifier
-from golive.config import Organisation
-from golive.conversations import Conversations, Sent
-from golive.data import DataFactory
-from golive.targets import Clients
-
-
-@given("a person who writes on both WhatsApp and Instagram", target_fixture="customer")
-def _(data: DataFactory) -> actions.Customer:
-    return actions.person_on_both_channels(data)
-
-
-@when("the person writes on WhatsApp and then on Instagram", target_fixture="both")
-def _(conversations: Conversations, customer: actions.Customer) -> actions.TwoChannels:
-    return actions.writes_on_both_channels(conversations, customer)
+from golive.scenario import (
+    Conversations,
+    DataFactory,
+    Sent,
+    SqlVerifier,
+    customers,
+    identities,
+    links,
+    webhooks,
+)
 
 
 @then("the CRM accepts both conversations")
-def _(sql: SqlVerifier, organisation: Organisation, both: actions.TwoChannels) -> None:
-    checks.all_accepted((both.whatsapp, both.instagram), sql, timeout=organisation.timeout_s)
+def _(sql: SqlVerifier, both: customers.TwoChannels) -> None:
+    webhooks.all_accepted((both.whatsapp, both.instagram), sql)
 
 
 @then("the person has a WhatsApp and an Instagram identity with distinct keys")
-def _(sql: SqlVerifier, customer: actions.Customer) -> None:
-    checks.distinct_channel_identities(sql, customer.person)
+def _(sql: SqlVerifier, customer: customers.Customer) -> None:
+    identities.distinct_channel_identities(sql, customer.person)
 
 
 @then("each conversation is linked to the contact of its own channel's identity")
-def _(sql: SqlVerifier, organisation: Organisation, both: actions.TwoChannels) -> None:
-    checks.each_linked_to_own_identity(sql, both.whatsapp, both.instagram, timeout=organisation.timeout_s)
+def _(sql: SqlVerifier, both: customers.TwoChannels) -> None:
+    links.each_linked_to_own_identity(sql, both)
 
 
 @when("the user writes to an inbox that no organisation has configured", target_fixture="sent")
-def _(conversations: Conversations, customer: actions.Customer, data: DataFactory) -> Sent:
-    return actions.writes_to_foreign_inbox(conversations, customer, data)
+def _(conversations: Conversations, customer: customers.Customer, data: DataFactory) -> Sent:
+    return customers.writes_to_foreign_inbox(conversations, customer, data)
 
 
 @then("the CRM ignores the event as coming from a foreign inbox")
 def _(sent: Sent) -> None:
-    checks.webhook_ignored(sent.answers, "foreign_inbox")
+    webhooks.ignored_as_foreign_inbox(sent)
 
 
 @when(
     "the user writes to this organisation and to another organisation on the same account",
     target_fixture="tenants",
 )
-def _(conversations: Conversations, other_clients: Clients, customer: actions.Customer) -> actions.TwoTenants:
-    return actions.writes_to_both_tenants(conversations, other_clients.conversations, customer)
+def _(
+    conversations: Conversations, other_conversations: Conversations, customer: customers.Customer
+) -> tuple[Sent, Sent]:
+    return customers.writes_to_both_tenants(conversations, other_conversations, customer)
 
 
 @then("each organisation has its own contact and identity for the user")
-def _(sql: SqlVerifier, other_clients: Clients, customer: actions.Customer) -> None:
-    checks.tenants_apart(sql, other_clients.sql, str(customer.person.igsid))  # type: ignore[arg-type]
+def _(sql: SqlVerifier, other_sql: SqlVerifier, tenants: tuple[Sent, Sent]) -> None:
+    links.tenants_apart(sql, other_sql, tenants)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pytest_bdd import given, then, when
 
-from golive import actions, agent_flow, preactivation
-from golive.clients.crm import CrmClient
-from golive.clients.n8n import N8nClient
-from golive.config import Organisation
-from golive.conversations import Conversations, Sent
-from golive.data import DataFactory
-from golive.outage import WorkflowSwitch
-
-
-@given("a WhatsApp customer with no history in the organisation", target_fixture="customer")
-def _(data: DataFactory) -> actions.Customer:
-    return actions.new_whatsapp_customer(data)
+from golive.scenario import (
+    Conversations,
+    CrmClient,
+    DataFactory,
+    N8nClient,
+    Organisation,
+    Sent,
+    WorkflowSwitch,
+    agent_flow,
+    customers,
+    preactivation,
+)
 
 
 @then("the organisation's agent flow handles the message successfully", target_fixture="flow")
@@ -30,12 +30,12 @@ def _(flow: agent_flow.FlowRun) -> None:
 
 @then("the flow keyed the conversation memory by the Instagram identity")
 def _(flow: agent_flow.FlowRun) -> None:
-    agent_flow.memory_keyed_by(flow, f"instagram:{flow.sent.person.igsid}")
+    agent_flow.memory_keyed_by_instagram_identity(flow)
 
 
 @then("the flow keyed the conversation memory by the WhatsApp identity")
 def _(flow: agent_flow.FlowRun) -> None:
-    agent_flow.memory_keyed_by(flow, f"whatsapp:{flow.sent.person.phone}")
+    agent_flow.memory_keyed_by_whatsapp_identity(flow)
 
 
 @when("the customer asks for the next step in the same conversation", target_fixture="next_flow")
@@ -68,7 +68,7 @@ def _(n8n: N8nClient, organisation: Organisation, sent: Sent) -> None:
     target_fixture="flows",
 )
 def _(
-    n8n: N8nClient, organisation: Organisation, both: actions.TwoChannels
+    n8n: N8nClient, organisation: Organisation, both: customers.TwoChannels
 ) -> tuple[agent_flow.FlowRun, agent_flow.FlowRun]:
     return agent_flow.separate_memories(n8n, organisation, both.whatsapp, both.instagram)
 
@@ -85,12 +85,12 @@ def _(n8n_switch: WorkflowSwitch) -> None:
 
 @when("a customer's message is delivered to the organisation's n8n flow", target_fixture="sent")
 def _(conversations: Conversations, data: DataFactory) -> Sent:
-    return actions.sends_first_dm(conversations, actions.new_instagram_user(data))
+    return customers.first_dm_from_new_user(conversations, data)
 
 
 @then("n8n answers that the flow is not registered")
 def _(sent: Sent) -> None:
-    preactivation.not_registered(sent.n8n_answers[0])
+    preactivation.not_registered(sent)
 
 
 @then("the pre-activation check finds the v2 workflow inactive")

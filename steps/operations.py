@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, when
 
-from golive import actions
-from golive.clients.sql import SqlVerifier
-from golive.conversations import Conversations, Sent
-from golive.outage import Outage
+from golive.scenario import Conversations, Outage, Sent, SqlVerifier, webhooks
 
 
 @given("the CRM webhook is unavailable")
@@ -21,5 +18,5 @@ def _(crm_outage: Outage) -> None:
 
 
 @when("the lost deliveries are replayed", target_fixture="replayed")
-def _(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> actions.Replayed:
-    return actions.replay(conversations, sql, sent)
+def _(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> webhooks.Replayed:
+    return webhooks.replay(conversations, sql, sent)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from golive import preactivation
-from golive.clients.chatwoot import ChatwootClient
-from golive.clients.crm import CrmClient
-from golive.clients.n8n import N8nClient
-from golive.config import Organisation
+from golive.scenario import ChatwootClient, CrmClient, N8nClient, Organisation, preactivation
 
 
 @given("the organisation's exported n8n workflows", target_fixture="workflows")

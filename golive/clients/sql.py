@@ -81,6 +81,7 @@ class SqlVerifier:
     def __init__(self, *, dsn: Secret, organization_id: str, timeout_s: float) -> None:
         self._dsn = dsn
         self._org = organization_id
+        self.timeout_s = timeout_s  # also how long checks wait for the CRM to write
         self._timeout_ms = int(timeout_s * 1000)
         self._conn: psycopg.Connection[dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -163,6 +164,14 @@ class SqlVerifier:
         )
         return [IdentityRow(r["id"], r["source"], r["external_id"], r["contact_id"]) for r in rows]
 
+    def identities_ending_with(self, tail: str) -> list[dict[str, Any]]:
+        """Identities whose external id ends like this one: what a near miss looks like."""
+        return self.query(
+            "SELECT source, external_id FROM messaging_contact_identities WHERE organization_id "
+            "= %(org)s AND external_id LIKE %(tail)s",
+            tail=f"%{tail}",
+        )
+
     def contact(self, contact_id: str) -> dict[str, Any] | None:
         rows = self.query(
             "SELECT * FROM contacts WHERE organization_id = %(org)s AND id = %(id)s", id=contact_id
@@ -198,6 +207,16 @@ class SqlVerifier:
             "AND source = %(source)s AND external_id = %(ext)s ORDER BY id",
             source=source,
             ext=external_id,
+        )
+
+    def recent_invalid_identity_logs(self, source: str, *, minutes: int = 5) -> list[dict[str, Any]]:
+        """'error' rows logged for an invalid external id in the last minutes."""
+        return self.query(
+            "SELECT action, metadata FROM messaging_identity_resolution_log WHERE organization_id = "
+            "%(org)s AND source = %(source)s AND action = 'error' AND metadata->>'reason' = "
+            "'invalid_external_id' AND created_at > now() - make_interval(mins => %(minutes)s)",
+            source=source,
+            minutes=minutes,
         )
 
     def message_count(self, message_id: int) -> int:

@@ -3,7 +3,7 @@
 Format (TOML, one ``[[item]]`` per answered checklist item)::
 
     [[item]]
-    id = "6.1"                         # a checklist item id (golive.checklist)
+    id = "6.1"                         # a checklist item id (golive.evidence.checklist)
     answer = "yes"                     # "yes", "no" or "n/a"
     by = "Ana Souza (release manager)" # who answers
     at = 2026-11-28T14:05:00-03:00     # when: ISO 8601 with a UTC offset (TOML date-time or string)
@@ -35,8 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from golive import checklist
 from golive.errors import EvidenceError
+from golive.evidence import checklist
 
 ANSWERS = ("yes", "no", "n/a")
 ALL_ORGANISATIONS = "*"

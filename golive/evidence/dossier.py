@@ -5,7 +5,7 @@ Inputs are the plain data a run leaves (``summary/<org>.json``, ``sql/<org>.json
 writes files. :func:`build_dossier` applies the runbook's rules (crm-contract §6.3):
 
 * **mandatory scenarios** – every scenario tagged with an item of
-  :data:`golive.checklist.MANDATORY`, and every ``@smoke`` scenario – must pass; a
+  :data:`golive.evidence.checklist.MANDATORY`, and every ``@smoke`` scenario – must pass; a
   skipped one is *not run*, not a pass; a failed one tagged ``@known_gap`` is reported
   as a known gap of the real CRM; a mandatory item with no scenario at all is *not
   proven*;
@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from golive import checklist
 from golive.errors import EvidenceError
+from golive.evidence import checklist
 from golive.evidence.attestations import Attestation, AttestationFile, attestable
 
 SCHEMA = "golive-dossier/1"

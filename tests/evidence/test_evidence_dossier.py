@@ -20,7 +20,7 @@ from evidence_fakes import (
     summary,
 )
 
-from golive import checklist
+from golive.evidence import checklist
 from golive.evidence.attestations import AttestationFile, attestable, load_attestations
 from golive.evidence.dossier import (
     GO,

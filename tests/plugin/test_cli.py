@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLIVE = [sys.executable, "-c", "from golive.cli import main; main()"]
+GOLIVE = [sys.executable, "-c", "from golive.commands.cli import main; main()"]
 
 
 def golive(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ CONFTEST = """
 import pytest
 from pytest_bdd import then
 
-pytest_plugins = ["golive.plugin"]
+pytest_plugins = ["golive.runtime.plugin"]
 
 
 @pytest.fixture

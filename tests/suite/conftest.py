@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.sandbox_process import SandboxHandle, start
+from golive.runtime.sandbox_process import SandboxHandle, start
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from golive.clients.http import build_client
 from golive.config import load_profile_file
 from golive.evidence.bundle import build_run_evidence
 from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
-from golive.sandbox_process import STATE_ENV, SandboxHandle
+from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.kill_matrix import run_matrix
+from golive.commands.kill_matrix import run_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 

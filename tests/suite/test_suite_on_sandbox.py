@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.sandbox_process import STATE_ENV, SandboxHandle
+from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import golive.config
-import golive.evidence.exchanges
+import golive.runtime.evidence_hooks
 import golive.secrets
 from golive.config import Organisation, build_organisation
 from golive.secrets import Redactor
@@ -52,7 +52,7 @@ def redactor(monkeypatch: pytest.MonkeyPatch) -> Redactor:
     fresh = Redactor()
     monkeypatch.setattr(golive.secrets, "REDACTOR", fresh)
     monkeypatch.setattr(golive.config, "REDACTOR", fresh)
-    monkeypatch.setattr(golive.evidence.exchanges, "REDACTOR", fresh)
+    monkeypatch.setattr(golive.runtime.evidence_hooks, "REDACTOR", fresh)
     return fresh
 
 

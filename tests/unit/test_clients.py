@@ -21,10 +21,10 @@ import respx
 from golive.clients.crm import Answer, Contact, CrmClient, Deal, Me, Stage
 from golive.clients.http import BODY_LIMIT, ExchangeLog, active_log, build_client, recording
 from golive.clients.webhook import Delivery, Signing, WebhookEmitter
-from golive.conversations import Conversations
-from golive.data import DataFactory
 from golive.errors import ApiError, TargetUnreachable
 from golive.payloads import chatwoot
+from golive.scenario.data import DataFactory
+from golive.scenario.injection import Conversations
 from golive.secrets import Secret
 
 BASE = "https://crm-staging.example.com"

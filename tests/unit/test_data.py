@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import phonenumbers
 import pytest
 
-from golive.data import DataFactory
 from golive.identity import identity
+from golive.scenario.data import DataFactory
 
 RUN_ID = "20260610T120000Z-ab12"
 SAMPLES = 200

@@ -19,8 +19,6 @@ import httpx
 import pytest
 
 from golive.clients.webhook import WebhookEmitter
-from golive.conversations import Conversations
-from golive.data import DataFactory, Person
 from golive.payloads.chatwoot import (
     Contact,
     Conversation,
@@ -34,6 +32,8 @@ from golive.payloads.chatwoot import (
     message_created,
     signature,
 )
+from golive.scenario.data import DataFactory, Person
+from golive.scenario.injection import Conversations
 
 # --- the wire format, written out (§4) ------------------------------------------------------
 

@@ -17,8 +17,8 @@ import pytest
 import respx
 
 from golive.clients.http import Exchange, ExchangeLog, build_client, recording
-from golive.evidence.exchanges import exchanges_json
 from golive.evidence.scrub import Leak, scrub_tree
+from golive.runtime.evidence_hooks import exchanges_json
 from golive.secrets import MIN_SECRET_LENGTH, Redactor, Secret
 
 BASE = "https://crm-staging.example.com"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
+from typing import TypeVar
 
 from faker import Faker
 
@@ -16,6 +17,16 @@ from golive.identity import e164
 _ID_FLOOR = 800_000_000
 
 
+T = TypeVar("T")
+
+
+def required(value: T | None, what: str) -> T:
+    """`value`, or a precondition failure naming what is missing (never the string "None")."""
+    if value is None:
+        raise AssertionError(f"precondition: {what} is missing")
+    return value
+
+
 @dataclass(frozen=True)
 class Person:
     """Someone who writes to the organisation: a display name and the ids channels know."""
@@ -24,6 +35,16 @@ class Person:
     phone: str | None = None  # E.164
     igsid: str | None = None
     instagram_username: str | None = None
+
+    @property
+    def whatsapp_id(self) -> str:
+        """The phone in E.164: this person's WhatsApp external id."""
+        return required(self.phone, f"the WhatsApp phone of {self.name!r}")
+
+    @property
+    def instagram_id(self) -> str:
+        """The IGSID: this person's Instagram external id."""
+        return required(self.igsid, f"the IGSID of {self.name!r}")
 
 
 class DataFactory:

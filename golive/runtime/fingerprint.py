@@ -10,8 +10,8 @@ from typing import Any
 from golive import __version__
 from golive.errors import GoliveError
 from golive.evidence.run import git_commit
+from golive.runtime.registry import Clients
 from golive.secrets import REDACTOR
-from golive.targets import Clients
 
 CHANNEL_CONFIGS = (
     "SELECT chatwoot_inbox_id AS inbox_id, channel_type, name, status, chatwoot_account_id, "

@@ -19,10 +19,10 @@ from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookEmitter
 from golive.config import Organisation, load_organisation, load_profile_file
-from golive.conversations import Conversations
-from golive.data import DataFactory
 from golive.errors import ApiError, ConfigError
-from golive.sandbox_process import SandboxHandle, attach_or_start
+from golive.runtime.sandbox_process import SandboxHandle, attach_or_start
+from golive.scenario.data import DataFactory
+from golive.scenario.injection import Conversations
 from golive.secrets import REDACTOR, Secret
 
 

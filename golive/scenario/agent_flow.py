@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from golive import checks
 from golive.clients.crm import CrmClient
 from golive.clients.n8n import Execution, N8nClient, Workflow
 from golive.config import Organisation
-from golive.conversations import Conversations, Sent
+from golive.scenario.data import required
+from golive.scenario.deals import deal_in_stage
+from golive.scenario.injection import Conversations, Sent
 
 AGENT = "AI Agent"
 MEMORY = "Memoria"
@@ -39,7 +40,7 @@ def _fail(message: str) -> AssertionError:
 
 
 def v2_workflow(n8n: N8nClient, org: Organisation) -> Workflow:
-    path = str(org.n8n.webhook_path)
+    path = required(org.n8n.webhook_path, f"the n8n webhook path of '{org.slug}'")
     workflow = n8n.workflow_for_path(path)
     if workflow is None:
         raise _fail(f"no n8n workflow listens on the webhook path {path!r} of '{org.slug}'")
@@ -92,6 +93,14 @@ def memory_keyed_by(run: FlowRun, expected: str) -> None:
         )
 
 
+def memory_keyed_by_instagram_identity(run: FlowRun) -> None:
+    memory_keyed_by(run, f"instagram:{run.sent.person.instagram_id}")
+
+
+def memory_keyed_by_whatsapp_identity(run: FlowRun) -> None:
+    memory_keyed_by(run, f"whatsapp:{run.sent.person.whatsapp_id}")
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -121,7 +130,10 @@ def moved_by_deal_id(run: FlowRun, first: FlowRun, crm: CrmClient, org: Organisa
         f"/deals/{deal_id}/move-stage" in c for c in calls
     ):
         raise _fail(f"the agent moved the stage by identity, not by deal_id (rule R1): {calls[0]}")
-    checks.deal_in_stage(crm, str(org.board_key), str(deal_id), org.n8n.move_stage or org.target_stage or "")
+    stage = required(org.n8n.move_stage or org.target_stage, f"the agent's stage of '{org.slug}'")
+    deal_in_stage(
+        crm, required(org.board_key, f"the board key of '{org.slug}'"), required(deal_id, "deal_id"), stage
+    )
 
 
 def stopped_as_invalid(run: FlowRun) -> None:

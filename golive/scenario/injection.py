@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Organisation
-from golive.data import DataFactory, Person
 from golive.errors import ConfigError
 from golive.payloads import chatwoot
+from golive.scenario.data import DataFactory, Person
 
 CHANNEL_TYPES: dict[Channel, str] = {
     "whatsapp": "Channel::Whatsapp",

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from golive.agent_flow import v2_workflow
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.crm import CrmClient
 from golive.clients.n8n import N8nClient
-from golive.clients.webhook import WebhookAnswer
 from golive.config import Organisation
 from golive.n8n_lint import lint_workflow
+from golive.scenario.agent_flow import v2_workflow
+from golive.scenario.data import required
+from golive.scenario.injection import Sent
 
 FITTING_CHANNELS = {
     "whatsapp": {"Channel::Whatsapp", "Channel::Api", "Channel::TwilioSms"},
@@ -106,9 +107,9 @@ def n8n_webhook_registered(chatwoot_api: ChatwootClient, org: Organisation) -> N
 
 
 def stages_exist(crm: CrmClient, org: Organisation) -> None:
-    labels = {s.label.lower() for s in crm.stages(str(org.board_key))}
-    for stage in {org.target_stage, org.n8n.move_stage} - {None}:
-        if str(stage).lower() not in labels:
+    labels = {s.label.lower() for s in crm.stages(required(org.board_key, f"the board key of '{org.slug}'"))}
+    for stage in {s for s in (org.target_stage, org.n8n.move_stage) if s is not None}:
+        if stage.lower() not in labels:
             raise _fail(f"board {org.board_key!r} has no stage {stage!r} (it has {sorted(labels)})")
 
 
@@ -136,7 +137,11 @@ def finds_inactive(n8n: N8nClient, org: Organisation) -> None:
     raise _fail("the pre-activation check did not notice that the v2 workflow is inactive")
 
 
-def not_registered(answer: WebhookAnswer) -> None:
+def not_registered(sent: Sent) -> None:
+    """n8n's own 404 for a production webhook whose workflow is inactive."""
+    if not sent.n8n_answers:
+        raise _fail("the message was not delivered to the organisation's n8n flow")
+    answer = sent.n8n_answers[0]
     message = str(answer.body.get("message", ""))
     if answer.status != 404 or "is not registered" not in message:
         raise _fail(

@@ -19,10 +19,10 @@ from golive.evidence.bundle import RunEvidence, build_run_evidence
 from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
-from golive.sandbox_process import STATE_ENV, SandboxHandle, attach
-from golive.sandbox_process import start as start_sandbox
+from golive.runtime.registry import sandbox_slugs
+from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle, attach
+from golive.runtime.sandbox_process import start as start_sandbox
 from golive.secrets import REDACTOR, Secret
-from golive.targets import sandbox_slugs
 
 
 @dataclass(frozen=True)

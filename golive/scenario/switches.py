@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from golive.agent_flow import v2_workflow
 from golive.clients.control import ControlClient
 from golive.clients.n8n import N8nClient
 from golive.config import Organisation
+from golive.scenario.agent_flow import v2_workflow
 
 
 class Outage:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from golive.clients.webhook import Signing, WebhookAnswer, WebhookEmitter
-from golive.conversations import Conversations, Sent
-from golive.data import DataFactory, Person
 from golive.payloads import chatwoot
+from golive.scenario.data import DataFactory, Person
+from golive.scenario.injection import Conversations, Sent
 
 OVERSIZED_BYTES = 2_000_000
 

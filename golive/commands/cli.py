@@ -62,7 +62,7 @@ def smoke(
 ) -> None:
     """Run the suite against every organisation in parallel, print a per-organisation summary,
     then build each organisation's Go/No-Go dossier and evidence bundle."""
-    from golive.smoke import EvidenceRequest, run_smoke
+    from golive.commands.smoke import EvidenceRequest, run_smoke
 
     request = EvidenceRequest(attest, signed_off_by) if evidence else None
     try:
@@ -117,9 +117,9 @@ def evidence(
     attest: Annotated[Path | None, typer.Option(help="attestation file (TOML)")] = None,
 ) -> None:
     """Go/No-Go dossier, offline report and bundle.zip per organisation; exit 0 only for GO."""
+    from golive.commands.smoke import EvidenceRequest, build_evidence_for, register_secrets
     from golive.evidence.bundle import find_run, run_organisations
     from golive.evidence.run import RunDir
-    from golive.smoke import EvidenceRequest, build_evidence_for, register_secrets
 
     root = _root()
     try:
@@ -155,7 +155,7 @@ def kill_matrix(
     fault: Annotated[list[str] | None, typer.Option(help="only these faults (default: all)")] = None,
 ) -> None:
     """Prove the suite catches regressions: a clean run, then one run per fault profile."""
-    from golive.kill_matrix import run_matrix
+    from golive.commands.kill_matrix import run_matrix
 
     try:
         matrix, out = run_matrix(

@@ -19,17 +19,18 @@ from typing import Any
 import allure
 import pytest
 
-from golive import __version__, checklist
+from golive import __version__
 from golive.clients.http import Exchange, ExchangeLog, recording
 from golive.config import Organisation, load_organisation
 from golive.errors import ConfigError, GoliveError
+from golive.evidence import checklist
 from golive.evidence.allure_files import write_environment, write_executor
-from golive.evidence.exchanges import attach_exchanges, attach_sql_evidence, write_sql_evidence
-from golive.evidence.fingerprint import fingerprint, write_fingerprint
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
+from golive.runtime.evidence_hooks import attach_exchanges, attach_sql_evidence, write_sql_evidence
+from golive.runtime.fingerprint import fingerprint, write_fingerprint
+from golive.runtime.registry import Targets, profile_environment, sandbox_slugs
 from golive.secrets import REDACTOR
-from golive.targets import Targets, profile_environment, sandbox_slugs
 
 CAPABILITY_MARKS = {
     "needs_api": "api",

@@ -23,9 +23,9 @@ from golive.clients.http import build_client
 from golive.config import load_profile_file
 from golive.errors import GoliveError
 from golive.evidence.run import new_run_id
-from golive.sandbox_process import STATE_ENV
-from golive.sandbox_process import start as start_sandbox
-from golive.targets import sandbox_slugs
+from golive.runtime.registry import sandbox_slugs
+from golive.runtime.sandbox_process import STATE_ENV
+from golive.runtime.sandbox_process import start as start_sandbox
 
 CLEAN = "(no fault)"
 # What a failure message must say for the fault to count as caught "with a message that

@@ -1,0 +1,157 @@
+"""Contacts and external identities: who the CRM decided the customer is, and the log of how."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from golive.clients.sql import IdentityRow, SqlVerifier
+from golive.identity import InvalidIdentity, parse_key
+from golive.scenario.data import Person
+from golive.scenario.injection import Sent
+
+CREATED = {"created"}
+MATCHED_OR_PHONE_FALLBACK = {"matched", "fallback_phone"}
+
+
+def single_identity(sql: SqlVerifier, source: str, external_id: str) -> IdentityRow:
+    rows = sql.identities(source, external_id)
+    if not rows:
+        others = sql.identities_ending_with(external_id[-8:])
+        hint = f"; found instead: {others}" if others else ""
+        raise AssertionError(f"no {source} identity with external id {external_id!r}{hint}")
+    if len(rows) > 1:
+        raise AssertionError(f"{len(rows)} {source} identities for {external_id!r}, expected one")
+    return rows[0]
+
+
+def canonical_key(row: IdentityRow, expected: str) -> None:
+    key = f"{row.source.lower()}:{row.external_id}"
+    try:
+        parse_key(key)
+    except InvalidIdentity as exc:
+        raise AssertionError(f"the {row.source} identity is not canonical: {exc}") from None
+    if key != expected:
+        raise AssertionError(f"the identity's key is {key!r}, expected {expected!r}")
+
+
+# --- WhatsApp ----------------------------------------------------------------------------------
+
+
+def one_contact_for_phone(sql: SqlVerifier, person: Person, expected_contact: str) -> None:
+    phone = person.whatsapp_id
+    contacts = sql.contacts_with_phone(phone)
+    if contacts != [expected_contact]:
+        extra = [c for c in contacts if c != expected_contact]
+        raise AssertionError(
+            f"WhatsApp regression: {len(contacts)} contacts now have phone {phone}; "
+            f"new contact(s) {extra} were created instead of reusing {expected_contact}"
+        )
+
+
+def whatsapp_identity(sql: SqlVerifier, person: Person, contact_id: str) -> None:
+    phone = person.whatsapp_id
+    row = single_identity(sql, "WHATSAPP", phone)
+    canonical_key(row, f"whatsapp:{phone}")
+    if row.contact_id != contact_id:
+        raise AssertionError(
+            f"the WhatsApp identity {phone} points to contact {row.contact_id}, expected "
+            f"the customer's contact {contact_id}"
+        )
+
+
+# --- Instagram ---------------------------------------------------------------------------------
+
+
+def instagram_identity(sql: SqlVerifier, sent: Sent) -> None:
+    igsid = sent.person.instagram_id
+    canonical_key(single_identity(sql, "INSTAGRAM", igsid), f"instagram:{igsid}")
+
+
+def new_contact_for(sql: SqlVerifier, sent: Sent, contact_id: str | None) -> dict[str, Any]:
+    name = sent.person.name
+    why = ""
+    if sent.person.igsid:
+        why = (
+            f": the CRM resolved no Instagram user from IGSID {sent.person.igsid}, which Chatwoot "
+            "sends as contact_inbox.source_id (not in meta.sender.identifier)"
+        )
+    if contact_id is None:
+        raise AssertionError(f"no contact is linked to the conversation of {name!r}{why}")
+    contact = sql.contact(contact_id)
+    if contact is None or contact["name"] != name:
+        raise AssertionError(f"expected a new contact named {name!r}, found {contact}")
+    return contact
+
+
+def one_contact_one_identity(sql: SqlVerifier, sent: Sent) -> str:
+    identity = single_identity(sql, "INSTAGRAM", sent.person.instagram_id)
+    contacts = sql.contacts_named(sent.person.name)
+    if contacts != [identity.contact_id]:
+        raise AssertionError(
+            f"{sent.person.name!r} has {len(contacts)} contacts {contacts}; expected exactly one, the "
+            f"identity's contact {identity.contact_id}"
+        )
+    return identity.contact_id
+
+
+def nothing_created_for(sql: SqlVerifier, sent: Sent) -> None:
+    contacts = sql.contacts_named(sent.person.name)
+    if contacts:
+        raise AssertionError(
+            f"a contact was created for {sent.person.name!r} although the event had no "
+            f"usable identifier: {contacts}"
+        )
+    links = sql.links(sent.conversation_id)
+    if any(link.contact_id for link in links):
+        raise AssertionError(
+            "the conversation was linked to a contact although it had no usable "
+            f"identifier: {[link.contact_id for link in links]}"
+        )
+    if sent.person.igsid and sql.identities("INSTAGRAM", sent.person.igsid):
+        raise AssertionError(
+            f"an Instagram identity was created for {sent.person.igsid} although the event did not carry it"
+        )
+
+
+# --- the resolution log ------------------------------------------------------------------------
+
+
+def resolution_logged(sql: SqlVerifier, source: str, external_id: str, actions: set[str]) -> None:
+    rows = sql.resolution_actions(source, external_id)
+    if not rows:
+        raise AssertionError(f"no identity resolution was logged for {source} {external_id!r}")
+    if rows[0]["action"] not in actions:
+        raise AssertionError(
+            f"the identity resolution for {source} {external_id!r} was logged as "
+            f"{rows[0]['action']!r}, expected {' or '.join(sorted(actions))}"
+        )
+
+
+def whatsapp_resolution_kept(sql: SqlVerifier, person: Person) -> None:
+    resolution_logged(sql, "WHATSAPP", person.whatsapp_id, MATCHED_OR_PHONE_FALLBACK)
+
+
+def instagram_contact_created(sql: SqlVerifier, sent: Sent) -> None:
+    resolution_logged(sql, "INSTAGRAM", sent.person.instagram_id, CREATED)
+
+
+def invalid_identity_logged(sql: SqlVerifier, source: str) -> None:
+    if not sql.recent_invalid_identity_logs(source):
+        raise AssertionError(
+            f"the rejected {source} event left no 'error' (invalid_external_id) row in the "
+            "identity resolution log"
+        )
+
+
+# --- isolation ---------------------------------------------------------------------------------
+
+
+def distinct_channel_identities(sql: SqlVerifier, person: Person) -> tuple[IdentityRow, IdentityRow]:
+    whatsapp = single_identity(sql, "WHATSAPP", person.whatsapp_id)
+    instagram = single_identity(sql, "INSTAGRAM", person.instagram_id)
+    keys = {f"{r.source.lower()}:{r.external_id}" for r in (whatsapp, instagram)}
+    if len(keys) != 2:
+        raise AssertionError(f"the WhatsApp and Instagram identities of one person share a key: {keys}")
+    canonical_key(whatsapp, f"whatsapp:{person.whatsapp_id}")
+    canonical_key(instagram, f"instagram:{person.instagram_id}")
+    return whatsapp, instagram
