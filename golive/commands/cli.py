@@ -80,7 +80,7 @@ def smoke(
         table.add_column(column)
     for result in results:
         counts = result.counts()
-        http = (result.summary or {}).get("http_ms_total", "")
+        http = result.summary.http_ms_total if result.summary else ""
         table.add_row(
             result.slug,
             str(counts["passed"]),

@@ -10,19 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from golive.clients.control import ControlClient, FaultInfo
 from golive.clients.http import build_client
+from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
 from golive.errors import GoliveError
 from golive.evidence.run import new_run_id
+from golive.evidence.summary import read_summaries
 from golive.runtime.registry import sandbox_slugs
 from golive.runtime.sandbox_process import STATE_ENV
 from golive.runtime.sandbox_process import start as start_sandbox
@@ -89,22 +88,18 @@ class Matrix:
         )
 
 
-def _scenario_key(entry: dict[str, Any]) -> str:
-    return f"{entry['feature']}: {entry['scenario']}"
-
-
 def _collect(summary_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Worst outcome per scenario across organisations and outline examples."""
     rank = {"passed": 0, "skipped": 1, "failed": 2}
     outcomes: dict[str, str] = {}
     messages: dict[str, str] = {}
-    for path in sorted(summary_dir.glob("*.json")):
-        for entry in json.loads(path.read_text(encoding="utf-8"))["scenarios"]:
-            key = _scenario_key(entry)
-            if key not in outcomes or rank[entry["outcome"]] > rank[outcomes[key]]:
-                outcomes[key] = entry["outcome"]
-            if entry["outcome"] == "failed" and key not in messages:
-                messages[key] = entry["message"]
+    for summary in read_summaries(summary_dir):
+        for entry in summary.scenarios:
+            key = entry.key
+            if key not in outcomes or rank[entry.outcome] > rank[outcomes[key]]:
+                outcomes[key] = entry.outcome
+            if entry.outcome == "failed" and key not in messages:
+                messages[key] = entry.message
     return outcomes, messages
 
 
@@ -173,27 +168,10 @@ def _run_suite(
 ) -> RunResult:
     # `name` is neutral on purpose: test data carries the run id, and a fault's name in it would
     # make a vague failure message look as if it named the problem.
-    reports = out / "runs"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "features",
-        "-q",
-        "--color=no",
-        "-p",
-        "no:randomly",
-        "--run-id",
-        name,
-        "--reports-dir",
-        str(reports),
-        *[f"--org={s}" for s in slugs],
-        *pytest_args,
-    ]
+    sub = SubRun(root, slugs, name, reports_dir=out / "runs", pytest_args=["-p", "no:randomly", *pytest_args])
     started = time.monotonic()
-    with (out / f"{'clean' if fault == CLEAN else fault}.log").open("wb") as log:
-        code = subprocess.call(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    outcomes, messages = _collect(reports / name / "summary")
+    code = sub.run(env=env, log=out / f"{'clean' if fault == CLEAN else fault}.log")
+    outcomes, messages = _collect(sub.run_dir.root / "summary")
     return RunResult(fault, time.monotonic() - started, code, outcomes, messages)
 
 

@@ -3,22 +3,21 @@ process per organisation sharing one run id (and one sandbox when the target is 
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.commands.subrun import SubRun
 from golive.config import load_organisation
 from golive.errors import ConfigError
 from golive.evidence.bundle import RunEvidence, build_run_evidence
 from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
+from golive.evidence.summary import Outcome, RunSummary
 from golive.runtime.registry import sandbox_slugs
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle, attach
 from golive.runtime.sandbox_process import start as start_sandbox
@@ -31,14 +30,10 @@ class OrgRun:
     exit_code: int
     seconds: float
     log: Path
-    summary: dict[str, object] | None
+    summary: RunSummary | None
 
-    def counts(self) -> dict[str, int]:
-        counts = {"passed": 0, "failed": 0, "skipped": 0}
-        scenarios: list[dict[str, str]] = (self.summary or {}).get("scenarios", [])  # type: ignore[assignment]
-        for scenario in scenarios:
-            counts[scenario["outcome"]] = counts.get(scenario["outcome"], 0) + 1
-        return counts
+    def counts(self) -> dict[Outcome, int]:
+        return (self.summary or RunSummary(self.slug, self.slug, "unknown", "")).counts()
 
 
 @dataclass(frozen=True)
@@ -144,27 +139,12 @@ def _run_org(
     say: Callable[[str], None],
 ) -> OrgRun:
     log = run.root / "logs" / f"{slug}.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "features",
-        "--org",
-        slug,
-        "--run-id",
-        run.run_id,
-        "-q",
-        "-rfE",
-        "--color=no",
-        *pytest_args,
-    ]
     say(f"▶ {slug}")
     started = time.monotonic()
-    with log.open("wb") as out:
-        code = subprocess.call(argv, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    code = SubRun(root, [slug], run.run_id, pytest_args=pytest_args).run(env=env, log=log)
     seconds = time.monotonic() - started
     summary_path = run.summary(slug)
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    summary = RunSummary.read(summary_path) if summary_path.is_file() else None
     result = OrgRun(slug, code, seconds, log, summary)
     counts = result.counts()
     mark = "✓" if code == 0 else "✗"

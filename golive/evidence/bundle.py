@@ -57,6 +57,7 @@ from golive.evidence.dossier import (
     to_json,
 )
 from golive.evidence.run import git_commit
+from golive.evidence.summary import RunSummary
 from golive.secrets import MIN_SECRET_LENGTH, Secret
 
 MANIFEST_NAME = "MANIFEST.sha256"
@@ -416,7 +417,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any] | None:
     return data
 
 
-def _fallback_fingerprint(run_dir: Path, org: str, summary: Mapping[str, Any]) -> dict[str, Any]:
+def _fallback_fingerprint(run_dir: Path, org: str, summary: RunSummary) -> dict[str, Any]:
     """What can be recovered when the run wrote no fingerprint/<org>.json."""
     props: dict[str, str] = {}
     env_file = run_dir / "allure-results" / "environment.properties"
@@ -427,7 +428,7 @@ def _fallback_fingerprint(run_dir: Path, org: str, summary: Mapping[str, Any]) -
                 props[key.strip()] = value.strip()
     return {
         "organisation": org,
-        "environment": summary.get("environment"),
+        "environment": summary.environment,
         "crm_base_url": props.get(f"{org}.crm"),
         "chatwoot_base_url": None,
         "n8n_base_url": None,
@@ -473,13 +474,13 @@ def build_evidence(
         raise EvidenceError(f"{org!r} is not an organisation slug (letters, digits, '-', '_', '.')")
     generated_at = (now or datetime.now(UTC)).astimezone()
     summary_path = run_dir / "summary" / f"{org}.json"
-    summary = _read_json(summary_path, "the run summary")
-    if summary is None:
+    if not summary_path.is_file():
         raise EvidenceError(
             f"no run summary for '{org}' in {run_dir} ({summary_path} is missing): was the "
             f"organisation part of this run (--org {org})?"
         )
-    scenarios = scenarios_from_summary(summary, source=str(summary_path))
+    summary = RunSummary.read(summary_path)
+    scenarios = scenarios_from_summary(summary)
     attestations: AttestationFile | None = load_attestations(attest_file) if attest_file is not None else None
     sql_data = _read_json(run_dir / "sql" / f"{org}.json", "the SQL evidence")
     sql = sql_from_json(sql_data, source=str(run_dir / "sql" / f"{org}.json"))
@@ -589,12 +590,12 @@ def build_evidence(
 def _html_report(
     out: Path,
     org: str,
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     allure_cli: Path | None,
     history_dir: Path,
     warnings: list[str],
 ) -> Path | None:
-    name = f"golive {summary.get('name') or org} ({org}) — run {summary.get('run_id') or ''}"
+    name = f"golive {summary.name} ({org}) — run {summary.run_id}"
     outcome = html_report.generate_report(
         out / "allure-results",
         out / "report",

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 from golive.errors import EvidenceError
 from golive.evidence import checklist
 from golive.evidence.attestations import Attestation, AttestationFile, attestable
+from golive.evidence.summary import OUTCOMES, Outcome, RunSummary
 
 SCHEMA = "golive-dossier/1"
 GO = "GO"
@@ -46,7 +47,6 @@ SMOKE_ITEM = "7.3"  # "smoke tests run per organisation": proven by the @smoke s
 WHATSAPP_ITEMS = ("6.2", "3.4")
 SQL_ITEMS = ("2.2", "3.1", "3.2", "3.3", "3.4")  # seeds README: "SQL consistent"
 VERIFICATION_QUERIES = ("1_conversation_links", "2_contact_identities", "3_identity_resolution_log")
-OUTCOMES = ("passed", "failed", "skipped")
 
 # consistency check name (golive.clients.sql.CONSISTENCY_CHECKS) -> reason code, items
 _SQL_CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -68,7 +68,7 @@ class Scenario:
     scenario: str
     feature: str
     tags: tuple[str, ...]
-    outcome: str  # passed | failed | skipped
+    outcome: Outcome
     duration_s: float
     message: str
     evidence: tuple[str, ...] = ()  # files of the bundle (Allure result + attachments)
@@ -264,36 +264,20 @@ class Dossier:
 # --------------------------------------------------------------------------- inputs
 
 
-def scenarios_from_summary(summary: Mapping[str, Any], *, source: str = "summary") -> list[Scenario]:
-    """The ``scenarios`` of a run summary, validated (EvidenceError naming the entry)."""
-    raw = summary.get("scenarios")
-    if not isinstance(raw, list):
-        raise EvidenceError(f"{source}: 'scenarios' is missing or not a list")
-    scenarios: list[Scenario] = []
-    for index, entry in enumerate(raw, start=1):
-        if not isinstance(entry, dict):
-            raise EvidenceError(f"{source}: scenario #{index} is not an object")
-        outcome = entry.get("outcome")
-        if outcome not in OUTCOMES:
-            raise EvidenceError(
-                f"{source}: scenario #{index} has outcome {outcome!r} (expected {', '.join(OUTCOMES)})"
-            )
-        tags = entry.get("tags", [])
-        if not isinstance(tags, list):
-            raise EvidenceError(f"{source}: scenario #{index}: 'tags' is not a list")
-        nodeid = str(entry.get("nodeid") or f"scenario-{index}")
-        scenarios.append(
-            Scenario(
-                nodeid=nodeid,
-                scenario=str(entry.get("scenario") or nodeid),
-                feature=str(entry.get("feature") or ""),
-                tags=tuple(sorted(str(t) for t in tags)),
-                outcome=str(outcome),
-                duration_s=float(entry.get("duration_s") or 0.0),
-                message=str(entry.get("message") or ""),
-            )
+def scenarios_from_summary(summary: RunSummary) -> list[Scenario]:
+    """The dossier's view of a run summary's scenarios."""
+    return [
+        Scenario(
+            nodeid=s.nodeid,
+            scenario=s.scenario,
+            feature=s.feature,
+            tags=s.tags,
+            outcome=s.outcome,
+            duration_s=s.duration_s,
+            message=s.message,
         )
-    return scenarios
+        for s in summary.scenarios
+    ]
 
 
 def sql_from_json(data: Mapping[str, Any] | None, *, source: str = "sql") -> SqlEvidence:
@@ -343,7 +327,7 @@ def sanitise_fingerprint(value: Any) -> Any:
 
 
 def build_dossier(
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     *,
     sql: SqlEvidence,
     fingerprint: Mapping[str, Any] | None,
@@ -357,14 +341,9 @@ def build_dossier(
     organisation: str | None = None,
 ) -> Dossier:
     """Apply the GO/NO-GO rules to one organisation's run. Pure: no I/O."""
-    org = organisation or str(summary.get("organisation") or "")
-    if not org:
-        raise EvidenceError("summary: 'organisation' is missing")
+    org = organisation or summary.organisation
     links = evidence or {}
-    scenarios = [
-        replace(s, evidence=tuple(links.get(s.nodeid, ())))
-        for s in scenarios_from_summary(summary, source=f"summary of {org}")
-    ]
+    scenarios = [replace(s, evidence=tuple(links.get(s.nodeid, ()))) for s in scenarios_from_summary(summary)]
     answers = attestations.for_organisation(org) if attestations is not None else {}
     notes = list(warnings)
 
@@ -391,9 +370,11 @@ def build_dossier(
     configs = fp.get("channel_configs") if isinstance(fp, dict) else None
     return Dossier(
         organisation=org,
-        name=str(summary.get("name") or org),
-        environment=str(summary.get("environment") or fp.get("environment") or "unknown"),
-        run_id=str(summary.get("run_id") or ""),
+        name=summary.name,
+        environment=summary.environment
+        if summary.environment != "unknown"
+        else str(fp.get("environment") or "unknown"),
+        run_id=summary.run_id,
         verdict=NO_GO if reasons else GO,
         reasons=tuple(reasons),
         items=items,

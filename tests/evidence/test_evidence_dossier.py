@@ -32,6 +32,7 @@ from golive.evidence.dossier import (
     sql_from_json,
     to_json,
 )
+from golive.evidence.summary import RunSummary
 
 
 def dossier(
@@ -47,7 +48,7 @@ def dossier(
     att = load_attestations(EXAMPLE_ATTESTATIONS) if attestations == "example" else attestations
     assert not isinstance(att, str)
     return build_dossier(
-        summary(org, scenarios),
+        RunSummary.from_dict(summary(org, scenarios)),
         sql=sql_from_json(sql_data),
         fingerprint=clean_fingerprint(org),
         attestations=att,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 
 from golive.clients.control import ControlClient
 from golive.clients.http import build_client
+from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
 from golive.evidence.bundle import build_run_evidence
 from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
@@ -42,25 +41,9 @@ def control(sandbox: SandboxHandle) -> Iterator[ControlClient]:
 
 
 def verdict_of(sandbox: SandboxHandle, reports: Path, run_id: str) -> tuple[str, list[dict[str, str]]]:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features",
-            "-q",
-            "--org",
-            ORG,
-            "--run-id",
-            run_id,
-            "--reports-dir",
-            str(reports),
-        ],
-        cwd=ROOT,
-        env={**os.environ, STATE_ENV: str(sandbox.state_dir)},
-        capture_output=True,
-        timeout=600,
-        check=False,
+    env = {**os.environ, STATE_ENV: str(sandbox.state_dir)}
+    SubRun(ROOT, [ORG], run_id, reports_dir=reports).run(
+        env=env, log=reports / f"{run_id}.log", timeout_s=600
     )
     built = build_run_evidence(
         reports / run_id,

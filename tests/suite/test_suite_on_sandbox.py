@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from golive.commands.subrun import SubRun
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,37 +19,21 @@ pytestmark = pytest.mark.slow
 RUNS = 3
 
 
-def run_features(
-    sandbox: SandboxHandle, reports: Path, run_id: str, *args: str
-) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    output: str
+
+
+def run_features(sandbox: SandboxHandle, reports: Path, run_id: str) -> Completed:
+    log = reports.parent / f"{reports.name}-{run_id}.log"  # beside reports/: the leak test scans it
     env = {**os.environ, STATE_ENV: str(sandbox.state_dir)}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features",
-            "-q",
-            "--color=no",
-            "--run-id",
-            run_id,
-            "--reports-dir",
-            str(reports),
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    code = SubRun(ROOT, [], run_id, reports_dir=reports).run(env=env, log=log, timeout_s=600)
+    return Completed(code, log.read_text(encoding="utf-8", errors="replace"))
 
 
 @pytest.fixture(scope="module")
-def runs(
-    sandbox: SandboxHandle, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, list[subprocess.CompletedProcess[str]]]:
+def runs(sandbox: SandboxHandle, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Completed]]:
     reports = tmp_path_factory.mktemp("reports")
     return reports, [run_features(sandbox, reports, f"run-{n}") for n in range(RUNS)]
 
@@ -59,16 +43,16 @@ def results(run_dir: Path) -> list[dict[str, object]]:
 
 
 def test_three_consecutive_clean_runs_are_green(
-    runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+    runs: tuple[Path, list[Completed]],
 ) -> None:
     _, completed = runs
     for number, run in enumerate(completed):
-        assert run.returncode == 0, f"clean run {number} failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
-        assert " failed" not in run.stdout.splitlines()[-1]
+        assert run.returncode == 0, f"clean run {number} failed:\n{run.output[-6000:]}"
+        assert " failed" not in run.output.splitlines()[-1]
 
 
 def test_every_scenario_passes_for_every_seeded_organisation(
-    runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+    runs: tuple[Path, list[Completed]],
 ) -> None:
     reports, _ = runs
     found = results(reports / "run-0")
@@ -87,7 +71,7 @@ def test_every_scenario_passes_for_every_seeded_organisation(
 
 
 def test_results_carry_organisation_labels_and_evidence(
-    runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+    runs: tuple[Path, list[Completed]],
 ) -> None:
     reports, _ = runs
     run_dir = reports / "run-0"
@@ -114,9 +98,7 @@ def test_results_carry_organisation_labels_and_evidence(
     assert sql["consistency_problems"] == {}
 
 
-def test_no_secret_value_reaches_reports(
-    sandbox: SandboxHandle, runs: tuple[Path, list[subprocess.CompletedProcess[str]]]
-) -> None:
+def test_no_secret_value_reaches_reports(sandbox: SandboxHandle, runs: tuple[Path, list[Completed]]) -> None:
     """The sandbox's secrets are random canaries: API keys travel in every request header,
     the webhook secret signs every delivery, the DSN holds the database password."""
     reports, _ = runs

@@ -144,10 +144,6 @@ def test_an_unknown_source_is_rejected(source: str) -> None:
         identity(source, "17841400000000000")
 
 
-def test_invalid_identity_is_a_value_error() -> None:
-    assert issubclass(InvalidIdentity, ValueError)
-
-
 # --- parse_key: only canonical keys --------------------------------------------------------
 
 
