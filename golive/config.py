@@ -23,14 +23,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from golive.errors import ConfigError
 from golive.secrets import REDACTOR, Secret
 
 Channel = Literal["whatsapp", "instagram"]
-Injection = Literal["delivery", "chatwoot"]
-CHANNELS: tuple[Channel, ...] = ("whatsapp", "instagram")
+Injection = Literal["delivery", "chatwoot"]  # how the suite makes a customer's message reach the target
+Environment = Literal["sandbox", "staging", "production"]
+SignatureMode = Literal["hmac", "legacy"]  # Chatwoot's HMAC, or the legacy shared-secret header
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+INJECTIONS: tuple[Injection, ...] = get_args(Injection)
+ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
+SIGNATURE_MODES: tuple[SignatureMode, ...] = get_args(SignatureMode)
 RUNBOOK_SLUG = "runbook"
 DOTENV_FILE = ".env.smoke.local"
 
@@ -79,7 +84,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("control.token", "SMOKE_CONTROL_TOKEN", secret=True),
 )
 TOP_LEVEL_KEYS = {"name", "environment", "description"}
-ENVIRONMENTS = ("sandbox", "staging", "production")
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,12 @@ class Organisation:
 
     slug: str
     name: str
-    environment: str
+    environment: Environment
     origin: str  # where the profile came from, for messages
     crm_base_url: str
     api_key: Secret | None
     webhook_secret: Secret | None
-    signature_mode: str
+    signature_mode: SignatureMode
     organization_id: str | None
     timeout_s: float
     account_id: int
@@ -322,8 +326,8 @@ def build_organisation(
     base_url = str(values["crm.base_url"]).rstrip("/")
     if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", base_url):
         raise invalid("crm.base_url", f"{base_url!r} is not an http(s) URL")
-    if values["crm.signature_mode"] not in ("hmac", "legacy"):
-        raise invalid("crm.signature_mode", "expected hmac or legacy")
+    if values["crm.signature_mode"] not in SIGNATURE_MODES:
+        raise invalid("crm.signature_mode", f"expected {' or '.join(SIGNATURE_MODES)}")
     if values["crm.timeout_ms"] <= 0:
         raise invalid("crm.timeout_ms", "must be a positive number of milliseconds")
     org_id = values["crm.organization_id"]
@@ -336,9 +340,9 @@ def build_organisation(
     inboxes: dict[Channel, Inbox] = {}
     for channel in CHANNELS:
         injection = values[f"chatwoot.inject_{channel}"]
-        if injection not in ("delivery", "chatwoot"):
-            raise invalid(f"chatwoot.inject_{channel}", "expected delivery or chatwoot")
-        inboxes[channel] = Inbox(channel, values[f"chatwoot.inbox_{channel}_id"], injection)
+        if injection not in INJECTIONS:
+            raise invalid(f"chatwoot.inject_{channel}", f"expected {' or '.join(INJECTIONS)}")
+        inboxes[channel] = Inbox(channel, values[f"chatwoot.inbox_{channel}_id"], cast(Injection, injection))
     if inboxes["whatsapp"].id == inboxes["instagram"].id:
         raise invalid("chatwoot.inbox_instagram_id", "the WhatsApp and Instagram inbox are the same")
     if not re.fullmatch(r"[0-9]{10,20}", values["test.instagram_igsid"]):
@@ -370,7 +374,7 @@ def build_organisation(
         crm_base_url=base_url,
         api_key=values["crm.api_key"],
         webhook_secret=values["crm.webhook_secret"],
-        signature_mode=values["crm.signature_mode"],
+        signature_mode=cast(SignatureMode, values["crm.signature_mode"]),
         organization_id=org_id,
         timeout_s=values["crm.timeout_ms"] / 1000,
         account_id=values["chatwoot.account_id"],

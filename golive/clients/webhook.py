@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from golive.clients.http import send
+from golive.config import SignatureMode
 from golive.payloads import chatwoot
 from golive.secrets import Secret
 
@@ -60,7 +61,7 @@ class WebhookEmitter:
         organisation: str,
         path: str,
         secret: Secret | None,
-        signature_mode: str = "hmac",
+        signature_mode: SignatureMode = "hmac",
     ) -> None:
         self._http = http
         self._org = organisation

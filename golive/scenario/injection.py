@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
-from golive.config import Channel, Organisation
+from golive.config import Channel, Injection, Organisation
 from golive.errors import ConfigError
 from golive.payloads import chatwoot
 from golive.scenario.data import DataFactory, Person
@@ -36,7 +36,7 @@ class Sent:
     deliveries: tuple[Delivery, ...]
     answers: tuple[WebhookAnswer, ...]
     n8n_answers: tuple[WebhookAnswer, ...] = ()
-    via: str = "delivery"  # or "chatwoot": Chatwoot itself delivered, answers are not observable
+    via: Injection = "delivery"  # "chatwoot": Chatwoot itself delivered, answers are not observable
 
     @property
     def conversation_id(self) -> int:
