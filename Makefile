@@ -16,7 +16,7 @@ install: $(STAMP)
 # Allure 3 CLI into .golive/tools/allure (needs node + npm; without them the HTML report is
 # skipped with a warning and the raw results are kept).
 tools: install
-	-@$(BIN)/python -m golive.evidence.html_report install
+	-@$(BIN)/python -m golive.evidence.allure_cli install
 
 smoke: install tools
 	$(BIN)/golive smoke --attest fixtures/attestations/example.toml

@@ -118,7 +118,7 @@ def evidence(
 ) -> None:
     """Go/No-Go dossier, offline report and bundle.zip per organisation; exit 0 only for GO."""
     from golive.commands.smoke import EvidenceRequest, build_evidence_for, register_secrets
-    from golive.evidence.bundle import find_run, run_organisations
+    from golive.evidence.build import find_run, run_organisations
     from golive.evidence.run import RunDir
 
     root = _root()

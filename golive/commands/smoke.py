@@ -13,8 +13,8 @@ from pathlib import Path
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
 from golive.errors import ConfigError
-from golive.evidence.bundle import RunEvidence, build_run_evidence
-from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
+from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
+from golive.evidence.build import RunEvidence, build_run_evidence
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
 from golive.evidence.summary import Outcome, RunSummary

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from golive.evidence.dossier import Dossier, Scenario
 
 if TYPE_CHECKING:
-    from golive.evidence.bundle import EvidenceResult
+    from golive.evidence.build import EvidenceResult
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 VERDICT_SUITE = "golive.go-no-go"

@@ -1,5 +1,7 @@
 """The last line of defence: redact known secret values in every text file of a folder.
 
+A value is looked for in every form the evidence leak scan knows (golive.secrets.secret_forms).
+
 Evidence is redacted when written; this pass also catches what third-party code wrote
 (allure's captured stdout/log attachments, JUnit failure text). Binary files cannot be
 rewritten safely, so a secret found in one is reported, not patched.

@@ -54,3 +54,14 @@ def no_node(monkeypatch: pytest.MonkeyPatch) -> None:
         return None if name in ("node", "npm") else real_which(name, *args, **kwargs)
 
     monkeypatch.setattr(shutil, "which", which)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """An evidence folder of an organisation with a text file, a nested one and a binary one."""
+    root = tmp_path / "evidence" / "org"
+    (root / "sql").mkdir(parents=True)
+    (root / "dossier.md").write_text("# dossier\n", encoding="utf-8")
+    (root / "sql" / "1_conversation_links.json").write_text("[]\n", encoding="utf-8")
+    (root / "blob.bin").write_bytes(bytes(range(256)))
+    return root

@@ -26,20 +26,19 @@ from evidence_fakes import (
 )
 
 from golive.errors import EvidenceError
-from golive.evidence import html_report
+from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.attestations import AttestationError
-from golive.evidence.bundle import (
-    BUNDLE_NAME,
+from golive.evidence.build import (
     EvidenceResult,
-    SecretLeakError,
     build_evidence,
     build_run_evidence,
     find_run,
     run_organisations,
-    verify_bundle,
-    verify_manifest,
 )
 from golive.evidence.ci_summary import CiRow, render_ci_summary, write_ci_summary
+from golive.evidence.leak_scan import SecretLeakError
+from golive.evidence.manifest import BUNDLE_NAME, verify_bundle, verify_manifest
+from golive.evidence.offline_html import embedded_report_files, find_external_references
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {CANARY: CANARY_NAME}
@@ -137,7 +136,7 @@ def test_the_report_is_offline_and_holds_one_organisation_only(
     assert result.report_html is not None
     text = result.report_html.read_text(encoding="utf-8")
     assert "googletagmanager" not in text
-    assert html_report.find_external_references(text) == []
+    assert find_external_references(text) == []
     copied = {
         p.name.split("-result.json")[0]
         for p in (result.evidence_dir / "allure-results").glob("*-result.json")
@@ -366,9 +365,8 @@ def test_the_ci_summary_has_one_line_per_organisation(
 # --------------------------------------------------------------------------- real Allure 3
 
 requires_allure = pytest.mark.skipif(
-    html_report.find_allure_cli(REPO_ROOT / html_report.DEFAULT_TOOLS_DIR) is None
-    or shutil.which("node") is None,
-    reason="Allure 3 CLI not installed (python -m golive.evidence.html_report install) or no node",
+    find_allure_cli(REPO_ROOT / DEFAULT_TOOLS_DIR) is None or shutil.which("node") is None,
+    reason="Allure 3 CLI not installed (python -m golive.evidence.allure_cli install) or no node",
 )
 
 
@@ -378,7 +376,7 @@ def test_a_real_allure_report_per_organisation_with_its_own_history(
     fake_run: Callable[..., FakeRun], tmp_path: Path
 ) -> None:
     run = fake_run()
-    cli = html_report.find_allure_cli(REPO_ROOT / html_report.DEFAULT_TOOLS_DIR)
+    cli = find_allure_cli(REPO_ROOT / DEFAULT_TOOLS_DIR)
     history = tmp_path / "history"
 
     pilot = build(run, tmp_path, allure_cli=cli, history_dir=history)
@@ -388,8 +386,8 @@ def test_a_real_allure_report_per_organisation_with_its_own_history(
     for result in (pilot, second, again):
         assert result.report_html is not None, result.warnings
         text = result.report_html.read_text(encoding="utf-8")
-        assert html_report.find_external_references(text) == []
-        embedded = html_report.embedded_report_files(text)
+        assert find_external_references(text) == []
+        embedded = embedded_report_files(text)
         orgs = {
             label["value"]
             for name, data in embedded.items()

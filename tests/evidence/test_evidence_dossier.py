@@ -22,16 +22,9 @@ from evidence_fakes import (
 
 from golive.evidence import checklist
 from golive.evidence.attestations import AttestationFile, attestable, load_attestations
-from golive.evidence.dossier import (
-    GO,
-    NO_GO,
-    Dossier,
-    build_dossier,
-    render_markdown,
-    sanitise_fingerprint,
-    sql_from_json,
-    to_json,
-)
+from golive.evidence.dossier import GO, NO_GO, Dossier, sanitise_fingerprint, sql_from_json
+from golive.evidence.dossier_render import render_markdown, to_json
+from golive.evidence.dossier_rules import build_dossier
 from golive.evidence.summary import RunSummary
 
 

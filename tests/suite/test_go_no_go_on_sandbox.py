@@ -14,8 +14,8 @@ from golive.clients.control import ControlClient
 from golive.clients.http import build_client
 from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
-from golive.evidence.bundle import build_run_evidence
-from golive.evidence.html_report import DEFAULT_TOOLS_DIR, find_allure_cli
+from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
+from golive.evidence.build import build_run_evidence
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 
 pytestmark = pytest.mark.slow

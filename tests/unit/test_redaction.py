@@ -19,7 +19,8 @@ import respx
 from golive.clients.http import Exchange, ExchangeLog, build_client, recording
 from golive.evidence.scrub import Leak, scrub_tree
 from golive.runtime.evidence_hooks import exchanges_json
-from golive.secrets import MIN_SECRET_LENGTH, Redactor, Secret
+from golive.secrets import MIN_SECRET_LENGTH, Redactor, Secret, secret_forms
+from tests.secret_encodings import ENCODINGS, SHAPES, planted_text
 
 BASE = "https://crm-staging.example.com"
 
@@ -128,6 +129,33 @@ def test_redact_catches_the_value_and_its_url_encoded_forms(shape: str, form: st
     assert_no_canary(redacted, value)
     assert "«redacted:DB_PASSWORD»" in redacted
     assert redacted.endswith("&next=1")
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_every_form_of_a_secret_is_found_and_redacted(shape: str, encoding: str) -> None:
+    """URL-encoded, JSON/HTML-escaped, base64 at any alignment: the forms the leak scan knows."""
+    value = SHAPES[shape].format(suffix="0123456789")
+    redactor = Redactor()
+    redactor.register(Secret("DB_PASSWORD", value))
+    text = planted_text(value, encoding)
+    assert redactor.find_leaks(text) == ["DB_PASSWORD"]
+
+    redacted = redactor.redact(text)
+
+    assert ENCODINGS[encoding](value) not in redacted
+    assert redactor.find_leaks(redacted) == []
+    assert "«redacted:DB_PASSWORD»" in redacted
+    assert redacted.startswith("GET /cb?next=1 -> ") and redacted.endswith(" <- end\n")
+
+
+def test_secret_forms_are_all_long_enough_to_be_secrets() -> None:
+    """A base64 fragment shorter than a secret would redact ordinary words."""
+    value = "z" * MIN_SECRET_LENGTH
+    forms = secret_forms(value)
+
+    assert value in forms
+    assert min(len(f) for f in forms) >= MIN_SECRET_LENGTH
 
 
 def test_redact_prefers_the_longest_of_overlapping_secrets() -> None:

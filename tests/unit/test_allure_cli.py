@@ -1,4 +1,4 @@
-"""Tests of golive.evidence.html_report: sanitising, scanning, and Allure 3 generation."""
+"""Tests of golive.evidence.allure_cli: installing the Allure 3 CLI and generating the report."""
 
 from __future__ import annotations
 
@@ -12,226 +12,19 @@ import time
 from pathlib import Path
 
 import pytest
+from allure_pages import allure_like_page
 
-from golive.evidence import html_report
-from golive.evidence.html_report import (
+from golive.evidence import allure_cli
+from golive.evidence.allure_cli import (
     ReportOutcome,
-    embedded_report_files,
     find_allure_cli,
-    find_external_links,
-    find_external_references,
     generate_report,
     install_allure,
-    strip_external_resources,
 )
+from golive.evidence.offline_html import embedded_report_files, find_external_references
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_TOOLS_DIR = REPO_ROOT / html_report.DEFAULT_TOOLS_DIR
-
-# What Allure 3.18's awesome template emits (plugin-awesome/dist/generators.js).
-GTM_SNIPPET = """
-    <script async src="https://www.googletagmanager.com/gtag/js?id=G-LNDJ3J7WT0"></script>
-    <script>
-        window.dataLayer = window.dataLayer || [];
-        function gtag(){dataLayer.push(arguments);}
-        gtag('js', new Date());
-        gtag('config', 'G-LNDJ3J7WT0', {
-          "report": "awesome",
-          "allureVersion": "3.18.0",
-          "reportUuid": "97aa38b8-41e3-46eb-b392-34154fa026bb",
-          "single_file": "true"
-        });
-    </script>
-"""
-APP_JS = 'window.allure = window.allure || {}; document.getElementById("app").textContent = "ok";'
-APP_BUNDLE = "data:text/javascript;base64," + base64.b64encode(APP_JS.encode()).decode()
-OPTIONS_SCRIPT = (
-    "<script>\n      window.allureReportOptions = "
-    '{"reportName":"Org \\u003C1\\u003E","ci":{"jobUrl":"https://ci.example.test/job/1"}}\n'
-    "    </script>"
-)
-DATA_FILE = base64.b64encode(json.dumps({"name": "Login succeeds"}).encode()).decode()
-DATA_SCRIPT = f'<script defer>Promise.allSettled([d("data/test-results/a.json","{DATA_FILE}")])</script>'
-
-
-def allure_like_page(extra_body: str = GTM_SNIPPET) -> str:
-    return f"""<!DOCTYPE html>
-<html dir="ltr" lang="en">
-<head>
-    <meta charset="utf-8">
-    <title> Org X </title>
-    <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'%3E%3C/svg%3E">
-    <style>.loader {{ background: #f7f8fb; }}</style>
-    {OPTIONS_SCRIPT}
-</head>
-<body>
-    <svg viewBox="0 0 32 32" xmlns="http://www.w3.org/2000/svg"><path fill="url(#a)"/></svg>
-    <div id="app"></div>
-    <script src="{APP_BUNDLE}"></script>
-    {extra_body}
-    {DATA_SCRIPT}
-</body>
-</html>
-"""
-
-
-# --------------------------------------------------------------------------- stripping
-
-
-def test_gtm_snippet_is_removed_and_app_scripts_are_kept() -> None:
-    page = allure_like_page()
-    assert find_external_references(page)  # precondition: the tracker is seen
-
-    clean, removed = strip_external_resources(page)
-
-    assert "googletagmanager" not in clean
-    assert "gtag(" not in clean
-    assert "dataLayer" not in clean
-    assert find_external_references(clean) == []
-    assert len(removed) == 2
-    assert any("googletagmanager" in item for item in removed)
-    # The application itself survives byte for byte.
-    assert f'<script src="{APP_BUNDLE}"></script>' in clean
-    assert OPTIONS_SCRIPT in clean
-    assert DATA_SCRIPT in clean
-    assert '<div id="app"></div>' in clean
-    assert clean.rstrip().endswith("</html>")
-
-
-def test_stripping_a_clean_page_changes_nothing() -> None:
-    page = allure_like_page(extra_body="")
-    clean, removed = strip_external_resources(page)
-    assert clean == page
-    assert removed == []
-    assert strip_external_resources(clean)[0] == clean
-
-
-def test_other_trackers_and_remote_resources_are_removed() -> None:
-    body = """
-    <noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-X"></iframe></noscript>
-    <script src="//cdn.example.test/lib.js"></script>
-    <script>navigator.sendBeacon("/collect", "x")</script>
-    <link rel="stylesheet" href="https://fonts.example.test/css">
-    <link rel="preconnect" href="https://www.google-analytics.com">
-    <img src="https://pixel.example.test/p.gif" width="1" height="1">
-    <iframe src="https://embed.example.test/"></iframe>
-    <a href="https://allurereport.org" ping="https://track.example.test/ping">Powered by</a>
-    <div style="background: url('https://img.example.test/bg.png')">x</div>
-    <style>
-      @import url("https://fonts.example.test/a.css");
-      .b { background: url(//img.example.test/b.png) }
-    </style>
-    """
-    clean, removed = strip_external_resources(allure_like_page(extra_body=body))
-
-    assert find_external_references(clean) == [], clean
-    assert "example.test/" not in clean.replace("https://allurereport.org", "").replace(
-        "https://ci.example.test/job/1", ""
-    )
-    # The plain link stays a link; only its ping beacon went away.
-    assert '<a href="https://allurereport.org" >Powered by</a>' in clean
-    assert len(removed) >= 10
-
-
-def test_tracker_inside_the_app_bundle_is_reported_not_cut() -> None:
-    bundle_js = 'var s=document.createElement("script");s.src="https://www.googletagmanager.com/gtm.js";'
-    bundle = "data:text/javascript;base64," + base64.b64encode(bundle_js.encode()).decode()
-    page = allure_like_page(extra_body=f'<script src="{bundle}"></script>')
-
-    clean, _ = strip_external_resources(page)
-
-    assert bundle in clean  # cutting the bundle would break the report
-    findings = find_external_references(clean)
-    assert any("googletagmanager" in item for item in findings)
-    assert all("data:text/javascript" in item for item in findings)
-
-
-# --------------------------------------------------------------------------- scanning
-
-
-@pytest.mark.parametrize(
-    ("snippet", "expected"),
-    [
-        ('<script src="https://cdn.example.test/a.js"></script>', "script[src]: https://cdn"),
-        ("<script src=//cdn.example.test/a.js></script>", "script[src]: //cdn"),
-        ('<link rel="stylesheet" href="http://cdn.example.test/a.css">', "link[href]: http://"),
-        ("<img src='https://img.example.test/a.png'>", "img[src]: https://img"),
-        ('<img srcset="a.png 1x, https://img.example.test/b.png 2x">', "img[srcset]: https://"),
-        ('<iframe src="https://embed.example.test/"></iframe>', "iframe[src]: https://embed"),
-        ('<video poster="https://img.example.test/p.png"></video>', "video[poster]: https://"),
-        ('<meta http-equiv="refresh" content="0; url=https://x.example.test/">', "meta[content]"),
-        ("<style>body{background:url(https://img.example.test/a.png)}</style>", "css url()"),
-        ("<style>@import 'https://fonts.example.test/a.css';</style>", "css @import"),
-        ('<div style="background:url(&quot;//img.example.test/a.png&quot;)"></div>', "css url()"),
-        ('<script>fetch("https://api.example.test/v1")</script>', "js load: https://api"),
-        ("<script>import('https://cdn.example.test/m.js')</script>", "js load: https://cdn"),
-        ('<script>i.src="https://px.example.test/p.gif"</script>', "js .src=: https://px"),
-        ("<script>gtag('config', 'G-1')</script>", "tracker: gtag("),
-        ("<script>window.dataLayer = []</script>", "tracker: dataLayer"),
-        ("<script>/* www.google-analytics.com */</script>", "tracker: google-analytics"),
-        ('<a href="/x" ping="https://t.example.test/">x</a>', "a[ping]: https://t"),
-    ],
-)
-def test_find_external_references_catches(snippet: str, expected: str) -> None:
-    findings = find_external_references(f"<html><body>{snippet}</body></html>")
-    assert any(expected in item for item in findings), findings
-
-
-@pytest.mark.parametrize(
-    "snippet",
-    [
-        '<a href="https://allurereport.org">Powered by Allure</a>',
-        '<area href="https://x.example.test/" shape="rect">',
-        '<form action="https://x.example.test/submit"></form>',
-        '<svg xmlns="http://www.w3.org/2000/svg"><path fill="url(#a)"/></svg>',
-        '<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27/%3E">',
-        '<img src="data:image/png;base64,iVBORw0KGgo=">',
-        '<script src="app.js"></script><link rel="stylesheet" href="styles.css">',
-        "<p>See https://docs.example.test/page for details.</p>",
-        "<!-- <script src=https://old.example.test/a.js></script> -->",
-        '<script>const ns = "http://www.w3.org/2000/svg"; fetch(`data/${id}.json`)</script>',
-        '<textarea><script src="https://x.example.test/a.js"></script></textarea>',
-    ],
-)
-def test_find_external_references_ignores_non_loads(snippet: str) -> None:
-    assert find_external_references(f"<html><body>{snippet}</body></html>") == []
-
-
-def test_text_links_are_listed_separately() -> None:
-    page = (
-        '<a href="https://allurereport.org">A</a><a href="#top">B</a>'
-        '<form action="https://x.example.test/s"></form><img src="https://i.example.test/a.png">'
-    )
-    assert find_external_links(page) == [
-        "a[href]: https://allurereport.org",
-        "form[action]: https://x.example.test/s",
-    ]
-    assert find_external_references(page) == ["img[src]: https://i.example.test/a.png"]
-
-
-def test_embedded_evidence_is_decoded_and_scanned() -> None:
-    attachment = b'<html><body><img src="https://crm.example.test/logo.png"></body></html>'
-    result = {"name": "T", "descriptionHtml": '<img src="https://d.example.test/x.png">'}
-    calls = ",".join(
-        f'd("{name}","{base64.b64encode(payload).decode()}")'
-        for name, payload in [
-            ("data/attachments/1.html", attachment),
-            ("data/test-results/1.json", json.dumps(result).encode()),
-            ("data/attachments/2.txt", b"https://plain.example.test/ is text"),
-        ]
-    )
-    page = f"<html><body><script defer>Promise.allSettled([{calls}])</script></body></html>"
-
-    files = embedded_report_files(page)
-    assert files["data/attachments/1.html"] == attachment
-    assert json.loads(files["data/test-results/1.json"])["name"] == "T"
-
-    assert find_external_references(page, include_embedded=False) == []
-    findings = find_external_references(page)
-    assert len(findings) == 2
-    assert "data/attachments/1.html" in findings[0]
-    assert "https://crm.example.test/logo.png" in findings[0]
-    assert "descriptionHtml" in findings[1]
+PROJECT_TOOLS_DIR = REPO_ROOT / allure_cli.DEFAULT_TOOLS_DIR
 
 
 # --------------------------------------------------------------------------- generate_report
@@ -430,8 +223,8 @@ def test_main_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str
     dirty.write_text(allure_like_page(), encoding="utf-8")
     clean = tmp_path / "clean.html"
     clean.write_text(allure_like_page(extra_body=""), encoding="utf-8")
-    assert html_report.main(["check", str(clean)]) == 0
-    assert html_report.main(["check", str(dirty)]) == 1
+    assert allure_cli.main(["check", str(clean)]) == 0
+    assert allure_cli.main(["check", str(dirty)]) == 1
     assert "googletagmanager" in capsys.readouterr().out
 
 
@@ -440,8 +233,8 @@ def test_main_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str
 requires_allure = pytest.mark.skipif(
     find_allure_cli(PROJECT_TOOLS_DIR) is None or shutil.which("node") is None,
     reason=(
-        f"Allure {html_report.ALLURE_VERSION} CLI not installed in {html_report.DEFAULT_TOOLS_DIR} "
-        "(run `python -m golive.evidence.html_report install`) or node missing"
+        f"Allure {allure_cli.ALLURE_VERSION} CLI not installed in {allure_cli.DEFAULT_TOOLS_DIR} "
+        "(run `python -m golive.evidence.allure_cli install`) or node missing"
     ),
 )
 

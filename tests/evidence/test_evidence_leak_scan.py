@@ -1,11 +1,9 @@
-"""MANIFEST.sha256, bundle.zip verification and the leak scan."""
+"""The leak scan: a planted canary is found in every file, zip member and form it can take."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import subprocess
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -13,97 +11,13 @@ from pathlib import Path
 import pytest
 from evidence_fakes import CANARY, CANARY_NAME
 
-from golive.evidence.bundle import (
-    BUNDLE_NAME,
-    MANIFEST_NAME,
-    leak_scan,
-    parse_manifest,
-    secret_values,
-    verify_bundle,
-    verify_manifest,
-    write_bundle,
-    write_manifest,
-)
-from golive.secrets import Secret
+from golive.evidence.leak_scan import leak_scan, secret_values
+from golive.evidence.manifest import BUNDLE_NAME, write_bundle, write_manifest
+from golive.evidence.scrub import scrub_tree
+from golive.secrets import Redactor, Secret
+from tests.secret_encodings import ENCODINGS, SHAPES, planted_text
 
 SECRETS = {CANARY: CANARY_NAME, "other-secret-value-42": "OTHER_TOKEN"}
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    root = tmp_path / "evidence" / "org"
-    (root / "sql").mkdir(parents=True)
-    (root / "dossier.md").write_text("# dossier\n", encoding="utf-8")
-    (root / "sql" / "1_conversation_links.json").write_text("[]\n", encoding="utf-8")
-    (root / "blob.bin").write_bytes(bytes(range(256)))
-    return root
-
-
-# --------------------------------------------------------------------------- manifest
-
-
-def test_the_manifest_lists_every_file_in_sha256sum_format(folder: Path) -> None:
-    manifest = write_manifest(folder)
-
-    entries = parse_manifest(manifest.read_text(encoding="utf-8"))
-    assert sorted(entries) == ["blob.bin", "dossier.md", "sql/1_conversation_links.json"]
-    assert entries["blob.bin"] == hashlib.sha256(bytes(range(256))).hexdigest()
-    assert verify_manifest(folder) == []
-    check = subprocess.run(
-        ["sha256sum", "--check", "--quiet", MANIFEST_NAME],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
-
-
-def test_the_manifest_detects_a_changed_a_missing_and_an_extra_file(folder: Path) -> None:
-    write_manifest(folder)
-    (folder / "dossier.md").write_text("# dossier, edited after the fact\n", encoding="utf-8")
-    (folder / "blob.bin").unlink()
-    (folder / "smuggled.txt").write_text("x", encoding="utf-8")
-
-    assert verify_manifest(folder) == [
-        "changed: dossier.md",
-        "missing: blob.bin",
-        "not in the manifest: smuggled.txt",
-    ]
-
-
-def test_a_folder_without_manifest_does_not_verify(folder: Path) -> None:
-    assert verify_manifest(folder) == [f"missing: {MANIFEST_NAME}"]
-
-
-def test_the_bundle_holds_every_file_and_verifies(folder: Path) -> None:
-    write_manifest(folder)
-    bundle = write_bundle(folder)
-
-    with zipfile.ZipFile(bundle) as zf:
-        assert sorted(zf.namelist()) == [
-            MANIFEST_NAME,
-            "blob.bin",
-            "dossier.md",
-            "sql/1_conversation_links.json",
-        ]
-    assert verify_bundle(bundle) == []
-    assert verify_manifest(folder) == []  # the zip itself is not part of the manifest
-
-
-def test_a_tampered_bundle_does_not_verify(folder: Path, tmp_path: Path) -> None:
-    write_manifest(folder)
-    bundle = write_bundle(folder)
-    tampered = tmp_path / BUNDLE_NAME
-    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(tampered, "w") as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            dst.writestr(name, b"# verdict: GO\n" if name == "dossier.md" else data)
-
-    assert verify_bundle(tampered) == ["changed: dossier.md"]
-
-
-# --------------------------------------------------------------------------- leak scan
 
 
 def scan(root: Path) -> list[tuple[str, str]]:
@@ -203,3 +117,21 @@ def test_short_values_are_not_scanned_for(folder: Path) -> None:
 
 def test_secret_values_maps_loaded_secrets() -> None:
     assert secret_values([Secret("A_KEY", CANARY), Secret("EMPTY", "")]) == {CANARY: "A_KEY"}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_whatever_form_the_leak_scan_finds_redaction_removes(folder: Path, shape: str, encoding: str) -> None:
+    value = SHAPES[shape].format(suffix="Zq8vT3xK9p")
+    log = folder / "run.log"
+    log.write_text(planted_text(value, encoding), encoding="utf-8")
+    secrets = {value: "DB_PASSWORD"}
+    assert leak_scan([log], secrets, root=folder) == [("run.log", "DB_PASSWORD")]
+    redactor = Redactor()
+    redactor.register(Secret("DB_PASSWORD", value))
+
+    leaks = scrub_tree(folder, redactor)
+
+    assert [(leak.path, leak.fixed) for leak in leaks] == [(log, True)]
+    assert leak_scan([log], secrets, root=folder) == []
+    assert "«redacted:DB_PASSWORD»" in log.read_text(encoding="utf-8")

@@ -1,0 +1,91 @@
+"""The leak scan: is any secret value, in any of its forms, in a folder of evidence?
+
+Files are scanned as raw bytes (text or binary); zip files are opened and every member
+scanned, and so are the files an Allure single-file report embeds. The forms looked for are
+:func:`golive.secrets.secret_forms`, the very list the redactor removes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from golive.errors import EvidenceError
+from golive.evidence.offline_html import embedded_report_files
+from golive.secrets import MIN_SECRET_LENGTH, Secret, secret_forms
+
+_MAX_ZIP_DEPTH = 3
+
+
+class SecretLeakError(EvidenceError):
+    """A secret value was found in the evidence; the evidence was deleted."""
+
+    def __init__(self, message: str, hits: Sequence[tuple[str, str]]) -> None:
+        self.hits = list(hits)
+        super().__init__(message)
+
+
+def secret_patterns(value: str) -> set[bytes]:
+    """The byte strings that betray ``value``: its :func:`~golive.secrets.secret_forms` in UTF-8."""
+    return {form.encode("utf-8") for form in secret_forms(value)}
+
+
+def _scan_bytes(
+    data: bytes,
+    location: str,
+    patterns: Mapping[str, set[bytes]],
+    hits: set[tuple[str, str]],
+    depth: int,
+) -> None:
+    for name, needles in patterns.items():
+        if any(needle in data for needle in needles):
+            hits.add((location, name))
+    if depth >= _MAX_ZIP_DEPTH:
+        return
+    if data[:4] == b"PK\x03\x04" or location.lower().endswith(".zip"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                for member in zf.infolist():
+                    if member.is_dir():
+                        continue
+                    _scan_bytes(zf.read(member), f"{location}:{member.filename}", patterns, hits, depth + 1)
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+            hits.add((location, f"(unreadable zip, not scanned: {type(exc).__name__})"))
+    elif location.lower().endswith((".html", ".htm")):
+        text = data.decode("utf-8", errors="replace")
+        for embedded, payload in embedded_report_files(text).items():
+            _scan_bytes(payload, f"{location}:{embedded}", patterns, hits, depth + 1)
+
+
+def leak_scan(
+    paths: Iterable[Path], secrets: Mapping[str, str], *, root: Path | None = None
+) -> list[tuple[str, str]]:
+    """``(file, secret name)`` for every secret value found in the files.
+
+    ``secrets`` maps value -> name. Files are scanned as raw bytes (text or binary);
+    zip files are opened and every member scanned (``"bundle.zip:member"``); the
+    files an Allure single-file report embeds are decoded and scanned too. Each value
+    is looked for in every one of its :func:`~golive.secrets.secret_forms` (as is,
+    URL-encoded, JSON/HTML-escaped, base64 at any alignment). Values shorter than
+    MIN_SECRET_LENGTH are ignored, like the redactor does. The result never contains a value.
+    """
+    patterns: dict[str, set[bytes]] = {}
+    for value, name in secrets.items():
+        if len(value) >= MIN_SECRET_LENGTH:
+            patterns.setdefault(name, set()).update(secret_patterns(value))
+    hits: set[tuple[str, str]] = set()
+    if not patterns:
+        return []
+    for path in paths:
+        if not path.is_file():
+            continue
+        location = path.relative_to(root).as_posix() if root is not None else str(path)
+        _scan_bytes(path.read_bytes(), location, patterns, hits, 0)
+    return sorted(hits)
+
+
+def secret_values(secrets: Iterable[Secret]) -> dict[str, str]:
+    """value -> name, for :func:`leak_scan`, from loaded Secret objects."""
+    return {s.reveal(): s.name for s in secrets if s}
