@@ -7,29 +7,37 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from golive.n8n_lint.findings import Finding, LintInputError
-from golive.n8n_lint.loading import lint_paths
+from golive.n8n_lint.findings import LintInputError, WorkflowReport
+from golive.n8n_lint.loading import check_paths
 from golive.n8n_lint.report import format_json, format_text
 
 
-def run(paths: Sequence[Path], *, as_json: bool, out: TextIO, err: TextIO | None = None) -> int:
+def run(
+    paths: Sequence[Path],
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO | None = None,
+    failures_only: bool = False,
+) -> int:
     """CLI entry point: 0 = every rule passes, 1 = a rule fails, 2 = unreadable input."""
     err_stream = err if err is not None else sys.stderr
     if not paths:
         print("golive n8n-lint: no workflow file given", file=err_stream)
         return 2
-    findings: list[Finding] = []
+    reports: list[WorkflowReport] = []
     bad_input = False
     linted = False
     for path in paths:
         try:
-            findings.extend(lint_paths([path]))
+            reports.extend(check_paths([path]))
             linted = True
         except LintInputError as exc:
             print(f"golive n8n-lint: {exc}", file=err_stream)
             bad_input = True
     if linted:
-        out.write((format_json(findings) if as_json else format_text(findings)) + "\n")
+        render = format_json if as_json else format_text
+        out.write(render(reports, failures_only=failures_only) + "\n")
     if bad_input:
         return 2
-    return 1 if any(f.failed for f in findings) else 0
+    return 1 if any(r.failed for r in reports) else 0

@@ -42,7 +42,26 @@ class Finding:
     verdict: str  # "pass" | "fail"
     evidence: str
     message: str
+    flow: str  # the workflow's kind: "agent" (R1–R6 apply) or "other" (R1 only)
 
     @property
     def failed(self) -> bool:
         return self.verdict == FAIL
+
+
+@dataclass(frozen=True)
+class WorkflowReport:
+    """The findings of one workflow, with how it was classified and why."""
+
+    workflow: str
+    flow: str
+    flow_reason: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(f.failed for f in self.findings)
+
+    @property
+    def broken_rules(self) -> list[str]:
+        return sorted({f.rule for f in self.findings if f.failed})

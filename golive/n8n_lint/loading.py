@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from golive.n8n_lint.findings import Finding, LintInputError
-from golive.n8n_lint.rules import lint_workflow
+from golive.n8n_lint.findings import Finding, LintInputError, WorkflowReport
+from golive.n8n_lint.rules import check_workflow
 
 
 def load(path: Path) -> list[tuple[Mapping[str, Any], str]]:
@@ -46,14 +46,18 @@ def load(path: Path) -> list[tuple[Mapping[str, Any], str]]:
     return [(data, source)]
 
 
-def lint_paths(paths: Sequence[Path]) -> list[Finding]:
-    """Lint files (a directory means its ``*.json`` files). Raises :class:`LintInputError`."""
-    findings: list[Finding] = []
+def check_paths(paths: Sequence[Path]) -> list[WorkflowReport]:
+    """Check files (a directory means its ``*.json`` files). Raises :class:`LintInputError`."""
+    reports: list[WorkflowReport] = []
     for path in paths:
         files = sorted(path.glob("*.json")) if path.is_dir() else [path]
         if path.is_dir() and not files:
             raise LintInputError(str(path), "directory holds no *.json file")
         for file in files:
-            for data, source in load(file):
-                findings.extend(lint_workflow(data, source=source))
-    return findings
+            reports.extend(check_workflow(data, source=source) for data, source in load(file))
+    return reports
+
+
+def lint_paths(paths: Sequence[Path]) -> list[Finding]:
+    """The findings of :func:`check_paths`, workflow after workflow."""
+    return [f for report in check_paths(paths) for f in report.findings]

@@ -128,6 +128,8 @@ class Workflow:
                         else:
                             self.ai_out.setdefault(src, []).append((ctype, tgt))
                             self.ai_in.setdefault(tgt, []).append((ctype, src))
+        # sample input the editor pinned on a node (e.g. the webhook's last payload)
+        self.pin_data = as_map(data.get("pinData"))
         self._js_cache: dict[str, JsDefs] = {}
 
     # -- node facts -------------------------------------------------------------------
@@ -171,6 +173,10 @@ class Workflow:
         if node_type.endswith(".agent") or node_type.endswith(".agentTool"):
             return True
         return any(ctype in {"ai_tool", "ai_memory"} for ctype, _ in self.ai_in.get(name, []))
+
+    def is_agent_node(self, name: str) -> bool:
+        """An AI Agent node itself (not a node that merely has tools wired into it)."""
+        return self.type_of(name).endswith(".agent") and not self.is_sub_node(name)
 
     def is_memory(self, name: str) -> bool:
         if any(ctype == "ai_memory" for ctype, _ in self.ai_out.get(name, [])):
@@ -298,6 +304,30 @@ class Workflow:
             seen.add(current)
             stack.extend(self.main_in.get(current, []))
         return seen
+
+    def descendants(self, name: str) -> list[str]:
+        """Main-flow nodes that run after ``name``, in workflow order."""
+        seen: set[str] = set()
+        stack = [t for targets in self.main_out.get(name, []) for t in targets]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(t for targets in self.main_out.get(current, []) for t in targets)
+        return [n for n in self.order if n in seen]
+
+    def sub_nodes_of(self, name: str) -> list[str]:
+        """Tools, memory, models … wired (directly or through another sub-node) into ``name``."""
+        seen: set[str] = set()
+        stack = [src for _, src in self.ai_in.get(name, [])]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(src for _, src in self.ai_in.get(current, []))
+        return [n for n in self.order if n in seen]
 
     def triggers(self) -> list[str]:
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from golive.n8n_lint.findings import EVIDENCE_MAX, FAIL, PASS, WORKFLOW_NODE, Finding
+from golive.n8n_lint.flows import Flow
 from golive.n8n_lint.values import excerpt, short_type
 from golive.n8n_lint.workflow import Workflow
 
@@ -13,8 +14,9 @@ NAME_TOKENS = ("nome", "name")
 class Check:
     """One lint run over one workflow: the rules read ``wf`` and call :meth:`add`."""
 
-    def __init__(self, wf: Workflow) -> None:
+    def __init__(self, wf: Workflow, flow: Flow) -> None:
         self.wf = wf
+        self.flow = flow
         self.findings: list[Finding] = []
 
     def add(self, rule: str, node: str | None, ok: bool, evidence: str, detail: str) -> None:
@@ -35,5 +37,6 @@ class Check:
                 verdict=PASS if ok else FAIL,
                 evidence=excerpt(evidence, EVIDENCE_MAX),
                 message=f"{subject} {'meets' if ok else 'breaks'} {rule}: {detail}",
+                flow=self.flow.kind,
             )
         )

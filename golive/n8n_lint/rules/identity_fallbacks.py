@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from golive.n8n_lint.rules.context import NAME_TOKENS, Check
+from golive.n8n_lint.rules.gates import filters_of, validated_outputs
 from golive.n8n_lint.rules.session_keys import SESSION_NAMES, KeyExpr, key_derivation
 from golive.n8n_lint.values import around, as_str, excerpt, line_at, norm, strings
-from golive.n8n_lint.workflow import GATE_TYPES, T_REDIS, T_SWITCH, Derivation, Workflow
+from golive.n8n_lint.workflow import GATE_TYPES, T_REDIS, Derivation, Workflow
 
 _IDENTITY_TOKENS = (
     "sessionkey",
@@ -50,11 +51,6 @@ _FALLBACK_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 _ALWAYS_BAD_RE = re.compile(r"ig-unknown|@chat\.local\b|@instagram\.local\b", re.I)
 
-# what an identity gate (Filter/If/Switch) must look at: the validated identity
-_GATE_IDENTITY_RE = re.compile(
-    r"\b(?:valid|is_?valid|isValid|valida|external_?id|session_?key|igsid|e164|source_id)\b"
-)
-
 
 def _is_identity_name(name: str) -> bool:
     if re.fullmatch(r"[A-Z0-9_]+", name) and "_" in name:
@@ -84,15 +80,18 @@ def _identity_expressions(wf: Workflow) -> dict[str, list[tuple[str, Derivation]
     return out
 
 
-def _gate_nodes(wf: Workflow) -> set[str]:
-    return {
-        n
-        for n in wf.enabled()
-        if wf.type_of(n) in GATE_TYPES and any(_GATE_IDENTITY_RE.search(s) for s in strings(wf.params(n)))
-    }
+def _identity_gates(wf: Workflow) -> dict[str, set[int]]:
+    """Enabled Filter/If/Switch nodes with an output only valid identities reach -> those outputs."""
+    gates: dict[str, set[int]] = {}
+    for name in wf.enabled():
+        if wf.type_of(name) in GATE_TYPES:
+            outputs = validated_outputs(wf, name)
+            if outputs:
+                gates[name] = outputs
+    return gates
 
 
-def _ungated(wf: Workflow, gates: set[str]) -> set[str]:
+def _ungated(wf: Workflow, gates: dict[str, set[int]]) -> set[str]:
     """Main-flow nodes reachable from a trigger without passing an identity gate."""
     seen: set[str] = set()
     stack = list(wf.triggers())
@@ -102,10 +101,22 @@ def _ungated(wf: Workflow, gates: set[str]) -> set[str]:
             continue
         seen.add(current)
         for index, targets in enumerate(wf.main_out.get(current, [])):
-            if current in gates and (wf.type_of(current) == T_SWITCH or index == 0):
-                continue  # the "valid" branch / the kept items
+            if index in gates.get(current, set()):
+                continue  # only events with a valid external id go this way
             stack.extend(targets)
     return seen
+
+
+def _message_filters(wf: Workflow, node: str, gates: dict[str, set[int]]) -> list[str]:
+    """Filters before ``node`` that drop groups, assignees, hand-offs … but check no identity."""
+    before = wf.ancestors(node)
+    found: list[str] = []
+    for name in wf.enabled():
+        if name in before and wf.type_of(name) in GATE_TYPES and name not in gates:
+            kinds = filters_of(wf, name)
+            if kinds:
+                found.append(f'"{name}" only filters {", ".join(kinds)}')
+    return found
 
 
 def no_identity_fallbacks(check: Check, keys: list[KeyExpr]) -> None:
@@ -146,7 +157,7 @@ def no_identity_fallbacks(check: Check, keys: list[KeyExpr]) -> None:
                 issues[node].append(f"uses the identity placeholder {m.group(0)!r}")
                 evidence[node].append(excerpt(line_at(text, m.start()), 100))
                 break
-    gates = _gate_nodes(wf)
+    gates = _identity_gates(wf)
     ungated = _ungated(wf, gates)
     buffers = [
         n
@@ -159,10 +170,16 @@ def no_identity_fallbacks(check: Check, keys: list[KeyExpr]) -> None:
     for node in gated_nodes:
         mark(node)
         if node in ungated:
-            issues[node].append(
-                "is reachable without an identity gate (a Filter/If on the validated external id) before it"
+            filters = _message_filters(wf, node, gates)
+            issue = (
+                "is reachable without an identity gate (a Filter/If/Switch that stops events "
+                "without a valid external id) before it"
             )
+            if filters:
+                issue += f"; {'; '.join(filters)}, which an event without an id passes"
+            issues[node].append(issue)
             evidence[node].append(f"identity gates: {gate_names}")
+            evidence[node].extend(filters)
         else:
             evidence[node].append(f"gated by {gate_names}")
     if not gated_nodes and not gates:
@@ -170,7 +187,7 @@ def no_identity_fallbacks(check: Check, keys: list[KeyExpr]) -> None:
             "R4",
             None,
             False,
-            "no Filter/If/Switch node checks the validated identity",
+            "no Filter/If/Switch node stops an event without a valid external id",
             "no identity gate stops events without a valid external id",
         )
     for node in [n for n in wf.order if n in issues]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from golive.n8n_lint.rules.context import NAME_TOKENS, Check
-from golive.n8n_lint.values import around, excerpt, norm, strings
+from golive.n8n_lint.values import around, excerpt, is_expression, norm, strings
 from golive.n8n_lint.workflow import GATE_TYPES, Derivation
 
 _PHONE_NAMES = {"phone", "phonenumber", "telefone", "celular", "whatsapp", "phonee164", "waphone"}
+# parts of a field name that make it a phone (ClienteTelefone, contact_phone, sender_phone …)
+_PHONE_TOKENS = ("phone", "telefone", "celular")
 _IG_ID_NAMES = {"igsid", "igid", "instagramid", "externalid", "identifier", "instagramscopedid"}
 
 _SOURCE_ID_RE = re.compile(r"contact_inbox\s*\??\.\s*source_id|contact_inbox\s*\??\.?\s*\[\s*['\"]source_id")
@@ -19,6 +21,16 @@ _IG_READ_RE = re.compile(
 )
 _PHONE_FROM_IG_RE = re.compile(r"\bidentifier\b|igsid|external_?id|instagram", re.I)
 _PHONE_FALLBACK_TO_ID_RE = re.compile(r"phone_number\s*(?:\|\||\?\?)[^;\n]{0,60}\bidentifier\b", re.I)
+# an IGSID read that is one alternative of a || / ?? chain: whatever the chain feeds gets the
+# IGSID whenever the alternatives before it are empty (an Instagram contact has no phone)
+_IG_IN_CHAIN_RE = re.compile(
+    r"(?:\|\||\?\?)\s*\(?\s*[\w$.?\[\]'\"()]*?(?:" + _IG_READ_RE.pattern + r")"
+    r"|(?:" + _IG_READ_RE.pattern + r")[\w$.?\[\]'\"()]*\s*(?:\|\||\?\?)"
+)
+_PHONE_FALLBACK = "uses the Instagram identifier as a phone fallback"
+_WHATSAPP_RE = re.compile(r"whatsapp", re.I)
+# a phone lookup written into the URL: …/contacts?phone={{ … }}
+_URL_PHONE_RE = re.compile(r"[?&]((?:phone|telefone|celular)\w*)=(\{\{.*?\}\})", re.I | re.S)
 
 
 def _ig_reads(check: Check, name: str) -> list[tuple[str, str]]:
@@ -42,20 +54,49 @@ def _ig_reads(check: Check, name: str) -> list[tuple[str, str]]:
     return [("parameters", s) for s in strings(wf.params(name)) if _IG_READ_RE.search(s)]
 
 
+def _is_phone_name(name: str) -> bool:
+    if is_expression(name):
+        return False  # a name chosen at run time (e.g. 'phone' or 'email'): judged by its value elsewhere
+    normed = norm(name)
+    return normed in _PHONE_NAMES or any(tok in normed for tok in _PHONE_TOKENS)
+
+
 def _phone_values(check: Check, name: str) -> list[tuple[str, Derivation]]:
+    """(field, derivation) of every phone value the node defines or sends (body, query, URL)."""
     wf = check.wf
     values: list[tuple[str, Derivation]] = []
     if wf.is_code(name):
         for key in wf.js(name).defs:
-            if norm(key) in _PHONE_NAMES:
+            if _is_phone_name(key) and not re.fullmatch(r"[A-Z0-9_]+", key):
                 derivation = wf.code_field(name, key)
                 if derivation is not None:
                     values.append((key, derivation))
     elif wf.is_set(name):
-        values = [(k, wf.derive(v, name)) for k, v in wf.set_fields(name) if norm(k) in _PHONE_NAMES]
+        values = [(k, wf.derive(v, name)) for k, v in wf.set_fields(name) if _is_phone_name(k)]
     elif wf.is_http(name):
-        values = [(k, wf.derive(v, name)) for _, k, v in wf.http_values(name) if norm(k) in _PHONE_NAMES]
+        values = [(k, wf.derive(v, name)) for _, k, v in wf.http_values(name) if _is_phone_name(k)]
+        values += [(m.group(1), wf.derive(m.group(2), name)) for m in _URL_PHONE_RE.finditer(wf.url(name))]
     return values
+
+
+def _phone_problem(text: str) -> tuple[str, str] | None:
+    """(problem, evidence excerpt) when the IGSID can become this phone value."""
+    chain = _IG_IN_CHAIN_RE.search(text)
+    if chain is not None:
+        return "an IGSID can reach the phone through a fallback chain", around(
+            text, chain.start(), chain.end()
+        )
+    m = _PHONE_FROM_IG_RE.search(text)
+    if m is not None:
+        return "uses the IGSID/identifier as the phone", around(text, m.start(), m.end())
+    read = _IG_READ_RE.search(text)
+    if read is not None and not _WHATSAPP_RE.search(text):
+        return (
+            "reads contact_inbox.source_id/sender.identifier (the IGSID on Instagram) as the phone "
+            "without checking the channel",
+            around(text, read.start(), read.end()),
+        )
+    return None
 
 
 def igsid_from_source_id(check: Check) -> None:
@@ -81,8 +122,7 @@ def igsid_from_source_id(check: Check) -> None:
                 kind = "prefers sender.identifier over contact_inbox.source_id for the IGSID"
             fallback = _PHONE_FALLBACK_TO_ID_RE.search(text)
             if fallback:
-                by_kind.setdefault("uses the Instagram identifier as a phone fallback", [])
-                by_kind["uses the Instagram identifier as a phone fallback"].append(label)
+                by_kind.setdefault(_PHONE_FALLBACK, []).append(label)
                 evidence.append(f"{label}: {excerpt(fallback.group(0), 100)}")
             if kind and ident is not None:
                 if not by_kind.get(kind):
@@ -91,19 +131,23 @@ def igsid_from_source_id(check: Check) -> None:
             elif src and not pass_evidence:
                 pass_evidence.append(f"{label}: {around(text, src.start(), src.end())}")
         problems.extend(f"{kind} (in {', '.join(labels)})" for kind, labels in by_kind.items())
-        if not problems:
-            evidence.extend(pass_evidence)
         phone_checked = False
+        reported = set(by_kind.get(_PHONE_FALLBACK, []))
         for key, derivation in _phone_values(check, name):
             text = derivation.text
             if not (_IG_READ_RE.search(text) or _PHONE_FROM_IG_RE.search(text)):
                 continue  # e.g. a phone chosen by the model: nothing to do with the IGSID
             phone_checked = True
-            if _PHONE_FROM_IG_RE.search(text):
-                problems.append(f"uses the IGSID/identifier as the phone ({key})")
-                evidence.append(f"{key} = {excerpt(derivation.parts[0], 100)}")
+            found = _phone_problem(text)
+            if found is not None and key not in reported:
+                problem, where = found
+                problems.append(f"{problem} ({key})")
+                chain = f" ⇒ {derivation.chain()}" if derivation.refs else ""
+                evidence.append(f"{key} = {excerpt(derivation.parts[0], 80)}{chain}: {where}")
         if not reads and not phone_checked:
             continue
+        if not problems:
+            evidence.extend(pass_evidence)
         ev_text = " | ".join(dict.fromkeys(evidence)) or "phone values checked"
         if problems:
             check.add("R6", name, False, ev_text, "; ".join(dict.fromkeys(problems)))

@@ -53,6 +53,15 @@ def _body_names(wf: Workflow, node: str) -> list[str]:
 def stage_moves_by_deal_id(check: Check, stage_moves: list[str]) -> None:
     """R1: each stage move posts to ``/deals/{deal_id}/move-stage`` or sends ``deal_id`` only."""
     wf = check.wf
+    if not stage_moves and not check.flow.is_agent:
+        check.add(
+            "R1",
+            None,
+            True,
+            f"{check.flow.kind} flow: {check.flow.reason}",
+            "moves no deal stage, so there is nothing to check (not an agent flow: R2–R6 do not apply)",
+        )
+        return
     if not stage_moves:
         check.add(
             "R1",
