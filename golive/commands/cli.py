@@ -143,11 +143,18 @@ def evidence(
 def n8n_lint(
     files: Annotated[list[Path], typer.Argument(help="exported n8n workflow JSON (files or folders)")],
     json_output: Annotated[bool, typer.Option("--json", help="findings as JSON")] = False,
+    failures_only: Annotated[
+        bool, typer.Option("--failures-only", help="show only broken rules (text and JSON)")
+    ] = False,
 ) -> None:
-    """Check exported n8n workflows against the template v2 rules (exit 1 when one is broken)."""
+    """Check exported n8n workflows against the template v2 rules (exit 1 when one is broken).
+
+    Each workflow is classified first: R2–R6 apply to the inbound Chatwoot agent flow only,
+    R1 (stage moves by deal_id) to every flow that moves stages.
+    """
     from golive.n8n_lint import run
 
-    raise typer.Exit(run(files, as_json=json_output, out=sys.stdout))
+    raise typer.Exit(run(files, as_json=json_output, failures_only=failures_only, out=sys.stdout))
 
 
 @app.command("kill-matrix")
