@@ -7,17 +7,13 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import psycopg
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
 from golive.sandbox.control import control_app
-from golive.sandbox.crm_api import PublicApi
-from golive.sandbox.crm_webhook import WebhookHandler
+from golive.sandbox.crm.app import crm_app, schema_sql
 from golive.sandbox.db import Pool
 from golive.sandbox.faults import FaultState
 from golive.sandbox.n8n import N8nDouble, WorkflowSetup
@@ -106,7 +102,7 @@ def _prepare_database(cluster: Cluster, app_password: str, reader_password: str)
         admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{app_password}'")
         admin.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD '{reader_password}'")
         admin.execute(f"CREATE DATABASE {DB_NAME} OWNER {APP_ROLE}")
-    schema = resources.files("golive.sandbox").joinpath("schema.sql").read_text(encoding="utf-8")
+    schema = schema_sql()
     with psycopg.connect(cluster.superuser_dsn(DB_NAME), autocommit=True) as admin:
         admin.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
         admin.execute(f"SET ROLE {APP_ROLE}")
@@ -152,16 +148,7 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         _prepare_database(cluster, app_password, reader_password)
         pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
         state = FaultState()
-        crm = Starlette()
-        hook = WebhookHandler(pool, state, webhook_secret)
-        crm.router.routes.extend(
-            [
-                Route("/api/chatwoot/webhook", hook.get, methods=["GET"]),
-                Route("/api/chatwoot/webhook", hook.post, methods=["POST"]),
-                *PublicApi(pool, state).routes(),
-            ]
-        )
-        servers["crm"] = serve("crm", crm)
+        servers["crm"] = serve("crm", crm_app(pool, state, webhook_secret))
         chatwoot = ChatwootDouble(
             api_token=chatwoot_token,
             accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
