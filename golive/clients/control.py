@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -41,12 +42,19 @@ class ControlClient:
     def set_faults(self, names: list[str]) -> None:
         expect(send(self._http, self._org, "PUT", "/faults", json={"active": names}), self._org, 200)
 
-    def set_outage(self, on: bool, inboxes: list[int] | None = None) -> None:
-        """The CRM webhook down for everyone, or only for deliveries of these inboxes."""
-        body: dict[str, Any] = {"on": on}
-        if inboxes:
-            body["inboxes"] = inboxes
-        expect(send(self._http, self._org, "PUT", "/outage", json=body), self._org, 200)
+    def start_outage(self, inboxes: list[int]) -> None:
+        """The CRM webhook down for deliveries of these inboxes, owned by this organisation:
+        only this organisation can end it, and it ends no one else's."""
+        path = f"/outages/{quote(self._org, safe='')}"
+        expect(send(self._http, self._org, "PUT", path, json={"inboxes": inboxes}), self._org, 200)
+
+    def end_outage(self) -> None:
+        expect(send(self._http, self._org, "DELETE", f"/outages/{quote(self._org, safe='')}"), self._org, 200)
+
+    def outages(self) -> dict[str, list[int]]:
+        """Every owner's outage: owner -> the inboxes it took down."""
+        body: dict[str, Any] = expect(send(self._http, self._org, "GET", "/outages"), self._org, 200)
+        return {str(owner): list(inboxes) for owner, inboxes in body["outages"].items()}
 
     def reset(self) -> None:
         expect(send(self._http, self._org, "POST", "/reset"), self._org, 200)

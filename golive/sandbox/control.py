@@ -1,4 +1,4 @@
-"""The sandbox's control API: switch fault profiles and the outage at run time.
+"""The sandbox's control API: switch fault profiles, and each organisation's outage, at run time.
 
 Guarded by a token (a sandbox secret). Not part of any real system; profiles point
 the suite at it as `[control] url`, which is what the `@needs_control` tag checks.
@@ -33,7 +33,7 @@ def control_app(
         return JSONResponse(
             {
                 "active": sorted(faults.active),
-                "outage": faults.outage,
+                "outages": outages_body(),
                 "catalogue": [fault.as_dict() for fault in CATALOGUE],
             }
         )
@@ -56,22 +56,31 @@ def control_app(
         on_change(previous, faults.active)
         return JSONResponse({"active": sorted(faults.active)})
 
+    def outages_body() -> dict[str, list[int]]:
+        return {owner: sorted(inboxes) for owner, inboxes in sorted(faults.outages().items())}
+
+    async def get_outages(request: Request) -> JSONResponse:
+        return JSONResponse({"outages": outages_body()})
+
     async def put_outage(request: Request) -> JSONResponse:
+        """Start (or change) the outage of one owner: the CRM webhook down for its inboxes."""
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
         try:
-            body = json.loads(await request.body())
-            on, inboxes = body.get("on"), body.get("inboxes", [])
+            inboxes = json.loads(await request.body()).get("inboxes")
         except (ValueError, AttributeError):
-            on, inboxes = None, []
-        if (
-            not isinstance(on, bool)
-            or not isinstance(inboxes, list)
-            or not all(isinstance(i, int) for i in inboxes)
-        ):
-            return JSONResponse({"error": 'expected {"on": true|false, "inboxes": [ids]}'}, 400)
-        faults.set_outage(on, frozenset(inboxes))
-        return JSONResponse({"outage": faults.outage, "inboxes": sorted(inboxes) if on else []})
+            inboxes = None
+        if not isinstance(inboxes, list) or not inboxes or not all(type(i) is int for i in inboxes):
+            return JSONResponse({"error": 'expected {"inboxes": [ids]} with at least one inbox id'}, 400)
+        faults.start_outage(request.path_params["owner"], frozenset(inboxes))
+        return JSONResponse({"outages": outages_body()})
+
+    async def delete_outage(request: Request) -> JSONResponse:
+        """End one owner's outage; everyone else's stays."""
+        if not authorised(request):
+            return JSONResponse({"error": "bad control token"}, 401)
+        faults.end_outage(request.path_params["owner"])
+        return JSONResponse({"outages": outages_body()})
 
     async def post_reset(request: Request) -> JSONResponse:
         """Back to the seed data (same ids and keys), faults off: one clean slate per kill-matrix
@@ -79,7 +88,7 @@ def control_app(
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
         previous = faults.set([])
-        faults.set_outage(False)
+        faults.end_all_outages()
         on_change(previous, faults.active)
         await run_in_threadpool(reset)
         return JSONResponse({"reset": True})
@@ -89,6 +98,8 @@ def control_app(
             Route("/reset", post_reset, methods=["POST"]),
             Route("/faults", get_faults, methods=["GET"]),
             Route("/faults", put_faults, methods=["PUT"]),
-            Route("/outage", put_outage, methods=["PUT"]),
+            Route("/outages", get_outages, methods=["GET"]),
+            Route("/outages/{owner}", put_outage, methods=["PUT"]),
+            Route("/outages/{owner}", delete_outage, methods=["DELETE"]),
         ]
     )

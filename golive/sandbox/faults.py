@@ -152,13 +152,19 @@ BY_NAME = {fault.name: fault for fault in CATALOGUE}
 
 
 class FaultState:
-    """The active faults plus the outage switch the recovery scenario flips. Thread-safe."""
+    """The active faults, and the outages scenarios switch on. Thread-safe.
+
+    Faults are switched for the whole sandbox by the kill matrix or `golive sandbox --fault`,
+    never by a scenario. Outages are switched by scenarios, and organisations under test at
+    once share the sandbox: each owner (an organisation) holds its own outage, for its own
+    inboxes, and ending it ends only that one — one organisation's outage never starts, hides
+    or lifts another's.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active: frozenset[str] = frozenset()
-        self._outage = False
-        self._outage_inboxes: frozenset[int] = frozenset()
+        self._outages: dict[str, frozenset[int]] = {}  # owner -> the inboxes it took down
 
     def set(self, names: list[str]) -> frozenset[str]:
         unknown = [n for n in names if n not in BY_NAME]
@@ -178,18 +184,35 @@ class FaultState:
 
     @property
     def outage(self) -> bool:
-        return self._outage or "crm-outage" in self._active
+        """Every delivery fails: the `crm-outage` fault."""
+        return "crm-outage" in self._active
 
-    def set_outage(self, value: bool, inboxes: frozenset[int] = frozenset()) -> None:
-        """On for every delivery, or only for those of some inboxes: organisations tested in
-        parallel on one sandbox must not take each other down."""
+    def start_outage(self, owner: str, inboxes: frozenset[int]) -> None:
         with self._lock:
-            self._outage = value and not inboxes
-            self._outage_inboxes = inboxes if value else frozenset()
+            self._outages[owner] = inboxes
+
+    def end_outage(self, owner: str) -> None:
+        with self._lock:
+            self._outages.pop(owner, None)
+
+    def end_all_outages(self) -> None:
+        with self._lock:
+            self._outages.clear()
+
+    def outages(self) -> dict[str, frozenset[int]]:
+        with self._lock:
+            return dict(self._outages)
 
     def outage_for(self, inbox_id: object) -> bool:
-        return self.outage or (isinstance(inbox_id, int) and inbox_id in self._outage_inboxes)
+        """Is the CRM webhook down for a delivery of this inbox?"""
+        if self.outage:
+            return True
+        if not isinstance(inbox_id, int):
+            return False
+        with self._lock:
+            return any(inbox_id in inboxes for inboxes in self._outages.values())
 
     @property
     def partial_outage(self) -> bool:
-        return bool(self._outage_inboxes)
+        with self._lock:
+            return bool(self._outages)

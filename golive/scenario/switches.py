@@ -17,11 +17,11 @@ class Outage:
         self.active = False
 
     def begin(self) -> None:
-        self._control.set_outage(True, self._inboxes)
+        self._control.start_outage(self._inboxes)
         self.active = True
 
     def end(self) -> None:
-        self._control.set_outage(False)
+        self._control.end_outage()
         self.active = False
 
 

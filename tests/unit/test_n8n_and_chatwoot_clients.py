@@ -171,8 +171,20 @@ def test_a_returning_customer_keeps_their_contact(respx_mock: respx.MockRouter) 
 
 
 @respx.mock(base_url="http://control.test", assert_all_mocked=True)
-def test_the_outage_switch_names_the_inboxes(respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.put("/outage").mock(return_value=httpx.Response(200, json={"outage": False}))
+def test_an_outage_is_started_and_ended_by_its_owner_only(respx_mock: respx.MockRouter) -> None:
+    started = respx_mock.put("/outages/acme%20co").mock(
+        return_value=httpx.Response(200, json={"outages": {}})
+    )
+    ended = respx_mock.delete("/outages/acme%20co").mock(
+        return_value=httpx.Response(200, json={"outages": {}})
+    )
+    listed = respx_mock.get("/outages").mock(
+        return_value=httpx.Response(200, json={"outages": {"acme co": [30, 31], "other": [40]}})
+    )
     http = build_client("control", base_url="http://control.test", timeout=2)
-    ControlClient(http=http, organisation="acme").set_outage(True, [30, 31])
-    assert json.loads(route.calls.last.request.content) == {"on": True, "inboxes": [30, 31]}
+    control = ControlClient(http=http, organisation="acme co")
+    control.start_outage([30, 31])
+    assert json.loads(started.calls.last.request.content) == {"inboxes": [30, 31]}
+    assert control.outages() == {"acme co": [30, 31], "other": [40]} and listed.called
+    control.end_outage()
+    assert ended.call_count == 1

@@ -98,7 +98,7 @@ class WebhookHandler:
             return JSONResponse({"error": "Invalid JSON payload"}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"error": "Invalid JSON payload"}, status_code=400)
-        if self.faults.partial_outage and self.faults.outage_for(_inbox_of(payload)):
+        if self.faults.partial_outage and self.faults.outage_for(_inbox_of(payload)):  # someone's outage
             return JSONResponse({"error": "Service unavailable"}, status_code=503)
         try:
             status, answer = await run_in_threadpool(self.handle, payload)
