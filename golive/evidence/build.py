@@ -44,6 +44,7 @@ from golive.evidence.ci_summary import CiRow, junit_xml, render_ci_summary, writ
 from golive.evidence.dossier import (
     VERIFICATION_QUERIES,
     Dossier,
+    Verdict,
     sanitise_fingerprint,
     scenarios_from_summary,
     sql_from_json,
@@ -74,7 +75,7 @@ class EvidenceResult:
     warnings: tuple[str, ...] = ()
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         return self.dossier.verdict
 
     @property

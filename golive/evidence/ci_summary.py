@@ -19,9 +19,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from golive.evidence.dossier import Dossier, Scenario
+from golive.evidence.dossier import Dossier, Scenario, Verdict
 
 if TYPE_CHECKING:
     from golive.evidence.build import EvidenceResult
@@ -136,7 +136,7 @@ class CiRow:
     """One organisation's line of the job summary."""
 
     organisation: str
-    verdict: str  # GO | NO-GO | ERROR
+    verdict: Verdict | Literal["ERROR"]  # ERROR: the evidence could not be built
     counts: Mapping[str, int] = field(default_factory=dict)
     open_items: int = 0
     bundle: str | None = None

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from golive.errors import EvidenceError
@@ -22,8 +22,9 @@ from golive.evidence import checklist
 from golive.evidence.attestations import Attestation
 from golive.evidence.summary import OUTCOMES, Outcome, RunSummary
 
-GO = "GO"
-NO_GO = "NO-GO"
+Verdict = Literal["GO", "NO-GO"]
+GO: Verdict = "GO"
+NO_GO: Verdict = "NO-GO"
 SMOKE_TAG = "smoke"
 KNOWN_GAP_TAG = "known_gap"
 VERIFICATION_QUERIES = ("1_conversation_links", "2_contact_identities", "3_identity_resolution_log")
@@ -197,7 +198,7 @@ class Dossier:
     name: str
     environment: str
     run_id: str
-    verdict: str
+    verdict: Verdict
     reasons: tuple[Reason, ...]
     items: tuple[ItemStatus, ...]
     scenarios: tuple[Scenario, ...]
