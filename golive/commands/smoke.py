@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
 from golive.errors import ConfigError
@@ -52,10 +53,24 @@ def run_smoke(
     evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
+    slugs = list(orgs) or sandbox_slugs(root / "orgs")
+    run = RunDir(root / "reports" / (run_id or new_run_id()))
+    with running(run.root, on_discard=lambda folder: _say_why(folder, say)):
+        run.create()
+        (run.root / "logs").mkdir(exist_ok=True)
+        return _run(root, run, slugs, pytest_args, parallel, evidence, say)
+
+
+def _run(
+    root: Path,
+    run: RunDir,
+    slugs: list[str],
+    pytest_args: Sequence[str],
+    parallel: int | None,
+    evidence: EvidenceRequest | None,
+    say: Callable[[str], None],
+) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
-    slugs = list(orgs) or sandbox_slugs(orgs_dir)
-    run = RunDir(root / "reports" / (run_id or new_run_id())).create()
-    (run.root / "logs").mkdir(exist_ok=True)
     sandbox: SandboxHandle | None = None
     env = dict(os.environ)
     needs_sandbox = bool(set(slugs) & set(sandbox_slugs(orgs_dir)))
@@ -79,6 +94,16 @@ def run_smoke(
         if sandbox is not None:
             sandbox.stop()
     return run, results, built
+
+
+def _say_why(folder: Path, say: Callable[[str], None]) -> None:
+    """The run left no result and its folder is removed: show what its logs said first."""
+    for log in sorted((folder / "logs").glob("*.log")):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            say(f"{log.stem}: " + " | ".join(lines[-3:]))
+    say(f"no scenario finished: {folder} removed")
 
 
 def register_secrets(root: Path, slugs: Sequence[str], env: Mapping[str, str]) -> None:

@@ -4,6 +4,7 @@ and the per-organisation terminal summary. The evidence hooks live in `evidence_
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,11 +16,14 @@ from golive.config import Organisation, load_organisation
 from golive.errors import ConfigError, GoliveError
 from golive.evidence import checklist
 from golive.evidence.run import RunDir, new_run_id
+from golive.evidence.run_shape import foreign_entries, has_results
 from golive.runtime.registry import Targets, profile_environment, sandbox_slugs
 from golive.runtime.state import STATE, RunState
 
 # The evidence hooks come with the plugin: a session of golive always leaves its evidence.
 pytest_plugins = ["golive.runtime.evidence_hooks"]
+
+_CREATED_RUN_DIR = pytest.StashKey[bool]()
 
 CAPABILITY_MARKS = {
     "needs_api": "api",
@@ -147,6 +151,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is None or state.run_dir is None:
         return
+    config.stash[_CREATED_RUN_DIR] = not state.run_dir.root.exists()
     state.run_dir.create()
     if not config.option.allure_report_dir:
         config.option.allure_report_dir = str(state.run_dir.allure_results)
@@ -217,6 +222,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is not None and state.targets is not None:
         state.targets.close()  # and stops the sandbox this session started, if any
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A session that created its run folder and finished no scenario (collect-only, nothing
+    selected, interrupted early) leaves no empty folder behind. A folder `golive smoke` made
+    is its to tidy: other organisations' sessions may still be writing into it."""
+    state = config.stash.get(STATE, None)
+    if state is None or state.run_dir is None or not config.stash.get(_CREATED_RUN_DIR, False):
+        return
+    folder = state.run_dir.root
+    if folder.is_dir() and not has_results(folder) and not foreign_entries(folder):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
