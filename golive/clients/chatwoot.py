@@ -4,11 +4,12 @@ what the pre-activation checks read, and how a message is created on an API-chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from golive.clients.http import expect, send
+from golive.clients.ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,22 @@ class Created:
 
 
 class ChatwootClient:
-    def __init__(self, *, http: httpx.Client, organisation: str, account_id: int) -> None:
+    """With a ledger, every contact, conversation and message it creates is recorded there, and
+    its conversations carry the run id (custom attribute `golive_run`)."""
+
+    def __init__(
+        self, *, http: httpx.Client, organisation: str, account_id: int, ledger: Ledger | None = None
+    ) -> None:
         self._http = http
         self._org = organisation
         self._base = f"/api/v1/accounts/{account_id}"
+        self._ledger = ledger
+
+    def _record(
+        self, kind: Literal["contact", "conversation", "message"], record_id: int, **detail: str | int
+    ) -> None:
+        if self._ledger is not None:
+            self._ledger.record("chatwoot", kind, record_id, **detail)
 
     def _json(self, method: str, path: str, *statuses: int, **kwargs: Any) -> Any:
         return expect(send(self._http, self._org, method, self._base + path, **kwargs), self._org, *statuses)
@@ -82,6 +95,7 @@ class ChatwootClient:
                 },
             )
             contact_id = int(contact["payload"]["contact"]["id"])
+            self._record("contact", contact_id, name=name)
         else:  # Chatwoot keeps one contact per phone: a returning customer gets a new inbox link
             response = send(
                 self._http,
@@ -92,20 +106,13 @@ class ChatwootClient:
             )
             if response.status_code not in (200, 422):  # 422: this inbox already knows them
                 expect(response, self._org, 200)
-        conversation = self._json(
-            "POST",
-            "/conversations",
-            200,
-            json={"source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id},
-        )
+        body: dict[str, Any] = {"source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id}
+        if self._ledger is not None:
+            body["custom_attributes"] = {"golive_run": self._ledger.run_id}
+        conversation = self._json("POST", "/conversations", 200, json=body)
         conversation_id = int(conversation["id"])
-        message = self._json(
-            "POST",
-            f"/conversations/{conversation_id}/messages",
-            200,
-            json={"content": text, "message_type": "incoming"},
-        )
-        return Created(contact_id, source_id, conversation_id, int(message["id"]))
+        self._record("conversation", conversation_id, contact_id=contact_id, inbox_id=inbox_id)
+        return Created(contact_id, source_id, conversation_id, self.add_message(conversation_id, text))
 
     def _existing_contact(self, phone: str) -> int | None:
         found = self._json("GET", "/contacts/search", 200, params={"q": phone})["payload"]
@@ -118,4 +125,26 @@ class ChatwootClient:
             200,
             json={"content": text, "message_type": "incoming"},
         )
+        self._record("message", int(message["id"]), conversation_id=conversation_id)
         return int(message["id"])
+
+    # --- tidying test data up (golive cleanup) ---------------------------------------------
+
+    def resolve(self, conversation_id: int) -> str:
+        """Resolve the conversation; its status afterwards."""
+        answer = self._json(
+            "POST", f"/conversations/{conversation_id}/toggle_status", 200, json={"status": "resolved"}
+        )
+        return str(answer["payload"]["current_status"])
+
+    def labels(self, conversation_id: int) -> list[str]:
+        return [
+            str(label)
+            for label in self._json("GET", f"/conversations/{conversation_id}/labels", 200)["payload"]
+        ]
+
+    def add_label(self, conversation_id: int, label: str) -> list[str]:
+        """Chatwoot replaces a conversation's labels with the list sent: send the old ones too."""
+        wanted = list(dict.fromkeys([*self.labels(conversation_id), label]))
+        answer = self._json("POST", f"/conversations/{conversation_id}/labels", 200, json={"labels": wanted})
+        return [str(label) for label in answer["payload"]]

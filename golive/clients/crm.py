@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from golive.clients.http import expect, send
+from golive.clients.ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,13 @@ class Answer:
 
 
 class CrmClient:
-    """Typed calls to one organisation's CRM. Auth (X-Api-Key) is set on the injected client."""
+    """Typed calls to one organisation's CRM. Auth (X-Api-Key) is set on the injected client.
+    With a ledger, every contact and deal the API answers `created` is recorded in it."""
 
-    def __init__(self, *, http: httpx.Client, organisation: str) -> None:
+    def __init__(self, *, http: httpx.Client, organisation: str, ledger: Ledger | None = None) -> None:
         self._http = http
         self._org = organisation
+        self._ledger = ledger
 
     def _answer(self, method: str, url: str, **kwargs: Any) -> Answer:
         response = send(self._http, self._org, method, url, **kwargs)
@@ -143,13 +146,19 @@ class CrmClient:
 
     def upsert_contact(self, *, name: str, phone: str | None = None, email: str | None = None) -> Contact:
         body = {k: v for k, v in {"name": name, "phone": phone, "email": email}.items() if v}
-        data = self._json("POST", "/api/public/v1/contacts", 200, 201, json=body)["data"]
+        answer = self._json("POST", "/api/public/v1/contacts", 200, 201, json=body)
+        data = answer["data"]
+        if self._ledger is not None and answer.get("action") == "created":
+            self._ledger.record("crm", "contact", data["id"], name=data["name"])
         return Contact(data["id"], data["name"], data.get("phone"), data.get("email"))
 
     def create_deal(self, *, title: str, board: str, contact_id: str) -> tuple[Deal, str]:
         body = {"title": title, "board_key": board, "contact_id": contact_id}
         answer = self._json("POST", "/api/public/v1/deals", 200, 201, json=body)
-        return Deal.from_api(answer["data"]), str(answer["action"])
+        deal = Deal.from_api(answer["data"])
+        if self._ledger is not None and answer.get("action") == "created":
+            self._ledger.record("crm", "deal", deal.id, title=deal.title, contact_id=contact_id)
+        return deal, str(answer["action"])
 
     def deal(self, deal_id: str) -> Deal:
         return Deal.from_api(self._json("GET", f"/api/public/v1/deals/{deal_id}", 200)["data"])
@@ -178,3 +187,30 @@ class CrmClient:
     def move_legacy(self, *, board: str, stage: str, phone: str) -> Answer:
         body = {"board_key_or_id": board, "phone": phone, "to_stage_label": stage}
         return self._answer("POST", "/api/public/v1/deals/move-stage", json=body)
+
+    # --- tidying test data up (golive cleanup): what the public API allows, it has no DELETE ----
+
+    def contacts_with_identifier(self, channel: str, identifier: str) -> list[Contact]:
+        data = self._json(
+            "GET", "/api/public/v1/contacts", 200, params={"identifier": identifier, "channel": channel}
+        )["data"]
+        return [Contact(c["id"], c["name"], c.get("phone"), c.get("email")) for c in data]
+
+    def contact_deals(self, contact_id: str) -> list[Deal]:
+        """Every live deal of the contact, open or closed."""
+        data = self._json("GET", "/api/public/v1/deals", 200, params={"contact_id": contact_id})["data"]
+        return [Deal.from_api(d) for d in data]
+
+    def mark_lost(self, deal_id: str, *, reason: str) -> Answer:
+        return self._answer("POST", f"/api/public/v1/deals/{deal_id}/mark-lost", json={"loss_reason": reason})
+
+    def notes(self, contact_id: str) -> list[dict[str, Any]]:
+        """The contact's note activities (type `note`)."""
+        data = self._json(
+            "GET", "/api/public/v1/activities", 200, params={"contact_id": contact_id, "type": "note"}
+        )["data"]
+        return [a for a in data if isinstance(a, dict)]
+
+    def add_note(self, contact_id: str, *, title: str, metadata: dict[str, str]) -> Answer:
+        body = {"type": "note", "title": title, "contact_id": contact_id, "metadata": metadata}
+        return self._answer("POST", "/api/public/v1/activities", json=body)

@@ -324,6 +324,46 @@ def ci_secrets(
         raise _fail(exc) from None
 
 
+@app.command()
+def cleanup(
+    org: Annotated[str, typer.Option(help="organisation whose test data to tidy")],
+    run: Annotated[list[str] | None, typer.Option(help="run id (repeatable)")] = None,
+    older_than: Annotated[
+        float | None, typer.Option(help="every run of the organisation older than DAYS (0: all)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would be done")] = False,
+    allow_production: Annotated[
+        bool, typer.Option("--allow-production", help="allow a profile marked production")
+    ] = False,
+) -> None:
+    """Tidy up the test data of runs through the public APIs, touching only what their ledgers
+    (reports/<run-id>/ledger/<org>.jsonl) list: deals closed as lost, contacts noted as test data,
+    Chatwoot conversations resolved. Says what it could not remove; exit 1 if something failed."""
+    from golive.commands import cleanup as tidy
+
+    root = _root()
+    try:
+        ledgers = tidy.find_ledgers(root / "reports", org, runs=run or (), older_than_days=older_than)
+        if not ledgers:
+            _say(f"{org}: no ledger to tidy under {root / 'reports'}")
+            raise typer.Exit(0)
+        crm, chatwoot = tidy.clients_for(root, org, allow_production=allow_production)
+        report = tidy.cleanup(org, ledgers, crm=crm, chatwoot=chatwoot, dry_run=dry_run)
+    except GoliveError as exc:
+        raise _fail(exc) from None
+    for outcome in report.outcomes:
+        _say(f"{outcome.run_id}  {outcome.line()}")
+    _say(
+        f"{org}: {len(report.runs)} run(s); {report.count('closed')} deal(s) closed as lost, "
+        f"{report.count('resolved')} conversation(s) resolved, {report.count('already')} already closed, "
+        f"{report.count('gone')} gone; not removed: {len(report.not_removed)} "
+        f"({report.count('marked')} marked, {report.count('kept')} kept, "
+        f"{report.count('left alone')} left alone, {report.count('failed')} failed)"
+        + (" — dry run, nothing changed" if dry_run else "")
+    )
+    raise typer.Exit(1 if report.failed else 0)
+
+
 @app.command("check-config")
 def check_config(
     org: Annotated[list[str], typer.Option(help="organisation profile (repeatable)")],

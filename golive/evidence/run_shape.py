@@ -12,7 +12,8 @@ GOLIVE_DIRS = frozenset(
     {"allure-results", "sql", "exchanges", "summary", "logs", "evidence", "fingerprint", "ledger", "runs"}
 )
 GOLIVE_FILES = re.compile(r"^(junit(-[A-Za-z0-9._-]+)?\.xml|kill-matrix\.(md|json)|\.golive-[a-z-]+)$")
-RESULT_MARKERS = ("summary/*.json", "kill-matrix.json")
+# A ledger counts: it lists records a run created on a target, which cleanup needs.
+RESULT_MARKERS = ("summary/*.json", "kill-matrix.json", "ledger/*.jsonl")
 
 
 def foreign_entries(folder: Path) -> list[str]:

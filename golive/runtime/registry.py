@@ -15,6 +15,7 @@ from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
 from golive.clients.crm import CrmClient
 from golive.clients.http import build_client
+from golive.clients.ledger import Ledger
 from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookEmitter
@@ -53,9 +54,17 @@ class Clients:
 
 
 class Targets:
-    def __init__(self, *, orgs_dir: Path, run_id: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        orgs_dir: Path,
+        run_id: str,
+        env: Mapping[str, str] | None = None,
+        ledger_dir: Path | None = None,  # reports/<run-id>/ledger: what the run creates on its targets
+    ) -> None:
         self.orgs_dir = orgs_dir
         self.run_id = run_id
+        self.ledger_dir = ledger_dir
         self.env = env if env is not None else os.environ
         self.data = DataFactory(run_id)
         self.sandbox: SandboxHandle | None = None
@@ -105,6 +114,9 @@ class Targets:
             return self._clients[slug]
 
     def _build(self, org: Organisation) -> Clients:
+        ledger = None
+        if self.ledger_dir is not None:
+            ledger = Ledger(self.ledger_dir / f"{org.slug}.jsonl", organisation=org.slug, run_id=self.run_id)
         headers = {"X-Api-Key": org.api_key.reveal()} if org.api_key else {}
         crm_http = build_client("crm", base_url=org.crm_base_url, headers=headers, timeout=org.timeout_s)
         hook_http = build_client("crm-webhook", base_url=org.crm_base_url, timeout=org.timeout_s)
@@ -116,7 +128,7 @@ class Targets:
             secret=org.webhook_secret,
             signature_mode=org.signature_mode,
         )
-        crm = CrmClient(http=crm_http, organisation=org.slug)
+        crm = CrmClient(http=crm_http, organisation=org.slug, ledger=ledger)
         sql = None
         if org.database_dsn:
             org_id = org.organization_id or crm.me().organization_id
@@ -147,13 +159,16 @@ class Targets:
                 headers={"api_access_token": org.chatwoot_token.reveal()},
             )
             self._http.append(chatwoot_http)
-            chatwoot = ChatwootClient(http=chatwoot_http, organisation=org.slug, account_id=org.account_id)
+            chatwoot = ChatwootClient(
+                http=chatwoot_http, organisation=org.slug, account_id=org.account_id, ledger=ledger
+            )
         conversations = Conversations(
             organisation=org,
             crm_webhook=webhook,
             data=self.data,
             n8n_webhook=n8n_webhook,
             chatwoot_api=chatwoot,
+            ledger=ledger,
         )
         control = None
         if org.control_url:

@@ -37,7 +37,8 @@ class RunState:
 
     def get_targets(self) -> Targets:
         if self.targets is None:
-            self.targets = Targets(orgs_dir=self.orgs_dir, run_id=self.run_id)
+            ledger = self.run_dir.root / "ledger" if self.run_dir is not None else None
+            self.targets = Targets(orgs_dir=self.orgs_dir, run_id=self.run_id, ledger_dir=ledger)
         return self.targets
 
 

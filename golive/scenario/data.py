@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from faker import Faker
 
+from golive.clients.ledger import run_tag
 from golive.identity import e164
 
 # Chatwoot ids the suite invents live far above what a staging account reaches, so an
@@ -58,7 +59,7 @@ class DataFactory:
 
     def name(self) -> str:
         with self._lock:
-            return f"{self._faker.first_name()} {self._faker.last_name()} [golive {self.run_id}]"
+            return f"{self._faker.first_name()} {self._faker.last_name()} {run_tag(self.run_id)}"
 
     def igsid(self) -> str:
         with self._lock:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from golive.clients.chatwoot import ChatwootClient
+from golive.clients.ledger import Ledger
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Injection, Organisation
 from golive.errors import ConfigError
@@ -54,12 +55,14 @@ class Conversations:
         data: DataFactory,
         n8n_webhook: WebhookEmitter | None = None,
         chatwoot_api: ChatwootClient | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.org = organisation
         self.crm_webhook = crm_webhook
         self.data = data
         self.n8n_webhook = n8n_webhook
         self.chatwoot_api = chatwoot_api
+        self.ledger = ledger
 
     def conversation(
         self,
@@ -113,8 +116,11 @@ class Conversations:
         `copies` times (concurrently when more than one)."""
         plain = signing is Signing.VALID and copies == 1
         if plain and conversation is None and self.org.inboxes[channel].injection == "chatwoot":
+            self._will_resolve(channel, person.phone, person)
             return self._through_chatwoot(channel, person, text)
         conv = conversation or self.conversation(channel, person)
+        external_id = conv.source_id if channel == "instagram" else conv.contact.phone_number
+        self._will_resolve(channel, external_id, person)
         message = self._message(text)
         deliveries = (
             self.crm_webhook.prepare(chatwoot.conversation_created(conv, message), signing=signing),
@@ -141,6 +147,12 @@ class Conversations:
             self._send(deliveries),
             self._to_n8n(conv, message),
         )
+
+    def _will_resolve(self, channel: Channel, external_id: str | None, person: Person) -> None:
+        """Ledger the identity the CRM will resolve for this message, before it is sent: the CRM
+        creates the contact (and n8n its deal) and answers no id, so cleanup looks it up."""
+        if self.ledger is not None and external_id:
+            self.ledger.record("crm", "identity", f"{channel}:{external_id}", name=person.name)
 
     def _to_n8n(self, conv: chatwoot.Conversation, message: chatwoot.Message) -> tuple[WebhookAnswer, ...]:
         """Chatwoot's account webhook for n8n is subscribed to message events only."""
@@ -197,4 +209,6 @@ class Conversations:
 
     def _message(self, text: str) -> chatwoot.Message:
         mid = self.data.chatwoot_id()
-        return chatwoot.Message(id=mid, content=text, created_at=time.time(), source_id=f"golive-mid-{mid}")
+        return chatwoot.Message(
+            id=mid, content=text, created_at=time.time(), source_id=f"golive-{self.data.run_id}-{mid}"
+        )

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from golive.sandbox.crm import api_contacts
+from golive.sandbox.crm import api_activities, api_contacts
 from golive.sandbox.crm.api_common import ApiFailure, Handler, find_board
 from golive.sandbox.crm.api_deals import Deals
 from golive.sandbox.db import Conn, Pool
@@ -51,6 +51,7 @@ class PublicApi:
             Route(f"{p}/deals/{{deal}}/move-stage", self._wrap(self.deals.move_by_id), methods=["POST"]),
             Route(f"{p}/deals/{{deal}}/mark-won", self._wrap(self.deals.mark_won), methods=["POST"]),
             Route(f"{p}/deals/{{deal}}/mark-lost", self._wrap(self.deals.mark_lost), methods=["POST"]),
+            Route(f"{p}/activities", self._wrap(api_activities.list_or_create), methods=["GET", "POST"]),
         ]
 
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:

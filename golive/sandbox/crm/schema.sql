@@ -194,6 +194,10 @@ CREATE TABLE activities (
   contact_id uuid REFERENCES contacts(id),
   type text NOT NULL,
   title text NOT NULL,
+  description text,
   date timestamptz NOT NULL DEFAULT now(),
-  metadata jsonb NOT NULL DEFAULT '{}'::jsonb
+  completed boolean NOT NULL DEFAULT false,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  deleted_at timestamptz
 );
