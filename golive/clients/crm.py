@@ -196,6 +196,14 @@ class CrmClient:
         )["data"]
         return [Contact(c["id"], c["name"], c.get("phone"), c.get("email")) for c in data]
 
+    def contact_exists(self, contact_id: str) -> bool:
+        """Whether the contact is live in this organisation (its identifiers answer, or 404)."""
+        response = send(self._http, self._org, "GET", f"/api/public/v1/contacts/{contact_id}/identifiers")
+        if response.status_code == 404:
+            return False
+        expect(response, self._org, 200)
+        return True
+
     def contact_deals(self, contact_id: str) -> list[Deal]:
         """Every live deal of the contact, open or closed."""
         data = self._json("GET", "/api/public/v1/deals", 200, params={"contact_id": contact_id})["data"]

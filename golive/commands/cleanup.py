@@ -198,9 +198,12 @@ class RunCleanup:
         return mine
 
     def _contact(self, contact_id: str, name: str) -> None:
+        record = f"crm contact {contact_id}"
+        if not self.crm.contact_exists(contact_id):
+            self._say(record, "gone", f"{name!r}: the CRM no longer has it")
+            return
         for deal in self.crm.contact_deals(contact_id):
             self._close(deal)
-        record = f"crm contact {contact_id}"
         noted = any(
             isinstance(n.get("metadata"), dict) and n["metadata"].get("golive_run") == self.run_id
             for n in self.crm.notes(contact_id)
@@ -260,18 +263,23 @@ class RunCleanup:
             self._say(
                 record, "failed", "the profile has no Chatwoot API ([chatwoot] base_url, api_token_env)"
             )
-        elif not self.dry_run:
+        else:
             try:
-                status = self.chatwoot.resolve(int(entry.id))
-                self.chatwoot.add_label(int(entry.id), LABEL)
+                labels = self.chatwoot.labels(int(entry.id))
             except ApiError as exc:
                 if exc.status == NOT_FOUND:
                     self._say(record, "gone", "Chatwoot no longer has it")
                     return
                 raise
-            self._say(record, "resolved", f"status {status}, labelled {LABEL}")
-        else:
-            self._say(record, "resolved", f"would be resolved and labelled {LABEL}")
+            if LABEL in labels:
+                self._say(record, "already", f"labelled {LABEL} by an earlier cleanup")
+                return
+            detail = f"would be resolved and labelled {LABEL}"
+            if not self.dry_run:
+                status = self.chatwoot.resolve(int(entry.id))
+                self.chatwoot.add_label(int(entry.id), LABEL)
+                detail = f"status {status}, labelled {LABEL}"
+            self._say(record, "resolved", detail)
 
 
 def cleanup(

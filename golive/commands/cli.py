@@ -125,7 +125,8 @@ def smoke(
                 markup=False,
                 highlight=False,
             )
-    console.print(f"evidence: {run.root}")
+    if run.root.is_dir():  # a run that finished no scenario leaves no folder
+        console.print(f"evidence: {run.root}")
     raise typer.Exit(smoke_exit([r.exit_code for r in results], built.exit_code if built else None))
 
 
@@ -355,7 +356,7 @@ def cleanup(
         _say(f"{outcome.run_id}  {outcome.line()}")
     _say(
         f"{org}: {len(report.runs)} run(s); {report.count('closed')} deal(s) closed as lost, "
-        f"{report.count('resolved')} conversation(s) resolved, {report.count('already')} already closed, "
+        f"{report.count('resolved')} conversation(s) resolved, {report.count('already')} already tidied, "
         f"{report.count('gone')} gone; not removed: {len(report.not_removed)} "
         f"({report.count('marked')} marked, {report.count('kept')} kept, "
         f"{report.count('left alone')} left alone, {report.count('failed')} failed)"

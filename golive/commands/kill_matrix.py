@@ -17,6 +17,7 @@ from pathlib import Path
 
 from golive.clients.control import ControlClient, FaultInfo
 from golive.clients.http import build_client
+from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
 from golive.errors import GoliveError
@@ -111,10 +112,19 @@ def run_matrix(
     pytest_args: Sequence[str] = (),
     say: Callable[[str], None] = print,
 ) -> tuple[Matrix, Path]:
+    out = out_dir or root / "reports" / (new_run_id() + "-kill-matrix")
+    with running(out):  # an unknown fault or Ctrl-C before the matrix is written leaves no folder
+        return _run_matrix(root, out, faults, pytest_args, say)
+
+
+def _run_matrix(
+    root: Path,
+    out: Path,
+    faults: Sequence[str] | None,
+    pytest_args: Sequence[str],
+    say: Callable[[str], None],
+) -> tuple[Matrix, Path]:
     started = time.monotonic()
-    run_id = new_run_id() + "-kill-matrix"
-    out = out_dir or root / "reports" / run_id
-    out.mkdir(parents=True, exist_ok=True)
     sandbox = start_sandbox(log_path=out / "sandbox.log")
     try:
         slugs = sandbox_slugs(root / "orgs")

@@ -99,7 +99,9 @@ class OverviewRow:
 
 
 def ci_summary(rows: Sequence[OverviewRow], *, title: str) -> str:
-    return render_ci_summary([r.ci_row() for r in rows], run_id=title)
+    """The job summary of the merge: golive's per-run table under the overview's own title."""
+    table = render_ci_summary([r.ci_row() for r in rows]).split("\n", 1)[1]
+    return f"### {title}\n{table}"
 
 
 # --------------------------------------------------------------------------- HTML

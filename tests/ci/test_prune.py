@@ -173,3 +173,10 @@ def test_golive_prune_says_what_it_deleted_and_what_it_left(tmp_path: Path) -> N
     assert "kept 1 run(s); deleted 2" in done.stdout
     assert sorted(p.name for p in reports.iterdir()) == [".history", runs[2].name]
     assert golive(project, "prune", "--keep", "-1").returncode == 2
+
+
+def test_a_kill_matrix_stopped_by_an_unknown_fault_leaves_no_folder(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    result = golive(project, "kill-matrix", "--fault", "no-such-fault")
+    assert result.returncode == 2 and "unknown fault" in result.stderr
+    assert [p.name for p in (project / "reports").iterdir()] == []

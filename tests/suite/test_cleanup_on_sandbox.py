@@ -18,6 +18,7 @@ from golive.clients.ledger import read_ledger, run_tag
 from golive.commands.cleanup import cleanup, clients_for, find_ledgers
 from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
+from golive.evidence.run_shape import foreign_entries
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,7 @@ def test_cleanup_tidies_exactly_what_the_ledger_lists(
         env={**os.environ, STATE_ENV: str(sandbox.state_dir)}, log=tmp_path / "run.log", timeout_s=300
     )
     assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+    assert foreign_entries(tmp_path / RUN) == [], "retention must recognise a real run folder as golive's"
 
     pilot = api["sandbox-pilot"]
     legacy = data(pilot, "/contacts", identifier="+5511987654321", channel="whatsapp")

@@ -28,6 +28,7 @@ RUN = "20261130T120000Z-beef"
 TAGGED = "c0000000-0000-4000-8000-000000000001"
 LEGACY = "c0000000-0000-4000-8000-000000000002"
 CREATED = "c0000000-0000-4000-8000-000000000003"
+GONE = "c0000000-0000-4000-8000-000000000004"
 
 
 def deal(deal_id: str, contact: str, *, lost: bool = False) -> dict[str, Any]:
@@ -60,6 +61,7 @@ def ledger(tmp_path: Path) -> Ledger:
     ledger.record("crm", "identity", "instagram:178400001", name=f"Ana {run_tag(RUN)}")
     ledger.record("crm", "identity", "whatsapp:+5511987654321", name="Maria Legado")
     ledger.record("crm", "contact", CREATED, name=f"Bia {run_tag(RUN)}")
+    ledger.record("crm", "contact", GONE, name=f"Cris {run_tag(RUN)}")
     ledger.record("crm", "deal", "d-created", title="Reserva Bia", contact_id=CREATED)
     ledger.record("crm", "deal", "d-gone", title="Reserva Cris", contact_id=CREATED)
     ledger.record("chatwoot", "contact", 31, name=f"Ana {run_tag(RUN)}")
@@ -86,6 +88,14 @@ def crm_routes(mock: respx.MockRouter) -> dict[str, respx.Route]:
         }
         return httpx.Response(200, json={"data": own[contact], "nextCursor": None})
 
+    def identifiers(request: httpx.Request) -> httpx.Response:
+        contact = request.url.path.split("/")[-2]
+        assert contact != LEGACY, "a contact not named for the run was looked into"
+        if contact == GONE:
+            return httpx.Response(404, json={"error": "Contact not found", "code": "NOT_FOUND"})
+        return httpx.Response(200, json={"data": []})
+
+    mock.get(url__regex=rf"{API}/contacts/[0-9a-f-]+/identifiers$").mock(side_effect=identifiers)
     notes_for: dict[str, list[dict[str, Any]]] = {TAGGED: [], CREATED: [{"metadata": {"golive_run": RUN}}]}
     mock.get(f"{API}/contacts").mock(side_effect=contacts)
     mock.get(f"{API}/deals").mock(side_effect=deals)
@@ -128,6 +138,7 @@ def test_a_run_is_tidied_through_the_public_api_and_what_stays_is_reported(
     assert by_record["crm deal d-gone"].action == "gone"
     assert by_record[f"crm contact {TAGGED}"].action == "marked"
     assert by_record[f"crm contact {CREATED}"].action == "marked"  # noted on an earlier cleanup
+    assert by_record[f"crm contact {GONE}"].action == "gone"
     assert by_record[f"crm contact {LEGACY}"].action == "left alone"
     assert "Maria Legado" in by_record[f"crm contact {LEGACY}"].detail
     assert by_record["chatwoot conversation 41"].action == "resolved"
@@ -148,8 +159,12 @@ def test_a_run_is_tidied_through_the_public_api_and_what_stays_is_reported(
 
 def test_a_dry_run_changes_nothing(clients: tuple[CrmClient, ChatwootClient], ledger: Ledger) -> None:
     crm, chatwoot = clients
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock, respx.mock(base_url=CHATWOOT):
+    with (
+        respx.mock(base_url=BASE, assert_all_called=False) as mock,
+        respx.mock(base_url=CHATWOOT) as cw,
+    ):
         routes = crm_routes(mock)
+        cw.get("/api/v1/accounts/7/conversations/41/labels").respond(200, json={"payload": []})
         outcomes = RunCleanup(RUN, read_ledger(ledger.path), crm=crm, chatwoot=chatwoot, dry_run=True).run()
         assert not routes["note"].called and not routes["lost"].called
     assert {o.record: o.action for o in outcomes}["crm deal d-agent"] == "closed"
@@ -208,3 +223,17 @@ def test_cleanup_only_reads_entries_of_its_organisation_and_run(
         report = cleanup("coronel", [path], crm=crm, chatwoot=None)
     assert report.outcomes == [] and report.runs == [RUN]
     assert json.loads((path.parent / "coronel.cleanup.json").read_text())["runs"] == [RUN]
+
+
+def test_a_conversation_labelled_by_an_earlier_cleanup_is_not_touched_again(
+    clients: tuple[CrmClient, ChatwootClient],
+) -> None:
+    _, chatwoot = clients
+    crm = clients[0]
+    entry = Entry("chatwoot", "conversation", "41", "coronel", RUN, "")
+    with respx.mock(base_url=CHATWOOT, assert_all_called=True) as cw:
+        cw.get("/api/v1/accounts/7/conversations/41/labels").respond(
+            200, json={"payload": ["golive-test-data"]}
+        )
+        outcomes = RunCleanup(RUN, [entry], crm=crm, chatwoot=chatwoot).run()
+    assert [(o.record, o.action) for o in outcomes] == [("chatwoot conversation 41", "already")]
