@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 GO, NO_GO, ERROR, LEAK = 0, 1, 2, 3
-_PYTEST_OK, _PYTEST_FAILED = 0, 1  # pytest: 2 interrupted, 3 internal error, 4 usage, 5 nothing collected
+_PYTEST_OK, _PYTEST_FAILED = 0, 1  # pytest: 2 interrupted, 3 internal error, 4 usage error
+NOTHING_COLLECTED = 5  # pytest's code when no test was selected
 
 
 def smoke_exit(test_codes: Sequence[int], evidence_code: int | None) -> int:
