@@ -108,7 +108,6 @@ def merge(
 
     root = _root()
     expected = [slug for value in expect or [] for slug in value.replace(",", " ").split()]
-    say = _say
     try:
         overview = merge_runs(
             inputs,
@@ -121,9 +120,12 @@ def merge(
     except GoliveError as exc:
         raise _fail(exc) from None
     for row in overview.rows:
+        if row.status == "MISSING":
+            _say(f"{row.status:10} {row.organisation}  no artifact found")
+            continue
         failed = row.counts.get("failed", 0) if row.counts else 0
-        say(f"{row.status:10} {row.organisation}  run {row.run_id}  ({failed} failed)")
-    say(f"{overview.runs_found} run(s) merged; overview: {overview.index}")
+        _say(f"{row.status:10} {row.organisation}  run {row.run_id}  ({failed} failed)")
+    _say(f"{overview.runs_found} run(s) merged; overview: {overview.index}")
     raise typer.Exit(overview.exit_code)
 
 

@@ -157,6 +157,10 @@ def _short(text: str, limit: int = 220) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _run_label(row: OverviewRow) -> str:
+    return "no artifact found" if row.status == "MISSING" else f"run {escape(row.run_id or '—')}"
+
+
 def _links(row: OverviewRow) -> str:
     return " · ".join(f'<a href="{escape(path)}">{escape(label)}</a>' for label, path in row.links.items())
 
@@ -186,7 +190,7 @@ def render_index(
             f'<td class="counts">{counts}</td>'
             f"<td>{_problems(row)}</td>"
             f"<td>{_trend(history.get(row.organisation, ()))}</td>"
-            f'<td>{_links(row)}<br><span class="msg">run {escape(row.run_id or "—")}</span></td>'
+            f'<td>{_links(row)}<br><span class="msg">{_run_label(row)}</span></td>'
             "</tr>"
         )
     return (
