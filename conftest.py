@@ -12,4 +12,5 @@ pytest_plugins = [
     "steps.isolation",
     "steps.n8n",
     "steps.preactivation",
+    "steps.ui",
 ]

@@ -54,6 +54,7 @@ SECRET_SETTINGS = [
     ("n8n", "api_key"),
     ("database", "dsn"),
     ("control", "token"),
+    ("ui", "password"),
 ]
 
 
@@ -364,6 +365,7 @@ def _profile_with_every_secret(profile: dict[str, Any]) -> tuple[dict[str, Any],
         workflow_exports=["fixtures/n8n/agent-v2.json"],
     )
     profile["control"]["url"] = "https://control.example.com"
+    profile.setdefault("ui", {})["user"] = "qa@coronel.example.com"
     return profile, names
 
 
@@ -783,6 +785,7 @@ def test_a_minimal_profile_states_why_each_capability_is_missing(
     assert "board" in capabilities["board"]
     assert "workflow_exports" in capabilities["exports"]
     assert "webhook_secret_env" in capabilities["secret"]
+    assert "[ui] user and password_env" in capabilities["ui"]
 
 
 def test_a_complete_profile_has_every_capability(profile: dict[str, Any], canary: Any) -> None:
