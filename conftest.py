@@ -3,6 +3,7 @@
 pytest_plugins = [
     "golive.runtime.plugin",
     "fixtures.clients",
+    "fixtures.roles",
     "steps.customer",
     "steps.crm",
     "steps.deals",
@@ -13,4 +14,6 @@ pytest_plugins = [
     "steps.n8n",
     "steps.preactivation",
     "steps.ui",
+    "steps.rls",
+    "steps.backfill",
 ]
