@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.commands.monitor import monitor_after_run
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
 from golive.errors import ConfigError
@@ -51,6 +52,7 @@ def run_smoke(
     parallel: int | None = None,
     evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
+    monitor_window: str | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     slugs = list(orgs) or sandbox_slugs(orgs_dir)
@@ -72,6 +74,10 @@ def run_smoke(
             results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
         for leak in scrub_tree(run.root / "logs", REDACTOR):  # the children's output, now complete
             say(f"secret(s) {', '.join(leak.secret_names)} redacted from {leak.path}")
+        if monitor_window not in ("0", "off"):  # the window after the run (GO rule, §6.3)
+            monitor_after_run(
+                root=root, run_dir=run.root, organisations=slugs, env=env, say=say, window=monitor_window
+            )
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say)
