@@ -177,6 +177,7 @@ def monitor_after_run(
     env: Mapping[str, str],
     say: Callable[[str], None] = print,
     window: str | None = None,
+    start: datetime | None = None,
 ) -> dict[str, MonitorReport]:
     """What `golive smoke` does after the suite: each organisation's window, as its profile sets it
     (`[monitor] window`; the sandbox sets a short one) or as `window` overrides it, all at once.
@@ -196,9 +197,12 @@ def monitor_after_run(
             )
 
     def one(slug: str, chosen: str) -> None:
-        reports[slug] = run_monitor(
-            root=root, run_dir=run_dir, organisation=slug, window=chosen, env=env, say=say
-        )[0]
+        try:
+            reports[slug] = run_monitor(
+                root=root, run_dir=run_dir, organisation=slug, window=chosen, env=env, say=say, start=start
+            )[0]
+        except Exception as exc:  # one organisation's problem never stops the others
+            say(f"monitoring {slug} failed, its dossier will say it was not watched: {exc}")
 
     threads = [
         threading.Thread(target=one, args=(slug, chosen), name=f"monitor-{slug}")

@@ -21,6 +21,7 @@ from golive.scenario.agent_flow import v2_workflow
 
 MIN_INTERVAL_S = 1.0
 MAX_INTERVAL_S = 60.0
+MAX_QUIET_S = 900.0  # a progress line at least every 15 min, even when nothing changes
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ def watch(
     observation = Observation(since=start.isoformat(), until=start.isoformat())
     verdict = "incomplete"
     findings = judge(observation)
+    quiet = min(MAX_QUIET_S, max(every, window_s / 10))
+    last_said: tuple[object, ...] | None = None
+    said_at = current
     try:
         while True:
             current = now()
@@ -101,7 +105,10 @@ def watch(
             observation = observe(target.sql, target.n8n, workflow, start, until)
             findings = judge(observation)
             verdict = verdict_of(findings, complete=current >= end)
-            say(progress_line(org.slug, until - start, window, observation, verdict))
+            counts = (*(f.value for f in findings), verdict)
+            if counts != last_said or (current - said_at).total_seconds() >= quiet:
+                say(progress_line(org.slug, until - start, window, observation, verdict))
+                last_said, said_at = counts, current
             if verdict != "incomplete":
                 break
             if stopping.wait(max(0.0, min(every, (end - current).total_seconds()))):
