@@ -100,10 +100,9 @@ def build_dossier(
     sql_reasons = _sql_reasons(sql)
     reasons += sql_reasons
     reasons += _attestation_reasons(org, attestations, answers)
-    environment = summary.environment if summary.environment != "unknown" else "unknown"
     rule = None
     if monitoring is not None:
-        rule = go_rule(list(monitoring), environment=environment, organisation=org)
+        rule = go_rule(list(monitoring), environment=summary.environment, organisation=org)
         reasons += [Reason(code, message, MONITORING_ITEMS) for code, message in rule.reasons]
     if attestations is not None and not any(a.mandatory for a in answers.values()):
         notes.append(f"the attestation file marks no manual item mandatory for {org}")
