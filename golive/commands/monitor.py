@@ -124,10 +124,14 @@ def watch_organisations(
     from golive.evidence.build import find_run
     from golive.evidence.monitoring import describe
 
-    window_seconds(window)  # a bad window stops here, before anything runs
+    window_seconds(window)  # a bad window or a missing run stops here, before anything runs
     run_dir = find_run(root / "reports", run)
+    for slug in organisations:
+        run_end(run_dir, slug)
     stop = threading.Event()
     results: dict[str, MonitorReport | BaseException] = {}
+
+    done = {slug: threading.Event() for slug in organisations}
 
     def one(slug: str) -> None:
         try:
@@ -142,18 +146,19 @@ def watch_organisations(
             )[0]
         except BaseException as exc:  # reported by the main thread
             results[slug] = exc
+        finally:
+            done[slug].set()
 
-    threads = [threading.Thread(target=one, args=(slug,), name=f"monitor-{slug}") for slug in organisations]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.5)
-    except KeyboardInterrupt:
-        stop.set()
-        for thread in threads:
-            thread.join()
+    for slug in organisations:
+        threading.Thread(target=one, args=(slug,), name=f"monitor-{slug}", daemon=True).start()
+    # Waiting on events, not on Thread.join: a join that Ctrl-C interrupts may later return
+    # while its thread still runs, and the reports would be read before they are written.
+    while not all(event.is_set() for event in done.values()):
+        try:
+            for event in done.values():
+                event.wait(timeout=0.5)
+        except KeyboardInterrupt:
+            stop.set()  # every watcher ends its window now and writes what it saw
     codes = []
     for slug in organisations:
         outcome = results.get(slug)
