@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,43 @@ def test_an_interrupted_watch_leaves_an_incomplete_report(monkeypatch: pytest.Mo
 
     assert report.verdict == "incomplete" and report.interrupted and not report.complete
     assert report.observed_s == 120 and "interrupted" in " ".join(report.notes)
+
+
+def test_ctrl_c_ends_every_watcher_and_each_leaves_its_report(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import _thread
+
+    from golive.commands import monitor as command
+    from golive.evidence.monitoring import MonitorReport
+
+    run_dir = tmp_path / "reports" / "20261130T120000Z-abcd"
+    (run_dir / "summary").mkdir(parents=True)
+    slugs = ["acme", "globex"]
+    for slug in slugs:
+        (run_dir / "summary" / f"{slug}.json").write_text("{}")
+    started = {slug: threading.Event() for slug in slugs}
+
+    def fake_run_monitor(*, organisation: str, stop: threading.Event, **_: Any) -> tuple[MonitorReport, Path]:
+        started[organisation].set()
+        stopped = stop.wait(timeout=30)  # a watcher ends only when told to
+        report = MonitorReport(
+            organisation, "staging", "run", 3600, "1h", "s", "e", 1.0, False, stopped, "incomplete"
+        )
+        return report, run_dir
+
+    def press_ctrl_c_once_both_watch() -> None:
+        for event in started.values():
+            event.wait(timeout=30)
+        _thread.interrupt_main()
+
+    monkeypatch.setattr(command, "run_monitor", fake_run_monitor)
+    threading.Thread(target=press_ctrl_c_once_both_watch, daemon=True).start()
+    lines: list[str] = []
+
+    code = command.watch_organisations(
+        root=tmp_path, organisations=slugs, window="1h", run=None, interval=None, say=lines.append
+    )
+
+    assert code == 130
+    assert [line.split()[:2] for line in lines[:2]] == [["INCOMPLETE", "acme:"], ["INCOMPLETE", "globex:"]]
