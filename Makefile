@@ -8,15 +8,29 @@ STAMP  := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ui]'
 	@touch $@
 
 install: $(STAMP)
 
 # Allure 3 CLI into .golive/tools/allure (needs node + npm; without them the HTML report is
-# skipped with a warning and the raw results are kept).
+# skipped with a warning and the raw results are kept). Chromium for the @ui scenarios: Debian's
+# package when it is missing and we may install it (root + apt-get); otherwise the scenarios are
+# skipped with the reason (GOLIVE_BROWSER or `playwright install chromium` are the other ways).
+CHROMIUM ?= /usr/bin/chromium
+
 tools: install
 	-@$(BIN)/python -m golive.evidence.allure_cli install
+	@if [ -x "$(CHROMIUM)" ]; then \
+		echo "chromium: $$($(CHROMIUM) --version 2>/dev/null | tail -1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "chromium: installing Debian's chromium (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+		|| { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; } \
+		|| echo "chromium: not installed; the @ui scenarios will be skipped with the reason"; \
+	else \
+		echo "chromium: not found and not installable here (needs root + apt-get); the @ui scenarios will be skipped with the reason"; \
+	fi
 
 smoke: install tools
 	$(BIN)/golive smoke --attest fixtures/attestations/example.toml

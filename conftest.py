@@ -3,6 +3,7 @@
 pytest_plugins = [
     "golive.runtime.plugin",
     "fixtures.clients",
+    "fixtures.roles",
     "steps.customer",
     "steps.crm",
     "steps.deals",
@@ -12,4 +13,7 @@ pytest_plugins = [
     "steps.isolation",
     "steps.n8n",
     "steps.preactivation",
+    "steps.ui",
+    "steps.rls",
+    "steps.backfill",
 ]

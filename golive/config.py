@@ -82,6 +82,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database.dsn", "SMOKE_DATABASE_URL", secret=True, help="read-only DSN"),
     Setting("control.url", "SMOKE_CONTROL_URL"),
     Setting("control.token", "SMOKE_CONTROL_TOKEN", secret=True),
+    Setting("ui.base_url", "SMOKE_UI_BASE_URL", help="the CRM's web app (default: crm.base_url)"),
+    Setting("ui.user", "SMOKE_UI_USER", help="QA user (email) that logs into the CRM's web app"),
+    Setting("ui.password", "SMOKE_UI_PASSWORD", secret=True),
+    Setting("monitor.window", "SMOKE_MONITOR_WINDOW", help="monitoring window after a run, e.g. 30m"),
 )
 TOP_LEVEL_KEYS = {"name", "environment", "description"}
 
@@ -132,6 +136,10 @@ class Organisation:
     control_url: str | None
     control_token: Secret | None
     fingerprint: str = field(default="", compare=False)
+    ui_base_url: str | None = None  # the CRM's web app; None = crm_base_url
+    ui_user: str | None = None  # the QA user the @ui scenarios log in as
+    ui_password: Secret | None = None
+    monitor_window: str | None = None  # how long `golive smoke` watches after the run (e.g. "30m")
 
     @property
     def webhook_url(self) -> str:
@@ -151,6 +159,9 @@ class Organisation:
             "board": "" if self.board_key and self.target_stage else "no [board] key/target_stage",
             "exports": "" if self.n8n.workflow_exports else "no [n8n] workflow_exports in the profile",
             "secret": "" if self.webhook_secret else "no webhook secret (crm.webhook_secret_env)",
+            "ui": ""
+            if self.ui_user and self.ui_password
+            else "no QA user for the CRM's web app ([ui] user and password_env)",
         }
 
     def secrets(self) -> list[Secret]:
@@ -161,6 +172,7 @@ class Organisation:
             self.n8n.api_key,
             self.database_dsn,
             self.control_token,
+            self.ui_password,
         ]
         return [s for s in found if s is not None]
 
@@ -349,6 +361,14 @@ def build_organisation(
         raise invalid("test.instagram_igsid", "an IGSID is 10 to 20 digits")
     if not re.fullmatch(r"\+[1-9][0-9]{7,14}", values["test.whatsapp_phone"]):
         raise invalid("test.whatsapp_phone", "expected E.164, e.g. +5511999990000")
+    ui_base_url = (values["ui.base_url"] or "").rstrip("/") or None
+    if ui_base_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", ui_base_url):
+        raise invalid("ui.base_url", f"{ui_base_url!r} is not an http(s) URL")
+    if values["monitor.window"]:
+        try:
+            parse_duration(values["monitor.window"])
+        except ValueError as exc:
+            raise invalid("monitor.window", str(exc)) from None
     environment = str(file_values.get("environment", "staging"))
     if environment not in ENVIRONMENTS:
         raise ConfigError(
@@ -391,9 +411,28 @@ def build_organisation(
         control_url=(values["control.url"] or "").rstrip("/") or None,
         control_token=values["control.token"],
         fingerprint=_fingerprint(values),
+        ui_base_url=ui_base_url,
+        ui_user=values["ui.user"] or None,
+        ui_password=values["ui.password"],
+        monitor_window=values["monitor.window"] or None,
     )
     REDACTOR.register_all(org.secrets())
     return org
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as "30m", "72h", "10s" or "1h30m"; ValueError otherwise."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", compact)
+    if not compact or not parts or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30m, 72h, 10s, 1h30m)")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a positive duration")
+    return seconds
 
 
 def _fingerprint(values: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ class FaultInfo:
     breaks: str
     stands_for: str
     caught_by: tuple[str, ...]
+    after_run: bool = False  # switched on after a clean run; caught by the monitoring window
 
 
 class ControlClient:
@@ -31,7 +32,9 @@ class ControlClient:
     def catalogue(self) -> list[FaultInfo]:
         body = expect(send(self._http, self._org, "GET", "/faults"), self._org, 200)
         return [
-            FaultInfo(f["name"], f["breaks"], f["stands_for"], tuple(f["caught_by"]))
+            FaultInfo(
+                f["name"], f["breaks"], f["stands_for"], tuple(f["caught_by"]), bool(f.get("after_run"))
+            )
             for f in body["catalogue"]
         ]
 
@@ -58,3 +61,8 @@ class ControlClient:
 
     def reset(self) -> None:
         expect(send(self._http, self._org, "POST", "/reset"), self._org, 200)
+
+    def run_backfill(self) -> dict[str, Any]:
+        """Run the target's WhatsApp identity backfill now; what it did, per organisation id."""
+        body: dict[str, Any] = expect(send(self._http, self._org, "POST", "/backfill"), self._org, 200)
+        return dict(body.get("organisations") or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -125,6 +126,20 @@ class N8nClient:
         }
         body = expect(send(self._http, self._org, "GET", "/api/v1/executions", params=params), self._org, 200)
         return [_execution(e) for e in body.get("data", [])]
+
+    def executions_started(self, workflow_id: str, *, since: datetime) -> Iterator[Execution]:
+        """The workflow's executions with their data, newest first, down to those started at `since`
+        (n8n lists executions newest first, so paging stops there)."""
+        params = {"workflowId": workflow_id, "limit": 100, "includeData": "true"}
+        for raw in self._pages("/api/v1/executions", params):
+            execution = _execution(raw)
+            started = str(raw.get("startedAt") or "")
+            try:
+                if started and datetime.fromisoformat(started.replace("Z", "+00:00")) < since:
+                    return
+            except ValueError:
+                pass
+            yield execution
 
     def execution(self, execution_id: str) -> Execution:
         return _execution(

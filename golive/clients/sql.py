@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,13 @@ class IdentityRow:
     contact_id: str
 
 
+class CannotActAsUser(Exception):
+    """The read-only role may not take the role a logged-in user of the CRM gets (why, in words)."""
+
+
+USER_ROLE = "authenticated"  # the role PostgREST gives a logged-in Supabase user
+
+
 def _row(values: dict[str, Any]) -> dict[str, Any]:
     plain = (bool, int, float, str, list, dict)
     return {k: (v if v is None or isinstance(v, plain) else str(v)) for k, v in values.items()}
@@ -111,6 +119,27 @@ class SqlVerifier:
     def query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._connection().execute(sql, {"org": self._org, **params}).fetchall()
+        return [_row(r) for r in rows]
+
+    def query_as_user(self, user_id: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Run `sql` as a logged-in user of the CRM would through PostgREST: role `authenticated`
+        and the user's id as JWT subject, so row-level security applies. One read-only
+        transaction; raises CannotActAsUser when this role may not do that."""
+        claims = json.dumps({"sub": user_id, "role": USER_ROLE})
+        with self._lock:
+            conn = self._connection()
+            try:
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL ROLE {USER_ROLE}")
+                    conn.execute(
+                        "SELECT set_config('request.jwt.claims', %(claims)s, true)", {"claims": claims}
+                    )
+                    rows = conn.execute(sql, {"org": self._org, **params}).fetchall()
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue) as exc:
+                raise CannotActAsUser(
+                    f"the read-only role cannot act as role {USER_ROLE!r} ({str(exc).splitlines()[0]}); "
+                    f"grant it {USER_ROLE} to check row-level security by behaviour"
+                ) from None
         return [_row(r) for r in rows]
 
     def close(self) -> None:

@@ -50,6 +50,12 @@ def smoke(
         int | None,
         typer.Option(help="runs kept under reports/ afterwards (default $GOLIVE_KEEP_RUNS or 20; 0: all)"),
     ] = None,
+    monitor_window: Annotated[
+        str | None,
+        typer.Option(
+            help="watch this long after the run (default: the profile's [monitor] window; off = skip)"
+        ),
+    ] = None,
 ) -> None:
     """Run the suite for every organisation in parallel, then build each one's Go/No-Go evidence.
 
@@ -73,6 +79,7 @@ def smoke(
             parallel=parallel,
             evidence=request,
             say=_say,
+            monitor_window=monitor_window,
         )
     except GoliveError as exc:
         raise _fail(exc) from None
@@ -138,6 +145,35 @@ def evidence(
         raise _fail(exc) from None
     console.print(built.ci_summary.read_text(encoding="utf-8"), markup=False)
     raise typer.Exit(built.exit_code)
+
+
+@app.command()
+def monitor(
+    org: Annotated[list[str], typer.Option(help="organisation (repeatable)")],
+    window: Annotated[
+        str, typer.Option(help="how long after the run: 30m for GO, 72h for the pilot")
+    ] = "30m",
+    run: Annotated[str | None, typer.Option(help="run id under reports/ (default: the newest)")] = None,
+    interval: Annotated[
+        str | None, typer.Option(help="time between two looks (default window/10, 1s–60s)")
+    ] = None,
+) -> None:
+    """Watch the window after a run (crm-contract §6.2 thresholds) and leave the report the
+    dossier's GO rule reads; exit 0 when no critical error, 1 on one, 130 when interrupted."""
+    from golive.commands.monitor import watch_organisations
+
+    try:
+        code = watch_organisations(
+            root=_root(),
+            organisations=org,
+            window=window,
+            run=run,
+            interval=interval,
+            say=lambda line: console.print(line, markup=False, highlight=False),
+        )
+    except GoliveError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
 
 
 @app.command("n8n-lint")

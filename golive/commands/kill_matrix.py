@@ -3,6 +3,12 @@ fault profile (its intended scenarios must fail, with a message that names the p
 
 One sandbox for the whole matrix; between runs it is reset to its seed data and the next
 fault is switched on at run time — no cluster is rebuilt.
+
+After the clean run, each organisation's monitoring window is watched (it must show no critical
+error), then each after-run fault is switched on and the pilot's window watched again: it must
+turn critical, which turns the dossier's GO into NO-GO. A fault run skips the @ui scenarios
+unless the fault is one of theirs (they only show what the other scenarios prove, at a
+browser's cost), and a UI fault runs only them (it breaks pages, nothing else).
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from golive.clients.control import ControlClient, FaultInfo
 from golive.clients.http import build_client
+from golive.commands.monitor import monitor_after_run
 from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
 from golive.errors import GoliveError
+from golive.evidence.monitoring import describe
 from golive.evidence.run import new_run_id
 from golive.evidence.summary import read_summaries
 from golive.runtime.registry import sandbox_slugs
@@ -49,7 +58,16 @@ MESSAGE_MUST_MENTION: dict[str, str] = {
     "api-key-not-required": r"AUTH_MISSING",
     "cross-tenant-deal-access": r"tenant leak",
     "ai-summary-dropped": r"ai_summary",
+    "ui-deal-wrong-stage": r"screen contradicts|in stage .* but the CRM",
+    "ui-token-rendered": r"secret|token",
+    "rls-open-policies": r"row-level security|tenant leak|USING \(true\)",
+    "backfill-drops-conflicts": r"backfill|conflict|E\.164",
+    "errors-after-run": r"critical.*identity-resolution failures|identity-resolution failures.*>",
 }
+# How the monitoring window after a run appears among the scenarios (faults name it in caught_by).
+MONITOR_KEY = "monitor: No critical error in the window after the run"
+MONITOR_WINDOW = "5s"  # long enough to see live traffic fail, short enough for the matrix's budget
+UI_FEATURE = "ui_evidence"
 
 
 @dataclass
@@ -140,24 +158,35 @@ def _run_matrix(
         control = ControlClient(http=http, organisation=slugs[0])
         catalogue = {f.name: f for f in control.catalogue()}
         wanted = list(faults) if faults else list(catalogue)
+        after_run = [f for f in wanted if f in catalogue and catalogue[f].after_run]
         unknown = [f for f in wanted if f not in catalogue]
         if unknown:
             raise GoliveError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(catalogue)}")
         runs = []
-        for index, fault in enumerate([CLEAN, *wanted]):
+        during_run = [f for f in wanted if f not in after_run]
+        for index, fault in enumerate([CLEAN, *during_run]):
             control.reset()
             if fault != CLEAN:
                 control.set_faults([fault])
             # The clean run covers every organisation; a fault is global to the sandbox, so one
             # organisation is enough to see what it breaks, at half the cost.
             orgs = slugs if fault == CLEAN else slugs[:1]
-            result = _run_suite(root, out, fault, f"run-{index:02d}", env, orgs, pytest_args)
+            args = pytest_args
+            if fault != CLEAN:  # UI faults break only pages; other faults never touch them
+                ui_fault = all(s.startswith(f"{UI_FEATURE}:") for s in catalogue[fault].caught_by)
+                args = ["-m", "ui" if ui_fault else "not ui", *pytest_args]
+            result = _run_suite(root, out, fault, f"run-{index:02d}", env, orgs, args)
             runs.append(result)
             failed = sum(1 for v in result.outcomes.values() if v == "failed")
             say(
                 f"[{index + 1}/{len(wanted) + 1}] {fault}: {failed} scenario(s) failed "
                 f"in {result.seconds:.1f}s"
             )
+            if fault == CLEAN:
+                runs[0] = _watched(root, out / "runs" / "run-00", result, slugs, env, say, None)
+                runs += [
+                    _after_run(root, out, runs[0], name, slugs[:1], env, say, control) for name in after_run
+                ]
         control.reset()
         http.close()
     finally:
@@ -183,6 +212,56 @@ def _run_suite(
     code = sub.run(env=env, log=out / f"{'clean' if fault == CLEAN else fault}.log")
     outcomes, messages = _collect(sub.run_dir.root / "summary")
     return RunResult(fault, time.monotonic() - started, code, outcomes, messages)
+
+
+def _watched(
+    root: Path,
+    run_dir: Path,
+    result: RunResult,
+    slugs: list[str],
+    env: dict[str, str],
+    say: Callable[[str], None],
+    start: datetime | None,
+) -> RunResult:
+    """The run's result with the monitoring window after it, as one more "scenario"."""
+    began = time.monotonic()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    reports = monitor_after_run(
+        root=root, run_dir=run_dir, organisations=slugs, env=env, say=say, start=start
+    )
+    critical = [r for r in reports.values() if r.verdict != "ok"]
+    missing = [s for s in slugs if s not in reports]
+    outcomes = {**result.outcomes, MONITOR_KEY: "failed" if critical or missing else "passed"}
+    messages = dict(result.messages)
+    if critical or missing:
+        messages[MONITOR_KEY] = "; ".join(
+            [*(f"{r.organisation}: {describe(r)}" for r in critical), *(f"{s}: not watched" for s in missing)]
+        )
+    return replace(
+        result, outcomes=outcomes, messages=messages, seconds=result.seconds + time.monotonic() - began
+    )
+
+
+def _after_run(
+    root: Path,
+    out: Path,
+    clean: RunResult,
+    fault: str,
+    slugs: list[str],
+    env: dict[str, str],
+    say: Callable[[str], None],
+    control: ControlClient,
+) -> RunResult:
+    """An after-run fault: on after the clean run, its window watched from that moment."""
+    control.set_faults([fault])
+    try:
+        base = RunResult(fault, 0.0, 0, {k: v for k, v in clean.outcomes.items() if k != MONITOR_KEY}, {})
+        watched = _watched(root, out / "runs" / f"after-{fault}", base, slugs, env, say, datetime.now(UTC))
+    finally:
+        control.set_faults([])
+    outcome = watched.outcomes[MONITOR_KEY]
+    say(f"[after the run] {fault}: monitoring window {outcome} in {watched.seconds:.1f}s")
+    return watched
 
 
 def _judge(runs: list[RunResult], catalogue: dict[str, FaultInfo], seconds: float) -> Matrix:
@@ -236,7 +315,7 @@ def write_matrix(matrix: Matrix, out: Path, catalogue: dict[str, FaultInfo]) -> 
 
 
 def render_markdown(matrix: Matrix) -> str:
-    mark = {"passed": "·", "failed": "✗", "skipped": "s"}
+    mark = {"passed": "·", "failed": "✗", "skipped": "s"}  # "–": not part of that run
     clean_failed = [k for k, v in matrix.clean.outcomes.items() if v == "failed"]
     lines = [
         "# Kill matrix",
@@ -254,10 +333,10 @@ def render_markdown(matrix: Matrix) -> str:
         caught = "yes" if v.caught and not v.vague else ("vague message" if v.caught else "**NO**")
         said = "; ".join(f"{s} — “{m[:160]}”" for s, m in v.messages.items()) or ", ".join(v.missed)
         lines.append(f"| `{v.fault}` | {caught} | {said.replace('|', '/')} | {len(v.also_failed)} |")
-    lines += ["", "## Fault × scenario (✗ failed, · passed, s skipped)", ""]
+    lines += ["", "## Fault × scenario (✗ failed, · passed, s skipped, – not part of that run)", ""]
     header = "| scenario | clean | " + " | ".join(f"`{v.fault}`" for v in matrix.verdicts) + " |"
     lines += [header, "|---" * (len(matrix.verdicts) + 2) + "|"]
     for scenario in matrix.scenarios:
-        row = [mark.get(r.outcomes.get(scenario, ""), "?") for r in matrix.runs]
+        row = [mark.get(r.outcomes.get(scenario, ""), "–") for r in matrix.runs]
         lines.append(f"| {scenario} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

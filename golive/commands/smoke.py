@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.commands.monitor import monitor_after_run
 from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
@@ -52,13 +53,14 @@ def run_smoke(
     parallel: int | None = None,
     evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
+    monitor_window: str | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     slugs = list(orgs) or sandbox_slugs(root / "orgs")
     run = RunDir(root / "reports" / (run_id or new_run_id()))
     with running(run.root, on_discard=lambda folder: _say_why(folder, say)):
         run.create()
         (run.root / "logs").mkdir(exist_ok=True)
-        return _run(root, run, slugs, pytest_args, parallel, evidence, say)
+        return _run(root, run, slugs, pytest_args, parallel, evidence, say, monitor_window)
 
 
 def _run(
@@ -69,6 +71,7 @@ def _run(
     parallel: int | None,
     evidence: EvidenceRequest | None,
     say: Callable[[str], None],
+    monitor_window: str | None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
@@ -87,6 +90,10 @@ def _run(
             results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
         for leak in scrub_tree(run.root / "logs", REDACTOR):  # the children's output, now complete
             say(f"secret(s) {', '.join(leak.secret_names)} redacted from {leak.path}")
+        if monitor_window not in ("0", "off"):  # the window after the run (GO rule, §6.3)
+            monitor_after_run(
+                root=root, run_dir=run.root, organisations=slugs, env=env, say=say, window=monitor_window
+            )
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say)

@@ -8,6 +8,7 @@
     dossier.md, dossier.json   checklist status, verdict and reasons (golive.evidence.dossier)
     sql/<query>.json           the runbook's three verification queries; consistency_problems.json
     channel-configs.json       the active channel configuration per inbox
+    monitor/<org>--<w>.json    the monitoring window(s) after the run (golive monitor)
     fingerprint.json           target URLs (no credentials), versions, workflows, hashes
     run.log                    the full run log
     summary.json               the run summary of this organisation
@@ -53,6 +54,7 @@ from golive.evidence.dossier_render import render_markdown, to_json
 from golive.evidence.dossier_rules import build_dossier
 from golive.evidence.leak_scan import SecretLeakError, leak_scan
 from golive.evidence.manifest import verify_bundle, write_bundle, write_manifest
+from golive.evidence.monitoring import MONITOR_DIR, read_reports
 from golive.evidence.offline_html import find_external_references
 from golive.evidence.run import git_commit
 from golive.evidence.summary import RunSummary
@@ -215,6 +217,13 @@ def build_evidence(
     else:
         files["active channel configuration per inbox"] = None
         warnings.append("the active channel configuration per inbox was not recorded by the run")
+    monitoring = read_reports(run_dir, org)
+    for report in monitoring:
+        name = f"{org}--{report.window_label}.json"
+        (out / MONITOR_DIR).mkdir(exist_ok=True)
+        shutil.copyfile(run_dir / MONITOR_DIR / name, out / MONITOR_DIR / name)
+        files[f"monitor:{report.window_label}"] = f"{MONITOR_DIR}/{name}"
+    files["monitoring window after the run"] = f"{MONITOR_DIR}/" if monitoring else None
     log = run_dir / "logs" / f"{org}.log"
     if log.is_file():
         shutil.copyfile(log, out / "run.log")
@@ -243,6 +252,7 @@ def build_evidence(
         warnings=warnings,
         leak_scan_secrets=set(secrets.values()),
         organisation=org,
+        monitoring=monitoring,
     )
     (out / "dossier.md").write_text(render_markdown(dossier), encoding="utf-8")
     (out / "dossier.json").write_text(to_json(dossier), encoding="utf-8")

@@ -27,6 +27,7 @@ GO: Verdict = "GO"
 NO_GO: Verdict = "NO-GO"
 SMOKE_TAG = "smoke"
 KNOWN_GAP_TAG = "known_gap"
+UI_TAG = "ui"  # screens of what other scenarios prove: evidence, never a GO condition
 VERIFICATION_QUERIES = ("1_conversation_links", "2_contact_identities", "3_identity_resolution_log")
 _MESSAGE_LIMIT = 300
 
@@ -65,11 +66,27 @@ class Scenario:
 
     @property
     def mandatory(self) -> bool:
+        if UI_TAG in self.tags:
+            return False
         return SMOKE_TAG in self.tags or any(i in checklist.MANDATORY for i in self.checklist_ids)
 
     @property
     def known_gap(self) -> bool:
         return KNOWN_GAP_TAG in self.tags
+
+    @property
+    def ui(self) -> bool:
+        return UI_TAG in self.tags
+
+    @property
+    def screens(self) -> tuple[str, ...]:
+        """The bundle's screenshots of this scenario (its PNG attachments)."""
+        return tuple(f for f in self.evidence if f.endswith(".png"))
+
+    @property
+    def traces(self) -> tuple[str, ...]:
+        """Its Playwright traces (zip attachments)."""
+        return tuple(f for f in self.evidence if f.endswith(".zip"))
 
     @property
     def example(self) -> str:
@@ -126,6 +143,12 @@ class ItemStatus:
     scenarios: tuple[Scenario, ...]
     attestation: Attestation | None
     sql: str | None  # consistent | inconsistent | not run; None when SQL does not prove it
+    monitoring: str | None = None  # what the window after the run showed, for items it evidences
+
+    @property
+    def screens(self) -> tuple[str, ...]:
+        """Screenshots of the CRM's pages that show this item (from its @ui scenarios)."""
+        return tuple(f for s in self.scenarios if s.ui for f in s.screens)
 
     @property
     def outcome_counts(self) -> dict[str, int]:
@@ -145,6 +168,10 @@ class ItemStatus:
                 parts.append(f"{', '.join(detail)} of {len(self.scenarios)}")
         if self.sql is not None:
             parts.append(f"SQL {self.sql}")
+        if self.monitoring is not None:
+            parts.append(f"monitoring {self.monitoring}")
+        if self.screens:
+            parts.append(f"{len(self.screens)} screen(s)")
         att = self.attestation
         if att is not None and att.answered:
             when = att.at.isoformat() if att.at else "?"
@@ -174,6 +201,8 @@ class ItemStatus:
             ],
             "outcome_counts": self.outcome_counts,
             "sql": self.sql,
+            "monitoring": self.monitoring,
+            "screens": list(self.screens),
             "attestation": self.attestation.as_dict() if self.attestation else None,
         }
 
@@ -212,6 +241,12 @@ class Dossier:
     files: Mapping[str, str | None] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     leak_scan_secrets: tuple[str, ...] = ()  # names (never values) the bundle is scanned for
+    monitoring: str | None = None  # the window after the run, in one line (None: not considered)
+    monitoring_reports: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def ui_scenarios(self) -> tuple[Scenario, ...]:
+        return tuple(s for s in self.scenarios if s.ui)
 
     @property
     def go(self) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from golive.evidence.dossier import SMOKE_TAG, VERIFICATION_QUERIES, Dossier, shorten
 
 SCHEMA = "golive-dossier/1"
+CHANNEL_SCREEN_ITEM = "2.3"  # the UI scenario showing the channel configuration per inbox carries it
 
 
 # --------------------------------------------------------------------------- JSON
@@ -47,6 +48,22 @@ def to_json(dossier: Dossier) -> str:
         "files": dict(dossier.files),
         "leak_scan_secrets": list(dossier.leak_scan_secrets),
         "warnings": list(dossier.warnings),
+        "monitoring": {
+            "summary": dossier.monitoring,
+            "reports": [dict(r) for r in dossier.monitoring_reports],
+        }
+        if dossier.monitoring is not None
+        else None,
+        "screens": [
+            {
+                "scenario": s.label,
+                "checklist": list(s.checklist_ids),
+                "outcome": s.outcome,
+                "screens": list(s.screens),
+                "traces": list(s.traces),
+            }
+            for s in dossier.ui_scenarios
+        ],
     }
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
@@ -121,9 +138,10 @@ def render_markdown(dossier: Dossier) -> str:
 
     out += ["## Decision", ""]
     if d.go:
+        watched = " no critical error in the window after the run," if d.monitoring is not None else ""
         out += [
             "GO: every mandatory scenario passed, the SQL checks are consistent, WhatsApp "
-            "did not regress and every mandatory manual item is attested.",
+            f"did not regress,{watched} and every mandatory manual item is attested.",
             "",
         ]
     else:
@@ -241,7 +259,51 @@ def render_markdown(dossier: Dossier) -> str:
             )
     out.append("")
 
+    if d.monitoring is not None:
+        out += ["## Monitoring after the run (crm-contract §6.2–§6.3)", ""]
+        out.append(f"GO rule (≥ 30 min after the run without critical error): {_cell(d.monitoring)}")
+        out.append("")
+        if d.monitoring_reports:
+            out += _table(
+                ["window", "from", "observed to", "verdict", "critical", "file"],
+                [
+                    (
+                        r.get("window"),
+                        r.get("started_at"),
+                        r.get("ended_at"),
+                        r.get("verdict"),
+                        ", ".join(r.get("critical") or []) or "none",
+                        _link(d.files.get(f"monitor:{r.get('window')}")),
+                    )
+                    for r in d.monitoring_reports
+                ],
+            )
+            notes = sorted({n for r in d.monitoring_reports for n in r.get("notes") or []})
+            if notes:
+                out += ["", *[f"- {_cell(n)}" for n in notes]]
+        out.append("")
+
+    if d.ui_scenarios:
+        out += ["## Screens of the CRM (UI evidence)", ""]
+        out += _table(
+            ["scenario", "shows checklist", "outcome", "screenshots", "trace"],
+            [
+                (
+                    s.label,
+                    ", ".join(s.checklist_ids),
+                    _OUTCOME_MARK.get(s.outcome, s.outcome),
+                    " ".join(_link(f, f"screen {n}") for n, f in enumerate(s.screens, start=1)) or "—",
+                    " ".join(_link(f, "trace") for f in s.traces) or "—",
+                )
+                for s in d.ui_scenarios
+            ],
+        )
+        out.append("")
+
     out += ["## Active channel configuration per inbox", ""]
+    channel_screens = [f for s in d.ui_scenarios if CHANNEL_SCREEN_ITEM in s.checklist_ids for f in s.screens]
+    if channel_screens:
+        out += [f"Screenshot of Configurações → Integrações: {_link(channel_screens[0])}", ""]
     if d.channel_configs:
         out += _table(
             ["inbox", "channel", "name", "status", "Chatwoot account"],
@@ -294,7 +356,7 @@ def render_markdown(dossier: Dossier) -> str:
     out += [
         f"- {kind}: {_link(path)}" if path else f"- {kind}: not available"
         for kind, path in d.files.items()
-        if not kind.startswith("sql:")
+        if not kind.startswith(("sql:", "monitor:"))
     ]
     out.append("- MANIFEST.sha256: the sha256 of every file of this bundle (`sha256sum -c MANIFEST.sha256`)")
     out.append("")

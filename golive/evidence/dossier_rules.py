@@ -14,7 +14,10 @@
 * **WhatsApp did not regress**: every scenario tagged ``@checklist-6.2`` or
   ``@checklist-3.4`` passed;
 * **every mandatory manual item is attested** (answered "yes" or "n/a") in the
-  attestation file; without an attestation file nothing manual is answered.
+  attestation file; without an attestation file nothing manual is answered;
+* **no critical monitoring error for ≥ 30 min after the run** (§6.3), when monitoring reports
+  are given (``build_evidence`` always gives them, possibly none): the rule of
+  :func:`golive.evidence.monitoring.go_rule`.
 
 GO only when no reason is left. Pure: no I/O.
 """
@@ -45,6 +48,7 @@ from golive.evidence.dossier import (
     scenarios_from_summary,
     shorten,
 )
+from golive.evidence.monitoring import PILOT_WINDOW_S, MonitorReport, describe, go_rule
 from golive.evidence.summary import RunSummary
 
 SMOKE_ITEM = "7.3"  # "smoke tests run per organisation": proven by the @smoke scenarios
@@ -57,6 +61,9 @@ _SQL_CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "duplicate identities": ("sql_duplicate_identities", ("2.2", "3.1")),
 }
 _SQL_OTHER = ("sql_inconsistent", ("2.2", "3.1"))
+MONITORING_ITEMS = ("6.1", "9.1")  # what a monitoring reason concerns: the pilot's monitoring, its alerts
+THRESHOLDS_ITEM = "9.1"  # alert thresholds: evaluated by every monitoring window
+PILOT_MONITORING_ITEM = "7.4"  # 72 h of monitoring per activated client: a 72 h window
 
 
 def build_dossier(
@@ -72,6 +79,7 @@ def build_dossier(
     warnings: Sequence[str] = (),
     leak_scan_secrets: Iterable[str] = (),
     organisation: str | None = None,
+    monitoring: Sequence[MonitorReport] | None = None,
 ) -> Dossier:
     """Apply the GO/NO-GO rules to one organisation's run. Pure: no I/O."""
     org = organisation or summary.organisation
@@ -92,12 +100,18 @@ def build_dossier(
     sql_reasons = _sql_reasons(sql)
     reasons += sql_reasons
     reasons += _attestation_reasons(org, attestations, answers)
+    rule = None
+    if monitoring is not None:
+        rule = go_rule(list(monitoring), environment=summary.environment, organisation=org)
+        reasons += [Reason(code, message, MONITORING_ITEMS) for code, message in rule.reasons]
     if attestations is not None and not any(a.mandatory for a in answers.values()):
         notes.append(f"the attestation file marks no manual item mandatory for {org}")
 
     inconsistent = {i for r in sql_reasons if r.code != "sql_not_run" for i in r.items}
+    monitored = _monitored_items(list(monitoring or ()))
     items = tuple(
-        _item_status(item, scenarios, answers.get(item.id), sql, inconsistent) for item in checklist.ITEMS
+        _item_status(item, scenarios, answers.get(item.id), sql, inconsistent, monitored.get(item.id))
+        for item in checklist.ITEMS
     )
     fp = sanitise_fingerprint(dict(fingerprint or {}))
     configs = fp.get("channel_configs") if isinstance(fp, dict) else None
@@ -122,7 +136,37 @@ def build_dossier(
         files=dict(files or {}),
         warnings=tuple(notes),
         leak_scan_secrets=tuple(sorted(set(leak_scan_secrets))),
+        monitoring=rule.summary if rule is not None else None,
+        monitoring_reports=tuple(_report_row(r) for r in monitoring or ()),
     )
+
+
+def _monitored_items(reports: list[MonitorReport]) -> dict[str, str]:
+    """item id -> what the monitoring shows for it: the alert thresholds (9.1) were evaluated by
+    any window; 7.4 needs a 72 h one."""
+    if not reports:
+        return {}
+    longest = max(reports, key=lambda r: r.window_s)
+    shown = {THRESHOLDS_ITEM: describe(longest)}
+    pilot = [r for r in reports if r.window_s >= PILOT_WINDOW_S]
+    if pilot:
+        shown[PILOT_MONITORING_ITEM] = describe(pilot[0])
+    return shown
+
+
+def _report_row(report: MonitorReport) -> dict[str, Any]:
+    return {
+        "window": report.window_label,
+        "window_s": report.window_s,
+        "started_at": report.started_at,
+        "ended_at": report.ended_at,
+        "observed_s": report.observed_s,
+        "complete": report.complete,
+        "verdict": report.verdict,
+        "summary": describe(report),
+        "critical": [f.signal for f in report.critical],
+        "notes": list(report.notes),
+    }
 
 
 def _items_scenarios(item_id: str, scenarios: Sequence[Scenario]) -> list[Scenario]:
@@ -321,6 +365,7 @@ def _item_status(
     att: Attestation | None,
     sql: SqlEvidence,
     inconsistent: set[str],
+    monitoring: str | None = None,
 ) -> ItemStatus:
     own = tuple(_items_scenarios(item.id, scenarios))
     sql_state: str | None = None
@@ -330,6 +375,7 @@ def _item_status(
         else:
             sql_state = "inconsistent" if item.id in inconsistent else "consistent"
     answered = att is not None and att.answered and attestable(item)
-    status = "+".join(p for p, on in (("automated", bool(own)), ("attested", answered)) if on)
+    automated = bool(own) or monitoring is not None
+    status = "+".join(p for p, on in (("automated", automated), ("attested", answered)) if on)
     mandatory = item.mandatory or (att is not None and att.mandatory)
-    return ItemStatus(item, status or "open", mandatory, own, att, sql_state)
+    return ItemStatus(item, status or "open", mandatory, own, att, sql_state, monitoring)

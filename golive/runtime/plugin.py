@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from golive.clients.browser import default_browser
 from golive.config import Organisation, load_organisation
 from golive.errors import ConfigError, GoliveError
 from golive.evidence import checklist
@@ -21,7 +22,7 @@ from golive.runtime.registry import Targets, profile_environment, sandbox_slugs
 from golive.runtime.state import STATE, RunState
 
 # The evidence hooks come with the plugin: a session of golive always leaves its evidence.
-pytest_plugins = ["golive.runtime.evidence_hooks"]
+pytest_plugins = ["golive.runtime.evidence_hooks", "golive.runtime.ui_evidence"]
 
 _CREATED_RUN_DIR = pytest.StashKey[bool]()
 
@@ -34,6 +35,7 @@ CAPABILITY_MARKS = {
     "needs_board": "board",
     "needs_secret": "secret",
     "needs_exports": "exports",
+    "needs_ui": "ui",
 }
 MARKERS = {
     "smoke": "part of the go-live smoke",
@@ -49,6 +51,8 @@ MARKERS = {
     "needs_secret": "needs the webhook signing secret",
     "needs_exports": "needs exported n8n workflow files in the profile",
     "needs_other_organisation": "needs a second organisation of the same kind",
+    "needs_ui": "needs a browser (Chromium) and the QA user of the CRM's web app ([ui])",
+    "ui": "captures the CRM's screens with a real browser (evidence; never decides the verdict)",
 }
 
 
@@ -211,6 +215,10 @@ def organisation(request: pytest.FixtureRequest) -> Organisation | None:
     for mark, capability in CAPABILITY_MARKS.items():
         if request.node.get_closest_marker(mark) and missing[capability]:
             pytest.skip(f"{slug}: {missing[capability]}")
+    if request.node.get_closest_marker("needs_ui"):
+        no_browser = default_browser()
+        if isinstance(no_browser, str):
+            pytest.skip(f"{slug}: {no_browser}")
     problem = targets.unreachable(slug)
     if problem:
         pytest.fail(f"{slug}: target unreachable, not running its scenarios: {problem}", pytrace=False)

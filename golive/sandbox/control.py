@@ -24,6 +24,7 @@ def control_app(
     token: str,
     on_change: Callable[[frozenset[str], frozenset[str]], None],
     reset: Callable[[], None],
+    backfill: Callable[[], dict[str, object]] | None = None,
 ) -> Starlette:
     def authorised(request: Request) -> bool:
         given = request.headers.get("x-golive-control-token", "")
@@ -93,9 +94,18 @@ def control_app(
         await run_in_threadpool(reset)
         return JSONResponse({"reset": True})
 
+    async def post_backfill(request: Request) -> JSONResponse:
+        """Run the WhatsApp identity backfill now (the faulty variant while its fault is on)."""
+        if not authorised(request):
+            return JSONResponse({"error": "bad control token"}, 401)
+        if backfill is None:
+            return JSONResponse({"error": "this sandbox has no backfill"}, 404)
+        return JSONResponse({"organisations": await run_in_threadpool(backfill)})
+
     return Starlette(
         routes=[
             Route("/reset", post_reset, methods=["POST"]),
+            Route("/backfill", post_backfill, methods=["POST"]),
             Route("/faults", get_faults, methods=["GET"]),
             Route("/faults", put_faults, methods=["PUT"]),
             Route("/outages", get_outages, methods=["GET"]),

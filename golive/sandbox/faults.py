@@ -17,6 +17,9 @@ class Fault:
     breaks: str  # what the double does wrong while the fault is on
     stands_for: str  # the rollout risk or known defect it models
     caught_by: tuple[str, ...]  # "<feature file stem>: <scenario name>"
+    # True: the fault breaks things after the suite ran, so it is switched on after a clean run
+    # and caught by the monitoring window (`golive monitor`), not by a scenario.
+    after_run: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -146,6 +149,49 @@ CATALOGUE: tuple[Fault, ...] = (
         "the CRM webhook answers 503 to every delivery",
         "webhook outage: Chatwoot does not retry, events are lost",
         ("webhook_recovery: A delivery lost during an outage is replayed once the CRM is back",),
+    ),
+    Fault(
+        "ui-deal-wrong-stage",
+        "the board page puts every deal in its board's first stage (a broken stage lookup), so the "
+        "moves the agent makes never show",
+        "the CRM's screens contradict its data: the evidence screenshot would show a wrong stage",
+        ("ui_evidence: A deal moved by the agent is shown in its new stage",),
+    ),
+    Fault(
+        "ui-token-rendered",
+        "Configurações → Integrações shows each channel's Chatwoot API token in clear",
+        "a credential on screen, and in every screenshot taken of it",
+        ("ui_evidence: The channel configuration of the organisation's inboxes is on screen",),
+    ),
+    Fault(
+        "rls-open-policies",
+        "the v2 tables get LagostaCRM's policies: 'Enable all access for authenticated users', "
+        "USING (true), so any logged-in user reads every organisation's rows",
+        "known defect of the real CRM (crm-contract §7 #17)",
+        (
+            "rls: Row-level security restricts the v2 tables by organisation",
+            "rls: A user of one organisation reads none of another organisation's rows",
+        ),
+    ),
+    Fault(
+        "backfill-drops-conflicts",
+        "the backfill command runs LagostaCRM's migration instead: raw phones into contact_identifiers, "
+        "ON CONFLICT DO NOTHING, no WhatsApp identity and no record of the conflicts",
+        "known defect of the real CRM (crm-contract §7 #18)",
+        (
+            "backfill: Every existing WhatsApp contact gets its identity in E.164",
+            "backfill: Identity conflicts are recorded for manual review",
+        ),
+    ),
+    Fault(
+        "errors-after-run",
+        "from the moment it is switched on, live traffic (one new conversation per inbox every second, "
+        "sent by the sandbox) meets a failing identity resolution: each logs 'error' and its "
+        "conversation is left without a contact",
+        "a breakage after a green smoke (a deploy, a rotated credential): the runbook's GO needs "
+        "30 min after the run without critical error",
+        ("monitor: No critical error in the window after the run",),
+        after_run=True,
     ),
 )
 BY_NAME = {fault.name: fault for fault in CATALOGUE}

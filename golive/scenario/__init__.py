@@ -9,7 +9,9 @@ below are the types step signatures need.
 
 from __future__ import annotations
 
+from golive.clients.browser import UiSession
 from golive.clients.chatwoot import ChatwootClient
+from golive.clients.control import ControlClient
 from golive.clients.crm import Answer, CrmClient
 from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
@@ -22,6 +24,7 @@ from golive.scenario.switches import Outage, WorkflowSwitch
 __all__ = [
     "Answer",
     "ChatwootClient",
+    "ControlClient",
     "Conversations",
     "CrmClient",
     "DataFactory",
@@ -30,6 +33,7 @@ __all__ = [
     "Outage",
     "Sent",
     "SqlVerifier",
+    "UiSession",
     "WebhookAnswer",
     "WebhookEmitter",
     "WorkflowSwitch",

@@ -44,7 +44,8 @@ def scenario(
 
 
 def clean_scenarios(org: str = ORG) -> list[dict[str, Any]]:
-    """One scenario per mandatory item, the WhatsApp regression, and two non-mandatory ones."""
+    """One scenario per mandatory item, the WhatsApp regression, two non-mandatory ones, then the
+    RLS check (2.4) and a UI scenario with its screenshot."""
     return [
         scenario(
             "A WhatsApp customer keeps the legacy flow",
@@ -88,6 +89,18 @@ def clean_scenarios(org: str = ORG) -> list[dict[str, Any]]:
             "bad_input",
             ["regression", "needs_db"],
             example="no event name",
+            org=org,
+        ),
+        scenario(
+            "Row-level security restricts the v2 tables by organisation",
+            "rls",
+            ["readonly", "known_gap", "checklist-2.4", "needs_db"],
+            org=org,
+        ),
+        scenario(
+            "The channel configuration of the organisation's inboxes is on screen",
+            "ui_evidence",
+            ["ui", "readonly", "known_gap", "checklist-2.3", "checklist-8.3", "needs_ui"],
             org=org,
         ),
     ]
@@ -175,6 +188,38 @@ def clean_fingerprint(org: str = ORG) -> dict[str, Any]:
     }
 
 
+def monitor_report(
+    org: str = ORG, *, verdict: str = "ok", window: str = "10s", seconds: float = 10.0
+) -> dict[str, Any]:
+    """What `golive monitor` leaves: a complete window after the run (sandbox: a short one)."""
+    critical = verdict == "critical"
+    return {
+        "organisation": org,
+        "environment": "sandbox",
+        "run_id": RUN_ID,
+        "window_s": seconds,
+        "window_label": window,
+        "started_at": "2026-11-29T12:05:00+00:00",
+        "ended_at": "2026-11-29T12:05:10+00:00",
+        "observed_s": seconds,
+        "complete": verdict != "incomplete",
+        "interrupted": verdict == "incomplete",
+        "verdict": verdict,
+        "findings": [
+            {
+                "signal": "identity-resolution failures",
+                "value": "12/12 (100.0%)" if critical else "0/3 (0.0%)",
+                "threshold": "> 1%",
+                "critical": critical,
+                "message": "identity errors",
+            }
+        ],
+        "observation": None,
+        "notes": ["webhook 5xx rate is not observable from here"],
+        "generated_at": "2026-11-29T12:05:10+00:00",
+    }
+
+
 def summary(org: str = ORG, scenarios: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "organisation": org,
@@ -210,6 +255,8 @@ class FakeRun:
         sql: dict[str, Any] | None = None,
         fingerprint: bool = True,
         log: str | None = "=== pytest run log ===\n36 passed\n",
+        monitor: dict[str, Any] | None = None,
+        monitored: bool = True,
     ) -> None:
         data = summary(org, scenarios)
         self.summaries[org] = data
@@ -217,6 +264,9 @@ class FakeRun:
         self.write_json(f"sql/{org}.json", clean_sql() if sql is None else sql)
         if fingerprint:
             self.write_json(f"fingerprint/{org}.json", clean_fingerprint(org))
+        if monitored:
+            report = monitor or monitor_report(org)
+            self.write_json(f"monitor/{org}--{report['window_label']}.json", report)
         if log is not None:
             (self.root / "logs").mkdir(exist_ok=True)
             (self.root / "logs" / f"{org}.log").write_text(log, encoding="utf-8")
@@ -230,6 +280,11 @@ class FakeRun:
             uid = str(uuid.uuid4())
             attachment = f"{uuid.uuid4()}-attachment.json"
             (results / attachment).write_text('[{"request": "POST /api/chatwoot/webhook"}]', encoding="utf-8")
+            screens = []
+            if "ui" in entry["tags"]:  # a screenshot, as the UI hooks attach them
+                screen = f"{uuid.uuid4()}-attachment.png"
+                (results / screen).write_bytes(b"\x89PNG\r\n\x1a\nfake screenshot")
+                screens.append({"name": "Configurações → Integrações", "source": screen, "type": "image/png"})
             example = entry["nodeid"].split("[", 1)[1].rstrip("]").removeprefix(org)
             parameters = [{"name": "organisation", "value": f"'{org}'"}]
             if example:
@@ -259,7 +314,8 @@ class FakeRun:
                                 "name": "HTTP exchanges (1)",
                                 "source": attachment,
                                 "type": "application/json",
-                            }
+                            },
+                            *screens,
                         ],
                     }
                 ],
@@ -323,3 +379,6 @@ def fake_cli(tmp_path: Path, page: str) -> Path:
     script.write_text("#!/bin/sh\n" + body, encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
+
+
+SECRETS_FOR_TESTS = {CANARY: CANARY_NAME}

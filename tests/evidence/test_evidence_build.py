@@ -119,7 +119,11 @@ def test_a_clean_run_gives_go_and_a_complete_verified_bundle(
     assert dossier["files"]["full run log"] == "run.log"
     # every scenario links to its own Allure result (outline examples included)
     linked = [s["evidence"] for s in dossier["scenarios"]]
-    assert all(len(e) == 2 and e[0].endswith("-result.json") for e in linked)
+    assert all(e[0].endswith("-result.json") for e in linked)
+    screens = {s["scenario"]: [f for f in s["evidence"] if f.endswith(".png")] for s in dossier["scenarios"]}
+    assert [k for k, v in screens.items() if v] == [
+        "The channel configuration of the organisation's inboxes is on screen"
+    ]
     assert len({e[0] for e in linked}) == len(linked)
     markdown = (out / "dossier.md").read_text(encoding="utf-8")
     assert "**Verdict: ✅ GO**" in markdown and "[result](allure-results/" in markdown
@@ -348,7 +352,7 @@ def test_the_ci_summary_has_one_line_per_organisation(
 
     lines = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(lines) == 3
-    assert lines[0].startswith(f"| `{ORG}` | ✅ GO | 7 | 0 | 0 | ")
+    assert lines[0].startswith(f"| `{ORG}` | ✅ GO | 9 | 0 | 0 | ")
     assert f"`reports/{RUN_ID}/evidence/{ORG}/bundle.zip`" in lines[0]
     assert lines[1].startswith(f"| `{OTHER_ORG}` | ❌ NO-GO | ")
     assert "no attestation file" in lines[1]

@@ -32,8 +32,11 @@ ROOMS: dict[str, set[str]] = {
     "golive.evidence": set(),
     "golive.scenario": {"golive.clients", "golive.payloads", "golive.n8n_lint"},
     "golive.runtime": {"golive.clients", "golive.payloads", "golive.scenario", "golive.evidence"},
+    # the window after a run: reads like the scenarios do, judges with the evidence's thresholds
+    "golive.monitoring": {"golive.clients", "golive.scenario", "golive.evidence"},
     "golive.commands": {
         "golive.clients",
+        "golive.monitoring",
         "golive.runtime",
         "golive.evidence",
         "golive.n8n_lint",

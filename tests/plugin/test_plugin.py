@@ -193,3 +193,43 @@ def test_an_unknown_organisation_lists_the_known_ones(project: pytest.Pytester) 
     result = project.runpytest_subprocess("features", "--org", "initech")
     assert result.ret == 2
     assert "unknown organisation 'initech'" in result.stderr.str() and "acme" in result.stderr.str()
+
+
+UI_FEATURE = """Feature: Screens
+  @ui @needs_ui
+  Scenario: A screen of the CRM
+    Then the organisation's CRM answers
+"""
+
+
+@pytest.mark.parametrize(
+    ("ui_section", "env", "reason"),
+    [
+        ("", {}, "no QA user for the CRM's web app"),
+        (
+            '[ui]\nuser = "qa@acme.example"\npassword_env = "ACME_QA_PASSWORD"\n',
+            {"ACME_QA_PASSWORD": "qa-password-123", "GOLIVE_BROWSER": "/nonexistent/chromium"},
+            "GOLIVE_BROWSER=/nonexistent/chromium is not an executable file",
+        ),
+    ],
+)
+def test_ui_scenarios_are_skipped_with_the_reason_when_a_user_or_a_browser_is_missing(
+    project: pytest.Pytester,
+    fake_crm: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    ui_section: str,
+    env: dict[str, str],
+    reason: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (project.path / "features" / "ui.feature").write_text(UI_FEATURE)
+    (project.path / "features" / "test_ui.py").write_text(
+        "from pytest_bdd import scenarios\nscenarios('ui.feature')\n"
+    )
+    write_profile(project, "acme", profile(fake_crm.url) + ui_section)
+
+    result = project.runpytest_subprocess("features/test_ui.py", "--org", "acme", "-rs")
+
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([f"*acme: {reason}*"])

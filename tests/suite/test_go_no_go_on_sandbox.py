@@ -1,17 +1,20 @@
 """The Go/No-Go decision on real runs: a clean sandbox organisation gets GO with the example
-attestations; with a fault from the kill matrix it gets NO-GO naming the failed scenario."""
+attestations and its monitoring window; errors after the run turn it into NO-GO; with a fault
+from the kill matrix it gets NO-GO naming the failed scenario."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from golive.clients.control import ControlClient
 from golive.clients.http import build_client
+from golive.commands.monitor import monitor_after_run
 from golive.commands.subrun import SubRun
 from golive.config import load_profile_file
 from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
@@ -40,11 +43,24 @@ def control(sandbox: SandboxHandle) -> Iterator[ControlClient]:
     http.close()
 
 
-def verdict_of(sandbox: SandboxHandle, reports: Path, run_id: str) -> tuple[str, list[dict[str, str]]]:
+def run_and_watch(sandbox: SandboxHandle, reports: Path, run_id: str) -> None:
+    """The suite, then the window after it (the sandbox profile's short one), as `golive smoke`."""
     env = {**os.environ, STATE_ENV: str(sandbox.state_dir)}
     SubRun(ROOT, [ORG], run_id, reports_dir=reports).run(
         env=env, log=reports / f"{run_id}.log", timeout_s=600
     )
+    watch(sandbox, reports, run_id)
+
+
+def watch(sandbox: SandboxHandle, reports: Path, run_id: str, start: datetime | None = None) -> None:
+    env = {**os.environ, STATE_ENV: str(sandbox.state_dir)}
+    monitored = monitor_after_run(
+        root=ROOT, run_dir=reports / run_id, organisations=[ORG], env=env, say=lambda _: None, start=start
+    )
+    assert ORG in monitored
+
+
+def verdict_of(sandbox: SandboxHandle, reports: Path, run_id: str) -> tuple[str, list[dict[str, str]]]:
     built = build_run_evidence(
         reports / run_id,
         [ORG],
@@ -64,10 +80,20 @@ def verdict_of(sandbox: SandboxHandle, reports: Path, run_id: str) -> tuple[str,
 def test_a_clean_run_is_go_and_a_fault_is_no_go_naming_the_scenario(
     sandbox: SandboxHandle, control: ControlClient, tmp_path: Path
 ) -> None:
+    run_and_watch(sandbox, tmp_path, "clean")
     verdict, reasons = verdict_of(sandbox, tmp_path, "clean")
     assert verdict == "GO", reasons
+
+    control.set_faults(["errors-after-run"])  # breaks after the green run
+    watch(sandbox, tmp_path, "clean", start=datetime.now(UTC))
+    control.set_faults([])
+    verdict, reasons = verdict_of(sandbox, tmp_path, "clean")
+    assert verdict == "NO-GO" and [r["code"] for r in reasons] == ["monitoring_critical"], reasons
+    assert "identity-resolution failures" in reasons[0]["message"]
+
     control.reset()  # the legacy customer must meet the fault without an identity yet
     control.set_faults(["wa-new-contact"])
+    run_and_watch(sandbox, tmp_path, "faulty")
     verdict, reasons = verdict_of(sandbox, tmp_path, "faulty")
     assert verdict == "NO-GO"
     text = json.dumps(reasons)

@@ -54,6 +54,7 @@ SECRET_SETTINGS = [
     ("n8n", "api_key"),
     ("database", "dsn"),
     ("control", "token"),
+    ("ui", "password"),
 ]
 
 
@@ -364,6 +365,7 @@ def _profile_with_every_secret(profile: dict[str, Any]) -> tuple[dict[str, Any],
         workflow_exports=["fixtures/n8n/agent-v2.json"],
     )
     profile["control"]["url"] = "https://control.example.com"
+    profile.setdefault("ui", {})["user"] = "qa@coronel.example.com"
     return profile, names
 
 
@@ -783,6 +785,7 @@ def test_a_minimal_profile_states_why_each_capability_is_missing(
     assert "board" in capabilities["board"]
     assert "workflow_exports" in capabilities["exports"]
     assert "webhook_secret_env" in capabilities["secret"]
+    assert "[ui] user and password_env" in capabilities["ui"]
 
 
 def test_a_complete_profile_has_every_capability(profile: dict[str, Any], canary: Any) -> None:
@@ -809,3 +812,30 @@ def test_a_board_without_a_target_stage_is_not_a_board_capability(
     del profile["board"]["target_stage"]
 
     assert "target_stage" in build(profile).capabilities()["board"]
+
+
+def test_a_monitoring_window_that_is_not_a_duration_names_the_setting(profile: dict[str, Any]) -> None:
+    profile["monitor"] = {"window": "half an hour"}
+
+    with pytest.raises(ConfigError, match=r"monitor\.window.*not a duration"):
+        build(profile)
+
+
+def test_the_ui_defaults_to_the_crm_and_keeps_its_password_secret(
+    profile: dict[str, Any], canary: Any
+) -> None:
+    profile["ui"] = {"user": "qa@coronel.example.com", "password_env": "CORONEL_QA_PASSWORD"}
+    password = canary("qa")
+
+    org = build(profile, {"CORONEL_QA_PASSWORD": password})
+
+    assert org.ui_base_url is None and org.ui_user == "qa@coronel.example.com"
+    assert org.ui_password is not None and org.ui_password.reveal() == password
+    assert password not in repr(org) and org.capabilities()["ui"] == ""
+
+
+def test_a_ui_url_that_is_not_http_is_refused(profile: dict[str, Any]) -> None:
+    profile["ui"] = {"base_url": "crm.example.com"}
+
+    with pytest.raises(ConfigError, match=r"ui\.base_url"):
+        build(profile)

@@ -40,6 +40,15 @@ class Resolver:
                 error="no valid external id in the event",
             )
             return None
+        if self.faults.on("errors-after-run"):  # the database gave up on the lookup
+            self._log(
+                source,
+                external_id,
+                "error",
+                metadata={"reason": "resolution_failed", "stage": "identity_lookup"},
+                error="canceling statement due to statement timeout",
+            )
+            return None
         # Serialise resolution per identity: concurrent first events make one contact.
         self.conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.org}|{source}|{external_id}",)

@@ -201,3 +201,31 @@ CREATE TABLE activities (
   created_at timestamptz NOT NULL DEFAULT now(),
   deleted_at timestamptz
 );
+
+-- Users of the CRM's web UI, as Supabase keeps them: credentials in auth.users, the
+-- organisation and role in public.profiles (LagostaCRM schema_init). auth.uid() reads the
+-- JWT subject the way PostgREST hands it to PostgreSQL (request.jwt.claims).
+CREATE SCHEMA IF NOT EXISTS auth;
+
+CREATE TABLE auth.users (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email text NOT NULL UNIQUE,
+  encrypted_password text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE profiles (
+  id uuid PRIMARY KEY REFERENCES auth.users(id) ON DELETE CASCADE,
+  email text,
+  name text,
+  role text DEFAULT 'user',
+  organization_id uuid REFERENCES organizations(id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT nullif(coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
+  ), '')::uuid
+$$;
