@@ -10,6 +10,7 @@ what was seen, marked incomplete.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -149,16 +150,18 @@ def watch_organisations(
         finally:
             done[slug].set()
 
-    for slug in organisations:
-        threading.Thread(target=one, args=(slug,), name=f"monitor-{slug}", daemon=True).start()
-    # Waiting on events, not on Thread.join: a join that Ctrl-C interrupts may later return
-    # while its thread still runs, and the reports would be read before they are written.
-    while not all(event.is_set() for event in done.values()):
-        try:
-            for event in done.values():
-                event.wait(timeout=0.5)
-        except KeyboardInterrupt:
-            stop.set()  # every watcher ends its window now and writes what it saw
+    # Ctrl-C sets `stop` instead of raising: a KeyboardInterrupt may land anywhere in the main
+    # thread (even between two waits), and every watcher must still end its window and write.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set()) if main else None
+    try:
+        for slug in organisations:
+            threading.Thread(target=one, args=(slug,), name=f"monitor-{slug}", daemon=True).start()
+        for event in done.values():
+            event.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     codes = []
     for slug in organisations:
         outcome = results.get(slug)
