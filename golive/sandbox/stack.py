@@ -25,6 +25,7 @@ DB_NAME = "lagosta"
 APP_ROLE = "lagosta_app"
 READER_ROLE = "golive_reader"
 LINK_UNIQUE_INDEX = "messaging_conversation_links_org_conv_uniq"
+MESSAGE_UNIQUE_KEY = "messaging_messages_cache_org_message_uniq"
 # The flow the n8n double runs is the template v2 export shipped in fixtures/ (source checkout).
 N8N_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "n8n" / "agent-v2.json"
 BOARD_KEY = "atendimento"
@@ -113,24 +114,40 @@ def _prepare_database(cluster: Cluster, app_password: str, reader_password: str)
         admin.execute(f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on")
 
 
+# Faults that need a unique key gone: (fault, table, key columns, how the key comes back).
+_UNIQUE_KEYS_DROPPED = (
+    (
+        "reentry-duplicate-link",
+        "messaging_conversation_links",
+        "chatwoot_conversation_id",
+        f"DROP INDEX IF EXISTS {LINK_UNIQUE_INDEX}",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {LINK_UNIQUE_INDEX} ON "
+        "messaging_conversation_links (organization_id, chatwoot_conversation_id)",
+    ),
+    (
+        "message-replay-duplicated",
+        "messaging_messages_cache",
+        "chatwoot_message_id",
+        f"ALTER TABLE messaging_messages_cache DROP CONSTRAINT IF EXISTS {MESSAGE_UNIQUE_KEY}",
+        f"ALTER TABLE messaging_messages_cache ADD CONSTRAINT {MESSAGE_UNIQUE_KEY} "
+        "UNIQUE (organization_id, chatwoot_message_id)",
+    ),
+)
+
+
 def _apply_fault_side_effects(pool: Pool, before: frozenset[str], after: frozenset[str]) -> None:
-    """Faults that need the schema changed: the re-entry fault runs without the unique key."""
-    name = "reentry-duplicate-link"
+    """Faults that need the schema changed run without the unique key they break."""
     with pool.transaction() as conn:
-        if name in after and name not in before:
-            conn.execute(f"DROP INDEX IF EXISTS {LINK_UNIQUE_INDEX}")
-        elif name in before and name not in after:
-            # Clear the fault's own debris so the unique key can come back.
-            conn.execute(
-                "DELETE FROM messaging_conversation_links a USING messaging_conversation_links b "
-                "WHERE a.organization_id = b.organization_id "
-                "AND a.chatwoot_conversation_id = b.chatwoot_conversation_id "
-                "AND (a.created_at, a.id) > (b.created_at, b.id)"
-            )
-            conn.execute(
-                f"CREATE UNIQUE INDEX IF NOT EXISTS {LINK_UNIQUE_INDEX} ON "
-                "messaging_conversation_links (organization_id, chatwoot_conversation_id)"
-            )
+        for name, table, column, drop, create in _UNIQUE_KEYS_DROPPED:
+            if name in after and name not in before:
+                conn.execute(drop)
+            elif name in before and name not in after:
+                # Clear the fault's own debris so the unique key can come back.
+                conn.execute(
+                    f"DELETE FROM {table} a USING {table} b WHERE a.organization_id = b.organization_id "
+                    f"AND a.{column} = b.{column} AND (a.created_at, a.id) > (b.created_at, b.id)"
+                )
+                conn.execute(create)
 
 
 def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
