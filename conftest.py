@@ -12,4 +12,6 @@ pytest_plugins = [
     "steps.isolation",
     "steps.n8n",
     "steps.preactivation",
+    "steps.traffic",
+    "steps.records",
 ]

@@ -45,6 +45,11 @@ MARKERS = {
     "needs_secret": "needs the webhook signing secret",
     "needs_exports": "needs exported n8n workflow files in the profile",
     "needs_other_organisation": "needs a second organisation of the same kind",
+    # which crm-contract §7 divergence a @known_gap scenario probes (its number)
+    **{
+        f"crm-gap-{n}": f"probes crm-contract §7 #{n}, a verified divergence of the real CRM"
+        for n in range(1, 19)
+    },
 }
 
 

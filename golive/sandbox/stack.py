@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 
 from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build
 from golive.sandbox.control import control_app
 from golive.sandbox.crm.app import crm_app, schema_sql
 from golive.sandbox.db import Pool
@@ -31,6 +32,7 @@ N8N_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "n8n" / "agent
 BOARD_KEY = "atendimento"
 MOVE_KEYWORD = "orçamento"
 MOVE_STAGE = "Proposta"
+CHATWOOT_VERSION_ENV = "GOLIVE_SANDBOX_CHATWOOT_VERSION"
 
 
 CRM_EVENTS = (
@@ -78,6 +80,7 @@ class Stack:
     secret_values: dict[str, str] = field(repr=False)
     n8n: N8nDouble | None = None
     chatwoot: ChatwootDouble | None = None
+    chatwoot_build: Build = field(default_factory=Build)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -150,11 +153,20 @@ def _apply_fault_side_effects(pool: Pool, before: frozenset[str], after: frozens
                 conn.execute(create)
 
 
-def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
-    """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`."""
+def start_stack(
+    state_dir: Path, *, faults: list[str] | None = None, chatwoot_version: str | None = None
+) -> Stack:
+    """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`.
+
+    `chatwoot_version` (default: env GOLIVE_SANDBOX_CHATWOOT_VERSION, else the newest build)
+    is the build the Chatwoot double plays; one that predates signing gets a CRM without a
+    webhook secret, as such a deployment must run."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    build = Build(chatwoot_version or os.environ.get(CHATWOOT_VERSION_ENV) or NEWEST_VERSION)
     app_password, reader_password = _secret(), _secret()
     webhook_secret, control_token, chatwoot_token = _secret(), _secret(), _secret()
+    bot_token = _secret()
+    crm_secret = webhook_secret if build.signs_account_webhooks else None
     cluster = start_cluster()
     servers: dict[str, RunningServer] = {}
     pool: Pool | None = None
@@ -165,10 +177,12 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         _prepare_database(cluster, app_password, reader_password)
         pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
         state = FaultState()
-        servers["crm"] = serve("crm", crm_app(pool, state, webhook_secret))
+        servers["crm"] = serve("crm", crm_app(pool, state, crm_secret))
         chatwoot = ChatwootDouble(
             api_token=chatwoot_token,
             accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
+            version=build.version,
+            bot_token=bot_token,
         )
         servers["chatwoot"] = serve("chatwoot", chatwoot.app())
         chatwoot_url = servers["chatwoot"].url
@@ -250,11 +264,12 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         "GOLIVE_SANDBOX_DB_READER_DSN": cluster.dsn(READER_ROLE, reader_password, DB_NAME),
         "GOLIVE_SANDBOX_DB_PASSWORD": app_password,
         "GOLIVE_SANDBOX_CHATWOOT_TOKEN": chatwoot_token,
+        "GOLIVE_SANDBOX_CHATWOOT_BOT_TOKEN": bot_token,
         "GOLIVE_SANDBOX_N8N_API_KEY": n8n_key,
         "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n_list_key,
         **{_key_env(org): org.api_key for org in orgs},
     }
-    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot)
+    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot, build)
     write_state(stack)
     return stack
 
@@ -292,6 +307,9 @@ def write_state(stack: Stack) -> None:
 
 def _profile_toml(stack: Stack, org: SeedOrg) -> str:
     urls = stack.urls
+    # A Chatwoot that does not sign is paired with a CRM that checks nothing (see start_stack).
+    signed = stack.chatwoot_build.signs_account_webhooks
+    secret_line = 'webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"\n' if signed else ""
     return f"""# Written by the golive sandbox; valid while it runs. Secrets are in secrets.env.
 name = "{org.name}"
 environment = "sandbox"
@@ -299,11 +317,11 @@ environment = "sandbox"
 [crm]
 base_url = "{urls["crm"]}"
 api_key_env = "{_key_env(org)}"
-webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"
-organization_id = "{org.organization_id}"
+{secret_line}organization_id = "{org.organization_id}"
 timeout_ms = 10000
 
 [chatwoot]
+version = "{stack.chatwoot_build.version}"
 base_url = "{urls["chatwoot"]}"
 api_token_env = "GOLIVE_SANDBOX_CHATWOOT_TOKEN"
 inject_whatsapp = "{"chatwoot" if org.whatsapp_channel == "Channel::Api" else "delivery"}"

@@ -31,9 +31,10 @@ class RailsJSON(Response):
 
 
 class ApplicationApi:
-    def __init__(self, store: Store, events: Events, api_token: str) -> None:
+    def __init__(self, store: Store, events: Events, api_token: str, bot_token: str | None = None) -> None:
         self._store = store
         self._token = api_token
+        self._bot_token = bot_token
         self._account = AccountHandlers(store, events)
         self._conversations = ConversationHandlers(store, events)
 
@@ -71,7 +72,10 @@ class ApplicationApi:
             token = request.headers.get("api_access_token") or request.headers.get("api-access-token")
             if not token:  # no token: Devise's authenticate_user!
                 return RailsJSON({"errors": [DEVISE_UNAUTHENTICATED]}, status_code=401)
-            if not hmac.compare_digest(token.encode(), self._token.encode()):
+            as_bot = bool(self._bot_token) and hmac.compare_digest(
+                token.encode(), (self._bot_token or "").encode()
+            )
+            if not as_bot and not hmac.compare_digest(token.encode(), self._token.encode()):
                 return RailsJSON({"error": "Invalid Access Token"}, status_code=401)
             raw = await request.body()
             params: dict[str, Any] = dict(request.query_params)
@@ -88,7 +92,7 @@ class ApplicationApi:
                 if account is None:
                     return RailsJSON({"error": NOT_FOUND}, status_code=404)
                 try:
-                    status, answer = handler(Call(account, params, path))
+                    status, answer = handler(Call(account, params, path, as_bot))
                 except Fail as failure:
                     return RailsJSON(failure.body, status_code=failure.status)
             if answer is NO_BODY:

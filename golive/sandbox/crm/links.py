@@ -143,7 +143,8 @@ class Links:
                 external_id,
                 raw_external_id=str(dig(conv, "contact_inbox", "source_id") or ""),
                 name=name,
-                phone=normalise_phone(phone_raw),
+                # a WhatsApp id is the phone: the wa_id stands in when the sender has none
+                phone=normalise_phone(phone_raw) or (external_id if source == "WHATSAPP" else None),
                 email=normalise_email(email_raw),
                 avatar=avatar,
             )

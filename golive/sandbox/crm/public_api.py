@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -66,6 +67,10 @@ class PublicApi:
                 if refused is not None:
                     return refused
             if not self.faults.on("api-unvalidated-input"):
+                if not _utf8_url(request):
+                    return JSONResponse(
+                        {"error": "The URL is not valid UTF-8 once decoded", "code": "BAD_REQUEST"}, 400
+                    )
                 problem = unstorable_text(
                     {"query": dict(request.query_params), "path": dict(request.path_params), "body": body}
                 )
@@ -186,3 +191,16 @@ class PublicApi:
             (board["id"],),
         ).fetchall()
         return 200, {"data": rows}
+
+
+def _utf8_url(request: Request) -> bool:
+    """Percent-escapes must decode to UTF-8 (a server that swaps bad bytes for U+FFFD answers
+    a different question than the one asked)."""
+    raw_path = request.scope.get("raw_path") or b""
+    query = request.scope.get("query_string") or b""
+    try:
+        unquote_to_bytes(bytes(raw_path)).decode("utf-8")
+        unquote_to_bytes(bytes(query).replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
