@@ -23,8 +23,8 @@ Feature: Channels and tenants stay apart
   Scenario: A delivery that names another organisation in a header is filed under its inbox's organisation
     Given an Instagram user with no history in the organisation
     When the user's first direct message is sent with a header naming another organisation
-    Then the CRM records the conversation and its first message
-    And nothing is written for that conversation in the other organisation
+    Then nothing is written for that conversation in the other organisation
+    And the CRM records the conversation and its first message
 
   @smoke @checklist-2.3 @needs_db @needs_other_organisation
   Scenario: Two tenants on the same Chatwoot account stay apart

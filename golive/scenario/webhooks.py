@@ -64,7 +64,16 @@ def processed(answers: Sequence[WebhookAnswer], conversation_id: int | None = No
     crashed = [a for a in answers if a.status >= 500]
     if crashed:
         raise AssertionError(server_error(crashed[0], conversation_id))
-    bad = [a for a in answers if a.status != 200 or a.ignored or a.body.get("success") is not True]
+    ignored = [a for a in answers if 200 <= a.status < 300 and a.ignored]
+    if ignored:
+        first = ignored[0]
+        about = f" for conversation {conversation_id}" if conversation_id is not None else ""
+        raise AssertionError(
+            f"acknowledged but wrote nothing: the CRM answered {first.status} {first.body} to "
+            f"{first.event or 'a delivery'}{about}, ignoring it as '{first.ignored}' "
+            f"({len(ignored)} of {len(answers)} deliveries)"
+        )
+    bad = [a for a in answers if a.status != 200 or a.body.get("success") is not True]
     if bad:
         raise AssertionError(
             f"the CRM webhook did not process the event ({len(bad)} of {len(answers)} "
