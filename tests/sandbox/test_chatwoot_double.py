@@ -979,8 +979,8 @@ def test_from_4_11_2_account_webhooks_sign_but_api_inboxes_only_from_4_13(
     sb = make_sandbox(version="4.12.0")
     new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
 
-    account_hook = sb.receiver.wait_for("/crm", 1)[0]
-    api_inbox = sb.receiver.wait_for("/api-inbox", 1)[0]
+    account_hook = sb.receiver.wait_for("/crm", 1, "conversation_created")[0]
+    api_inbox = sb.receiver.wait_for("/api-inbox", 1, "conversation_created")[0]
     assert account_hook.headers["x-chatwoot-signature"].startswith("sha256=")
     assert "x-chatwoot-signature" not in api_inbox.headers
     assert "account" not in account_hook.json  # 4.15-based builds add it
