@@ -56,7 +56,10 @@ CATALOGUE: tuple[Fault, ...] = (
         "the IGSID is read only from meta.sender.identifier, ignoring contact_inbox.source_id "
         "(where real Chatwoot puts it)",
         "known defect of the real CRM (crm-contract §7 #5)",
-        ("instagram_first_contact: An Instagram user with no history writes for the first time",),
+        (
+            "instagram_first_contact: An Instagram user with no history writes for the first time",
+            "instagram_first_contact: The IGSID is read from the conversation's contact inbox",
+        ),
     ),
     Fault(
         "key-without-prefix",
