@@ -18,10 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from golive.clients.sql import SqlVerifier
+from golive.errors import WaitTimeout
 from golive.identity import InvalidIdentity, e164, igsid
 from golive.payloads import chatwoot
 from golive.scenario.customers import TwoChannels
 from golive.scenario.injection import Sent
+from golive.waiting import eventually
 
 HANDOFF_LABEL = "atendimento-humano"
 STATUS_MAP = {"resolved": "resolved", "pending": "pending", "snoozed": "pending"}
@@ -178,6 +180,20 @@ def _message(sql: SqlVerifier, sent: Sent, out: Mismatches) -> None:
             out.expect(_CACHE, "created_at", sent_at.isoformat(), row["created_at"], "the event's time")
 
 
+def _settled(sql: SqlVerifier, sent: Sent) -> None:
+    """Wait (up to the profile's timeout) for Chatwoot's message event to be written; a row that
+    never comes is then reported as a mismatch like any other."""
+    try:
+        eventually(
+            lambda: sql.cached_messages(sent.message.id),
+            bool,
+            timeout=sql.timeout_s,
+            what=f"the cache row of message {sent.message.id}, which Chatwoot delivered",
+        )
+    except WaitTimeout:
+        return
+
+
 def everything_written_for_both(sql: SqlVerifier, both: TwoChannels) -> None:
     for sent in (both.whatsapp, both.instagram):
         everything_written(sql, sent)
@@ -187,6 +203,8 @@ def everything_written(sql: SqlVerifier, sent: Sent, *, known_contact: dict[str,
     """Every row the CRM wrote for `sent` against what Chatwoot sent. `known_contact`: the
     contact's row before the event, when the CRM already knew the customer."""
     out = Mismatches(describe(sent), [])
+    if sent.via == "chatwoot":  # Chatwoot delivers its events in the background, one by one
+        _settled(sql, sent)
     link = _link(sql, sent, out)
     external_id = expected_external_id(sent)
     if link is not None:
