@@ -228,7 +228,11 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
     made: list[tuple[Sandbox, RunningServer]] = []
 
     def make(
-        *, delivery_timeout_s: float = 5.0, version: str = CHATWOOT_VERSION, auto_assign: bool = False
+        *,
+        delivery_timeout_s: float = 5.0,
+        version: str = CHATWOOT_VERSION,
+        auto_assign: bool = False,
+        message_first: bool = False,
     ) -> Sandbox:
         receiver = Receiver()
         receiver.server = serve("receiver", receiver.app())
@@ -242,6 +246,7 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
             delivery_timeout_s=delivery_timeout_s,
             version=version,
             bot_token=BOT_TOKEN,
+            message_first=message_first,
         )
         server = serve("chatwoot", double.app())
         client = httpx.Client(
@@ -1057,3 +1062,13 @@ def test_a_page_that_is_not_a_number_is_the_first_page(sb: Sandbox, page: str) -
     answer = sb.client.get(f"/conversations?page={page}")
 
     assert answer.status_code == 200, answer.text
+
+
+def test_a_double_playing_out_of_order_jobs_delivers_the_message_before_its_conversation(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(message_first=True)
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+
+    records = for_conversation(sb.receiver.wait_for("/crm", 3), conversation["id"])
+    assert [r.event for r in records][:2] == ["message_created", "conversation_created"]

@@ -131,8 +131,10 @@ class ConversationHandlers:
                 private=truthy(message_params.get("private")),
                 content_attributes=as_dict(message_params.get("content_attributes")),
             )
+        if message is not None and store.message_first:  # webhook jobs run in any order
+            self._events.message("message_created", message)
         self._events.conversation("conversation_created", conversation)
-        if message is not None:
+        if message is not None and not store.message_first:
             self._events.message("message_created", message)
         return 200, conversation_rest(store, conversation)
 

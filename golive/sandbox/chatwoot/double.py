@@ -32,11 +32,13 @@ class ChatwootDouble:
         delivery_timeout_s: float = 5.0,
         version: str = CHATWOOT_VERSION,
         bot_token: str | None = None,
+        message_first: bool = False,
     ) -> None:
         if not api_token:
             raise ValueError("the Chatwoot double needs an api_token")
         self.build = Build(version)
         self._store = Store(accounts, self.build)
+        self._store.message_first = message_first
         self._deliveries = Deliveries(self._store, timeout_s=delivery_timeout_s, on_failed=self._failed)
         self._events = Events(self._store, self._deliveries)
         api = ApplicationApi(self._store, self._events, api_token, bot_token)

@@ -175,6 +175,9 @@ class Store:
     def __init__(self, accounts: list[AccountSetup], build: Build | None = None) -> None:
         check_setup(accounts)
         self.build = build or Build()
+        # Chatwoot runs each delivery as its own background job, so a conversation's first
+        # message can reach a receiver before the conversation does; True plays that order.
+        self.message_first = False
         self._setups = copy.deepcopy(accounts)
         # per-inbox channel tokens, generated once so that reset() keeps them
         self._channel_tokens = {
