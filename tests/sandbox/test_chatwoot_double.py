@@ -1072,3 +1072,18 @@ def test_a_double_playing_out_of_order_jobs_delivers_the_message_before_its_conv
 
     records = for_conversation(sb.receiver.wait_for("/crm", 3), conversation["id"])
     assert [r.event for r in records][:2] == ["message_created", "conversation_created"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name":' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"name":"\\ud800","inbox_id":30}',
+        b'{"name":"Ana","custom_attributes":{"x":NaN},"inbox_id":30}',
+    ],
+    ids=["nested 50,000 deep", "lone surrogate", "NaN"],
+)
+def test_a_hostile_body_is_a_400_never_a_500(sb: Sandbox, body: bytes) -> None:
+    answer = sb.client.post("/contacts", content=body, headers={"Content-Type": "application/json"})
+
+    assert answer.status_code == 400, answer.text

@@ -18,7 +18,7 @@ from golive.sandbox.chatwoot.api_conversations import ConversationHandlers
 from golive.sandbox.chatwoot.calls import NO_BODY, NOT_FOUND, Call, Fail, Handler
 from golive.sandbox.chatwoot.events import Events
 from golive.sandbox.chatwoot.state import Store
-from golive.sandbox.chatwoot.wire import as_int, rails_json
+from golive.sandbox.chatwoot.wire import as_int, rails_json, reject_constant, utf8_clean
 
 DEVISE_UNAUTHENTICATED = "You need to sign in or sign up before continuing."
 
@@ -81,8 +81,10 @@ class ApplicationApi:
             params: dict[str, Any] = dict(request.query_params)
             if raw.strip():
                 try:
-                    body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
+                    body = json.loads(raw, parse_constant=reject_constant)
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    return RailsJSON({"status": 400, "error": "Bad Request"}, status_code=400)
+                if not utf8_clean(body):  # a lone surrogate: Rails refuses the params
                     return RailsJSON({"status": 400, "error": "Bad Request"}, status_code=400)
                 if isinstance(body, dict):
                     params.update(body)

@@ -160,3 +160,26 @@ def parse_time(value: Any) -> datetime | None:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
+
+
+def reject_constant(name: str) -> Any:
+    """`json.loads` hook: NaN and Infinity are not JSON (Python would accept them)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def utf8_clean(value: Any) -> bool:
+    """No string in `value` (keys included) holds a lone surrogate. Walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
