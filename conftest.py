@@ -16,4 +16,6 @@ pytest_plugins = [
     "steps.ui",
     "steps.rls",
     "steps.backfill",
+    "steps.traffic",
+    "steps.records",
 ]

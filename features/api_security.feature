@@ -17,3 +17,22 @@ Feature: The public API answers only the organisation that holds the key
     When this organisation's key is used to read and to move that deal
     Then neither call finds the other organisation's deal
     And the other organisation's deal has not moved
+
+  @regression @checklist-1.4 @needs_api @needs_board
+  Scenario Outline: A hostile call to the public API is refused without a server error
+    When someone sends the CRM public API <probe>
+    Then the API refuses the call with a client error, never a server error
+
+    Examples:
+      | probe                                   |
+      | a NUL byte in a new contact's name      |
+      | a lone surrogate in a new contact's name |
+      | a NUL byte in a search                  |
+      | a lone surrogate in a search            |
+      | JSON nested 50,000 levels deep          |
+      | a 5 MB body                             |
+      | a 20,000-character name                 |
+      | a form-encoded body                     |
+      | a stage id that is not a uuid           |
+      | a deal id beyond 64 bits                |
+      | a NUL byte in a board key               |

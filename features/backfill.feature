@@ -7,13 +7,13 @@ Feature: WhatsApp identity backfill of the existing base
   it left; LagostaCRM has no such backfill yet (its migration copies raw phones and drops
   conflicts), so there they fail and say why.
 
-  @readonly @known_gap @checklist-5.1 @needs_db
+  @readonly @known_gap @crm-gap-18 @checklist-5.1 @needs_db
   Scenario: Every existing WhatsApp contact gets its identity in E.164
     Given the WhatsApp identity backfill has run
     Then every eligible WhatsApp contact has its WhatsApp identity in E.164 or a recorded conflict
     And every WhatsApp identity and identifier is stored in E.164
 
-  @readonly @known_gap @checklist-5.2 @needs_db
+  @readonly @known_gap @crm-gap-18 @checklist-5.2 @needs_db
   Scenario: Identity conflicts are recorded for manual review
     Given the WhatsApp identity backfill has run
     Then every number several contacts share is recorded as a conflict for manual review

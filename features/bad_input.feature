@@ -18,6 +18,13 @@ Feature: Bad input never breaks the CRM webhook
       | labels that are not a list              |
       | a message type the CRM does not know    |
       | an oversized body                       |
+      | a NUL byte in the sender's name         |
+      | a lone surrogate in the message text    |
+      | JSON nested 50,000 levels deep          |
+      | a conversation id beyond 64 bits        |
+      | a conversation id in superscript digits |
+      | a message time that is not a date       |
+      | a form-encoded body instead of JSON     |
 
   @regression @needs_db
   Scenario: An event the CRM does not handle is acknowledged and ignored

@@ -10,6 +10,7 @@ Feature: Channels and tenants stay apart
     Then the CRM accepts both conversations
     And the person has a WhatsApp and an Instagram identity with distinct keys
     And each conversation is linked to the contact of its own channel's identity
+    And everything the CRM wrote for both conversations matches what Chatwoot sent
 
   @smoke @checklist-2.3 @needs_db
   Scenario: An event for an inbox of no organisation creates nothing
@@ -17,6 +18,13 @@ Feature: Channels and tenants stay apart
     When the user writes to an inbox that no organisation has configured
     Then the CRM ignores the event as coming from a foreign inbox
     And nothing is written for that conversation
+
+  @smoke @known_gap @crm-gap-7 @checklist-2.3 @needs_db @needs_other_organisation
+  Scenario: A delivery that names another organisation in a header is filed under its inbox's organisation
+    Given an Instagram user with no history in the organisation
+    When the user's first direct message is sent with a header naming another organisation
+    Then nothing is written for that conversation in the other organisation
+    And the CRM records the conversation and its first message
 
   @smoke @checklist-2.3 @needs_db @needs_other_organisation
   Scenario: Two tenants on the same Chatwoot account stay apart

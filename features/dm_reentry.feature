@@ -11,8 +11,9 @@ Feature: Instagram DM re-entry is idempotent
     And the conversation still has exactly one link
     And the user still has exactly one contact and one identity
     And nothing recorded before the replay has changed
+    And everything the CRM wrote matches what Chatwoot sent
 
-  @regression @checklist-6.4 @checklist-2.2 @needs_db
+  @regression @known_gap @crm-gap-12 @checklist-6.4 @checklist-2.2 @needs_db
   Scenario Outline: The same delivery arrives many times at once
     Given an Instagram user with no history in the organisation
     When the user's first direct message is delivered <copies> times at once
@@ -32,3 +33,15 @@ Feature: Instagram DM re-entry is idempotent
     Then the CRM accepts the new conversation
     And the new conversation is linked to the user's contact
     And the user still has exactly one contact and one identity
+    And everything the CRM wrote for the new conversation matches what Chatwoot sent
+
+  @regression @checklist-6.4 @needs_db
+  Scenario: A message delivered twice is stored once
+    Given an Instagram user who already sent a first direct message
+    When the user's next message is delivered twice
+    Then the message is stored once and counted once as unread
+
+  @smoke @known_gap @crm-gap-12 @checklist-6.4 @checklist-3.1 @needs_db @needs_api
+  Scenario: First messages that arrive at once and point at different known contacts leave one owner
+    When an Instagram user's first messages arrive at once, each naming another known contact by email
+    Then the user's Instagram identity has one owner and every conversation is linked to it

@@ -12,6 +12,14 @@ Feature: First contact on Instagram
     And the user has an Instagram identity keyed by the IGSID
     And the conversation is linked to the user's contact
     And the identity resolution is logged as created
+    And everything the CRM wrote matches what Chatwoot sent
+
+  @smoke @known_gap @crm-gap-5 @checklist-3.1 @checklist-6.3 @needs_db
+  Scenario: The IGSID is read from the conversation's contact inbox
+    Given an Instagram user with no history in the organisation
+    When the user sends a first direct message
+    Then the user has an Instagram identity keyed by the IGSID
+    And the identity resolution is logged as created
 
   @smoke @checklist-6.3 @checklist-3.3 @needs_db
   Scenario: A direct message without a usable identifier is not processed

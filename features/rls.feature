@@ -6,12 +6,12 @@ Feature: Row-level security of the v2 tables
   rows. LagostaCRM's policies let every logged-in user read every row, so on its staging these
   scenarios fail and say so.
 
-  @readonly @known_gap @checklist-2.4 @needs_db
+  @readonly @known_gap @crm-gap-17 @checklist-2.4 @needs_db
   Scenario: Row-level security restricts the v2 tables by organisation
     Then row-level security is enabled on every v2 table
     And every policy on the v2 tables restricts rows to the user's organisation
 
-  @known_gap @checklist-2.4 @needs_db
+  @known_gap @crm-gap-17 @checklist-2.4 @needs_db
   Scenario: A user of one organisation reads none of another organisation's rows
     Given an Instagram user has written to this organisation and another to the other organisation
     When a user of this organisation reads the v2 tables

@@ -9,7 +9,7 @@ Feature: The CRM's screens as evidence
   onboarding guide configures Chatwoot there: on its staging the first scenario fails and
   says so.
 
-  @ui @readonly @known_gap @checklist-2.3 @checklist-8.3 @needs_ui
+  @ui @readonly @known_gap @crm-gap-19 @checklist-2.3 @checklist-8.3 @needs_ui
   Scenario: The channel configuration of the organisation's inboxes is on screen
     Given the QA user is logged into the CRM
     When the QA user opens the integrations settings

@@ -7,7 +7,7 @@ Feature: Only genuine Chatwoot deliveries reach the CRM
   Scenario: The webhook endpoint reports a configured secret
     Then the CRM webhook endpoint says a signature secret is configured
 
-  @smoke @known_gap @checklist-1.4 @needs_secret @needs_db
+  @smoke @known_gap @crm-gap-1 @checklist-1.4 @needs_secret @needs_db
   Scenario: A delivery without a signature is refused
     Given an Instagram user with no history in the organisation
     When the user's first direct message arrives without a signature

@@ -12,6 +12,15 @@ Feature: WhatsApp keeps working after the Instagram DM v2 rollout
     And no second contact exists for the customer's phone
     And the customer has a WhatsApp identity keyed by the phone in E.164
     And the identity resolution is logged as matched or phone fallback
+    And everything the CRM wrote matches what Chatwoot sent about the known customer
+
+  @smoke @checklist-6.2 @checklist-3.4 @needs_db
+  Scenario: A WhatsApp customer whose phone Chatwoot leaves out is recognised
+    Given a WhatsApp customer with no history in the organisation
+    When the customer writes on WhatsApp from a contact without a phone number
+    Then the CRM records the conversation and its first message
+    And the customer gets a WhatsApp identity keyed by the wa_id in E.164
+    And everything the CRM wrote matches what Chatwoot sent
 
   @smoke @checklist-6.2 @checklist-3.4 @needs_api @needs_board
   Scenario: A legacy automation still moves a deal by phone

@@ -37,6 +37,7 @@ INJECTIONS: tuple[Injection, ...] = get_args(Injection)
 ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
 SIGNATURE_MODES: tuple[SignatureMode, ...] = get_args(SignatureMode)
 RUNBOOK_SLUG = "runbook"
+NEWEST_CHATWOOT = "4.15.0"  # what a profile that names no Chatwoot version is taken to run
 DOTENV_FILE = ".env.smoke.local"
 
 
@@ -66,6 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chatwoot.inject_whatsapp", "SMOKE_CHATWOOT_INJECT_WHATSAPP", default="delivery"),
     Setting("chatwoot.inject_instagram", "SMOKE_CHATWOOT_INJECT_INSTAGRAM", default="delivery"),
     Setting("chatwoot.base_url", "SMOKE_CHATWOOT_BASE_URL"),
+    Setting(
+        "chatwoot.version",
+        "SMOKE_CHATWOOT_VERSION",
+        default=NEWEST_CHATWOOT,
+        help="the Chatwoot version the organisation runs: payload shapes and signing follow it",
+    ),
     Setting("chatwoot.api_token", "SMOKE_CHATWOOT_API_TOKEN", secret=True),
     Setting("test.instagram_igsid", "SMOKE_INSTAGRAM_IGSID", required=True),
     Setting("test.whatsapp_phone", "SMOKE_WHATSAPP_PHONE", required=True),
@@ -135,6 +142,7 @@ class Organisation:
     database_dsn: Secret | None
     control_url: str | None
     control_token: Secret | None
+    chatwoot_version: str = NEWEST_CHATWOOT
     fingerprint: str = field(default="", compare=False)
     ui_base_url: str | None = None  # the CRM's web app; None = crm_base_url
     ui_user: str | None = None  # the QA user the @ui scenarios log in as
@@ -357,6 +365,8 @@ def build_organisation(
         inboxes[channel] = Inbox(channel, values[f"chatwoot.inbox_{channel}_id"], cast(Injection, injection))
     if inboxes["whatsapp"].id == inboxes["instagram"].id:
         raise invalid("chatwoot.inbox_instagram_id", "the WhatsApp and Instagram inbox are the same")
+    if not re.fullmatch(r"v?[0-9]+\.[0-9]+\.[0-9]+", values["chatwoot.version"]):
+        raise invalid("chatwoot.version", "expected MAJOR.MINOR.PATCH, e.g. 4.11.2")
     if not re.fullmatch(r"[0-9]{10,20}", values["test.instagram_igsid"]):
         raise invalid("test.instagram_igsid", "an IGSID is 10 to 20 digits")
     if not re.fullmatch(r"\+[1-9][0-9]{7,14}", values["test.whatsapp_phone"]):
@@ -410,6 +420,7 @@ def build_organisation(
         database_dsn=values["database.dsn"],
         control_url=(values["control.url"] or "").rstrip("/") or None,
         control_token=values["control.token"],
+        chatwoot_version=str(values["chatwoot.version"]).lstrip("v"),
         fingerprint=_fingerprint(values),
         ui_base_url=ui_base_url,
         ui_user=values["ui.user"] or None,

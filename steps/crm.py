@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from golive.scenario import Sent, SqlVerifier, customers, identities, links, webhooks
+from golive.scenario import Sent, SqlVerifier, customers, identities, links, races, webhooks, whole_state
 
 
 @then("the CRM accepts the conversation")
@@ -18,13 +18,73 @@ def _(sql: SqlVerifier, second: Sent) -> None:
 
 
 @then("the CRM accepts every copy")
-def _(sent: Sent) -> None:
-    webhooks.processed(sent.answers)
+def _(sql: SqlVerifier, sent: Sent) -> None:
+    webhooks.written(sent, sql)
 
 
 @then("the CRM accepts every replayed delivery")
-def _(replayed: webhooks.Replayed) -> None:
-    webhooks.processed(replayed.answers)
+def _(sql: SqlVerifier, sent: Sent, replayed: webhooks.Replayed) -> None:
+    webhooks.written(sent, sql, replayed.answers)
+
+
+@then("the CRM records the conversation and its first message")
+def _(sql: SqlVerifier, sent: Sent) -> None:
+    webhooks.recorded(sent, sql)
+
+
+@then("the CRM records the new message")
+def _(sql: SqlVerifier, reply: Sent) -> None:
+    webhooks.recorded(reply, sql)
+
+
+@then("everything the CRM wrote matches what Chatwoot sent")
+def _(sql: SqlVerifier, sent: Sent) -> None:
+    whole_state.everything_written(sql, sent)
+
+
+@then("everything the CRM wrote matches what Chatwoot sent about the known customer")
+def _(sql: SqlVerifier, sent: Sent, customer: customers.Customer) -> None:
+    whole_state.everything_written(sql, sent, known_contact=customer.before)
+
+
+@then("everything the CRM wrote for the new conversation matches what Chatwoot sent")
+def _(sql: SqlVerifier, second: Sent) -> None:
+    whole_state.everything_written(sql, second)
+
+
+@then("everything the CRM wrote for the new message matches what Chatwoot sent")
+def _(sql: SqlVerifier, reply: Sent) -> None:
+    whole_state.everything_written(sql, reply)
+
+
+@then("everything the CRM wrote for both conversations matches what Chatwoot sent")
+def _(sql: SqlVerifier, both: customers.TwoChannels) -> None:
+    whole_state.everything_written_for_both(sql, both)
+
+
+@then("the message is stored once and counted once as unread")
+def _(sql: SqlVerifier, twice: webhooks.Twice) -> None:
+    webhooks.stored_once(sql, twice)
+
+
+@then("the user's Instagram identity has one owner and every conversation is linked to it")
+def _(sql: SqlVerifier, claim: races.Claim) -> None:
+    races.one_owner(sql, claim)
+
+
+@then("the customer gets a WhatsApp identity keyed by the wa_id in E.164")
+def _(sql: SqlVerifier, sent: Sent) -> None:
+    identities.whatsapp_identity_of_sender(sql, sent)
+
+
+@then("nothing is created for the placeholder")
+def _(sql: SqlVerifier, sent: Sent, customer: customers.Customer) -> None:
+    identities.nothing_created_for_placeholder(sql, sent, customer)
+
+
+@then("the placeholder is logged as an invalid identity")
+def _(sql: SqlVerifier, sent: Sent, customer: customers.Customer) -> None:
+    identities.placeholder_rejection_logged(sql, sent, customer)
 
 
 @then("the conversation is linked to the customer's existing contact")

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, when
 
-from golive.scenario import Conversations, DataFactory, Organisation, Sent, SqlVerifier, customers, webhooks
+from golive.scenario import (
+    CHANNEL_NAMES,
+    Conversations,
+    CrmClient,
+    DataFactory,
+    Organisation,
+    Sent,
+    SqlVerifier,
+    customers,
+    races,
+    webhooks,
+)
 
 
 @given(
@@ -54,8 +65,53 @@ def _(conversations: Conversations, customer: customers.Customer) -> Sent:
     parsers.parse("the user's first direct message is delivered {copies:d} times at once"),
     target_fixture="sent",
 )
-def _(conversations: Conversations, customer: customers.Customer, copies: int) -> Sent:
-    return customers.sends_first_dm(conversations, customer, copies=copies)
+def _(
+    conversations: Conversations,
+    sql: SqlVerifier,
+    data: DataFactory,
+    customer: customers.Customer,
+    copies: int,
+) -> Sent:
+    return races.first_dm_copies(conversations, sql, data, customer, copies)
+
+
+@when(
+    "an Instagram user's first messages arrive at once, each naming another known contact by email",
+    target_fixture="claim",
+)
+def _(conversations: Conversations, sql: SqlVerifier, crm: CrmClient, data: DataFactory) -> races.Claim:
+    return races.first_dms_claiming_two_contacts(conversations, sql, crm, data)
+
+
+@when("the user's next message is delivered twice", target_fixture="twice")
+def _(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> webhooks.Twice:
+    return webhooks.next_message_twice(conversations, sql, sent)
+
+
+@when("the customer writes on WhatsApp from a contact without a phone number", target_fixture="sent")
+def _(conversations: Conversations, customer: customers.Customer) -> Sent:
+    return customers.writes_on_whatsapp_without_phone(conversations, customer)
+
+
+@given(
+    parsers.parse('a customer whose {channel} id arrives as the placeholder "{placeholder}"'),
+    target_fixture="customer",
+)
+def _(data: DataFactory, channel: str, placeholder: str) -> customers.Customer:
+    return customers.with_placeholder_id(data, CHANNEL_NAMES[channel], placeholder)
+
+
+@when(parsers.parse("the customer writes on {channel} with that id"), target_fixture="sent")
+def _(conversations: Conversations, customer: customers.Customer, channel: str) -> Sent:
+    return customers.writes_with_placeholder(conversations, customer, CHANNEL_NAMES[channel])
+
+
+@when(
+    "the user's first direct message is sent with a header naming another organisation",
+    target_fixture="sent",
+)
+def _(conversations: Conversations, customer: customers.Customer, other_sql: SqlVerifier) -> Sent:
+    return customers.first_dm_naming_organisation(conversations, customer, other_sql.organization_id)
 
 
 @when("the same deliveries arrive again", target_fixture="replayed")

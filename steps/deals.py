@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, then, when
 
-from golive.scenario import Answer, CrmClient, DataFactory, Organisation, deals
+from golive.scenario import Answer, CrmClient, DataFactory, Deal, Organisation, deals
 
 
 @given(
@@ -84,3 +84,27 @@ def _(move: Answer) -> None:
 @then("the sales deal keeps that summary")
 def _(crm: CrmClient, customer_deals: deals.CustomerDeals) -> None:
     deals.summary_stored(crm, customer_deals)
+
+
+@given(
+    "the customer has a second open deal in another stage of the sales board", target_fixture="second_deal"
+)
+def _(
+    organisation: Organisation, crm: CrmClient, customer_deals: deals.CustomerDeals, data: DataFactory
+) -> Deal:
+    return deals.second_open_deal(organisation, crm, customer_deals, data)
+
+
+@when("the agent moves the sales deal by its deal id into the second deal's stage", target_fixture="move")
+def _(crm: CrmClient, customer_deals: deals.CustomerDeals, second_deal: Deal) -> Answer:
+    return deals.move_into_stage_of(crm, customer_deals, second_deal)
+
+
+@then("the move succeeds or is refused with a reason, never a server error")
+def _(move: Answer) -> None:
+    deals.answered_without_server_error(move)
+
+
+@then("the second deal has not moved")
+def _(crm: CrmClient, second_deal: Deal) -> None:
+    deals.deal_not_moved(crm, second_deal, "customer's second deal")

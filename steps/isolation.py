@@ -54,3 +54,8 @@ def _(
 @then("each organisation has its own contact and identity for the user")
 def _(sql: SqlVerifier, other_sql: SqlVerifier, tenants: tuple[Sent, Sent]) -> None:
     links.tenants_apart(sql, other_sql, tenants)
+
+
+@then("nothing is written for that conversation in the other organisation")
+def _(other_sql: SqlVerifier, sent: Sent) -> None:
+    webhooks.nothing_written_in(other_sql, sent.conversation_id)

@@ -127,3 +127,13 @@ def _(other_crm: CrmClient, foreign_deals: deals.CustomerDeals) -> None:
 @then("nothing is written for the conversation it names")
 def _(sql: SqlVerifier, malformed: hostile.Malformed) -> None:
     webhooks.nothing_written(sql, malformed.conversation_id)
+
+
+@when(parsers.parse("someone sends the CRM public API {probe}"), target_fixture="api_probe")
+def _(crm: CrmClient, data: DataFactory, organisation: Organisation, probe: str) -> hostile.ApiProbe:
+    return hostile.call_api_with(probe, crm, data, organisation)
+
+
+@then("the API refuses the call with a client error, never a server error")
+def _(api_probe: hostile.ApiProbe) -> None:
+    hostile.api_refused(api_probe)

@@ -10,6 +10,8 @@ import httpx
 from golive.clients.http import expect, send
 from golive.clients.ledger import Ledger
 
+SANDBOX_LOG_HEADER = "X-Sandbox-Log"  # the embedded stack explains its 5xx here
+
 
 @dataclass(frozen=True)
 class Me:
@@ -64,6 +66,8 @@ class Answer:
 
     status: int
     body: dict[str, Any]
+    sent_fields: tuple[str, ...] = ()  # the request body's keys, for messages
+    log_line: str = ""  # the sandbox's log line for a 5xx (a real CRM sends none)
 
     @property
     def code(self) -> str | None:
@@ -86,7 +90,12 @@ class Answer:
         return Deal.from_api(data) if isinstance(data, dict) and "stage_id" in data else None
 
     def describe(self) -> str:
-        return f"{self.status} {self.code or self.action or ''} {self.error or ''}".strip()
+        said = f"{self.status} {self.code or self.action or ''} {self.error or ''}".strip()
+        if self.sent_fields:
+            said += f" (the request carried {', '.join(self.sent_fields)})"
+        if self.log_line:
+            said += f"; the sandbox logged: {self.log_line}"
+        return said
 
 
 class CrmClient:
@@ -104,7 +113,20 @@ class CrmClient:
             body = response.json()
         except ValueError:
             body = {"error": response.text[:200]}
-        return Answer(response.status_code, body if isinstance(body, dict) else {"data": body})
+        sent = kwargs.get("json")
+        return Answer(
+            response.status_code,
+            body if isinstance(body, dict) else {"data": body},
+            tuple(sent) if isinstance(sent, dict) else (),
+            response.headers.get(SANDBOX_LOG_HEADER, ""),
+        )
+
+    def raw(
+        self, method: str, url: str, *, content: bytes | None = None, content_type: str | None = None
+    ) -> Answer:
+        """Any request as given (hostile input): the URL is sent as written, the body as bytes."""
+        headers = {"Content-Type": content_type} if content_type else {}
+        return self._answer(method, url, content=content, headers=headers)
 
     def _json(self, method: str, url: str, *statuses: int, **kwargs: Any) -> Any:
         return expect(send(self._http, self._org, method, url, **kwargs), self._org, *statuses)
@@ -152,13 +174,37 @@ class CrmClient:
             self._ledger.record("crm", "contact", data["id"], name=data["name"])
         return Contact(data["id"], data["name"], data.get("phone"), data.get("email"))
 
-    def create_deal(self, *, title: str, board: str, contact_id: str) -> tuple[Deal, str]:
+    def upsert_contact_answer(self, **fields: str) -> Answer:
+        """`POST /contacts` with exactly these fields (name, email, phone, source, notes, …)."""
+        return self._answer("POST", "/api/public/v1/contacts", json=fields)
+
+    def find_contacts(self, **query: str) -> list[dict[str, Any]]:
+        """`GET /contacts` by phone, email, identifier or text; the contacts as the API gives them."""
+        data = self._json("GET", "/api/public/v1/contacts", 200, params=query)["data"]
+        return [c for c in data if isinstance(c, dict)]
+
+    def create_deal(
+        self, *, title: str, board: str, contact_id: str, stage_id: str | None = None
+    ) -> tuple[Deal, str]:
         body = {"title": title, "board_key": board, "contact_id": contact_id}
+        if stage_id:
+            body["stage_id"] = stage_id
         answer = self._json("POST", "/api/public/v1/deals", 200, 201, json=body)
         deal = Deal.from_api(answer["data"])
         if self._ledger is not None and answer.get("action") == "created":
             self._ledger.record("crm", "deal", deal.id, title=deal.title, contact_id=contact_id)
         return deal, str(answer["action"])
+
+    def create_deal_answer(self, *, title: str, board: str, contact_id: str) -> Answer:
+        body = {"title": title, "board_key": board, "contact_id": contact_id}
+        return self._answer("POST", "/api/public/v1/deals", json=body)
+
+    def reassign_deal(self, deal_id: str, contact_id: str) -> Deal:
+        """`PATCH /deals/{id}` with another contact."""
+        data = self._json("PATCH", f"/api/public/v1/deals/{deal_id}", 200, json={"contact_id": contact_id})[
+            "data"
+        ]
+        return Deal.from_api(data)
 
     def deal(self, deal_id: str) -> Deal:
         return Deal.from_api(self._json("GET", f"/api/public/v1/deals/{deal_id}", 200)["data"])
@@ -171,6 +217,11 @@ class CrmClient:
             "GET", "/api/public/v1/deals", 200, params={"contact_id": contact_id, "status": "open"}
         )["data"]
         return [Deal.from_api(d) for d in data]
+
+    def move_deal_to_stage_id(self, deal_id: str, stage_id: str) -> Answer:
+        return self._answer(
+            "POST", f"/api/public/v1/deals/{deal_id}/move-stage", json={"to_stage_id": stage_id}
+        )
 
     def move_deal(self, deal_id: str, *, stage: str, ai_summary: str | None = None) -> Answer:
         body: dict[str, Any] = {"to_stage_label": stage}

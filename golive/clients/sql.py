@@ -256,6 +256,38 @@ class SqlVerifier:
         )
         return int(rows[0]["n"])
 
+    def cached_messages(self, message_id: int) -> list[dict[str, Any]]:
+        """This organisation's cache rows for one Chatwoot message id."""
+        return self.query(
+            "SELECT * FROM messaging_messages_cache WHERE organization_id = %(org)s "
+            "AND chatwoot_message_id = %(id)s ORDER BY created_at",
+            id=message_id,
+        )
+
+    def deal_row(self, deal_id: str) -> dict[str, Any] | None:
+        rows = self.query(
+            "SELECT id, organization_id, contact_id, deleted_at FROM deals WHERE id = %(id)s", id=deal_id
+        )
+        return rows[0] if rows else None
+
+    def contacts_with_email(self, email: str) -> list[str]:
+        rows = self.query(
+            "SELECT id FROM contacts WHERE organization_id = %(org)s AND deleted_at IS NULL "
+            "AND lower(email) = lower(%(email)s) ORDER BY created_at",
+            email=email,
+        )
+        return [r["id"] for r in rows]
+
+    def written_for_conversation(self, conversation_id: int) -> int:
+        """This organisation's links + cached messages for a conversation (0 = nothing)."""
+        rows = self.query(
+            "SELECT (SELECT count(*) FROM messaging_conversation_links WHERE organization_id = %(org)s "
+            "AND chatwoot_conversation_id = %(conv)s) + (SELECT count(*) FROM messaging_messages_cache "
+            "WHERE organization_id = %(org)s AND chatwoot_conversation_id = %(conv)s) AS n",
+            conv=conversation_id,
+        )
+        return int(rows[0]["n"])
+
     def rows_for_conversation(self, conversation_id: int) -> int:
         """Links + cached messages written for a conversation (0 = nothing written)."""
         rows = self.query(

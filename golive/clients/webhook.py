@@ -3,7 +3,9 @@ one delivery id each. Also the deliberate corruptions the security scenarios nee
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -41,6 +43,8 @@ class Delivery:
 class WebhookAnswer:
     status: int
     body: dict[str, Any]
+    event: str = ""  # the event of the delivery this answers
+    log_line: str = ""  # the sandbox's log line for a 5xx (a real CRM sends none)
 
     @property
     def ignored(self) -> str | None:
@@ -49,6 +53,7 @@ class WebhookAnswer:
 
 
 STALE_BY_S = 3600
+SANDBOX_LOG_HEADER = "X-Sandbox-Log"  # the embedded stack explains its 5xx here
 
 
 class WebhookEmitter:
@@ -69,7 +74,16 @@ class WebhookEmitter:
         self._secret = secret
         self._mode = signature_mode
 
-    def prepare(self, payload: dict[str, Any], *, signing: Signing = Signing.VALID) -> Delivery:
+    def prepare(
+        self,
+        payload: dict[str, Any],
+        *,
+        signing: Signing = Signing.VALID,
+        build: chatwoot.Build | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Delivery:
+        """The delivery as `build` (default: the newest Chatwoot) would send it; a build that
+        predates signing sends no signature whatever `signing` asks for a valid one."""
         body = chatwoot.encode(payload)
         secret = self._secret.reveal() if self._secret else None
         if signing is Signing.NONE:
@@ -77,10 +91,16 @@ class WebhookEmitter:
         elif signing is Signing.WRONG:
             secret = (secret or "") + "-not-the-secret"
         timestamp = int(time.time()) - (STALE_BY_S if signing is Signing.STALE else 0)
-        headers = chatwoot.delivery_headers(body, secret=secret, mode=self._mode, timestamp=timestamp)
+        headers = chatwoot.delivery_headers(
+            body,
+            secret=secret,
+            mode=self._mode,
+            timestamp=timestamp,
+            build=build if signing is Signing.VALID else None,
+        )
         if signing is Signing.TAMPERED:
             body = body.replace(b'"incoming"', b'"outgoing"', 1) + b" "
-        return Delivery(str(payload.get("event", "")), body, headers)
+        return Delivery(str(payload.get("event", "")), body, {**headers, **(extra_headers or {})})
 
     def send(self, delivery: Delivery) -> WebhookAnswer:
         response = send(
@@ -95,13 +115,45 @@ class WebhookEmitter:
             body = response.json()
         except ValueError:
             body = {"raw": response.text[:300]}
-        return WebhookAnswer(response.status_code, body if isinstance(body, dict) else {"raw": body})
+        return WebhookAnswer(
+            response.status_code,
+            body if isinstance(body, dict) else {"raw": body},
+            delivery.event,
+            response.headers.get(SANDBOX_LOG_HEADER, ""),
+        )
 
-    def send_raw(self, body: bytes, *, sign: bool = True) -> WebhookAnswer:
+    def send_at_once(self, delivery: Delivery, copies: int) -> tuple[WebhookAnswer, ...]:
+        """`copies` of one delivery released together: every sender waits at a barrier first, so
+        the requests reach the target within a fraction of a millisecond of each other."""
+        barrier = threading.Barrier(copies)
+
+        def one(_: int) -> WebhookAnswer:
+            barrier.wait(timeout=30)
+            return self.send(delivery)
+
+        with ThreadPoolExecutor(max_workers=copies) as pool:
+            return tuple(pool.map(one, range(copies)))
+
+    def send_together(self, deliveries: list[Delivery]) -> tuple[WebhookAnswer, ...]:
+        """Different deliveries released together (same barrier as `send_at_once`)."""
+        barrier = threading.Barrier(len(deliveries))
+
+        def one(delivery: Delivery) -> WebhookAnswer:
+            barrier.wait(timeout=30)
+            return self.send(delivery)
+
+        with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
+            return tuple(pool.map(one, deliveries))
+
+    def send_raw(
+        self, body: bytes, *, sign: bool = True, content_type: str | None = None, event: str = "raw"
+    ) -> WebhookAnswer:
         """Arbitrary bytes (malformed JSON, oversized bodies), signed unless told otherwise."""
         secret = self._secret.reveal() if (self._secret and sign) else None
         headers = chatwoot.delivery_headers(body, secret=secret, mode=self._mode)
-        return self.send(Delivery("raw", body, headers))
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        return self.send(Delivery(event, body, headers))
 
     def deliver(self, payload: dict[str, Any], *, signing: Signing = Signing.VALID) -> WebhookAnswer:
         return self.send(self.prepare(payload, signing=signing))

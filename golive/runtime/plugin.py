@@ -53,6 +53,14 @@ MARKERS = {
     "needs_other_organisation": "needs a second organisation of the same kind",
     "needs_ui": "needs a browser (Chromium) and the QA user of the CRM's web app ([ui])",
     "ui": "captures the CRM's screens with a real browser (evidence; never decides the verdict)",
+    # which crm-contract §7 divergence a @known_gap scenario probes (its number)
+    **{
+        f"crm-gap-{n}": f"probes crm-contract §7 #{n}, a verified divergence of the real CRM"
+        for n in range(1, 19)
+    },
+    # divergences golive found beyond §7 (README "Known gaps"), numbered on from it
+    "crm-gap-19": "probes a divergence found by golive: the real Integrações page shows no Chatwoot "
+    "channel section (not yet in crm-contract §7)",
 }
 
 

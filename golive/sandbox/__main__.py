@@ -19,19 +19,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     parser.add_argument("--fault", action="append", default=[], choices=sorted(BY_NAME))
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--chatwoot-version",
+        default=None,
+        help="the Chatwoot build the double plays (default: the newest; before 4.11.2 it signs nothing)",
+    )
     args = parser.parse_args(argv)
-    return run_foreground(args.state_dir, args.fault, quiet=args.quiet)
+    return run_foreground(
+        args.state_dir, args.fault, quiet=args.quiet, chatwoot_version=args.chatwoot_version
+    )
 
 
-def run_foreground(state_dir: Path, faults: list[str], *, quiet: bool = False) -> int:
+def run_foreground(
+    state_dir: Path, faults: list[str], *, quiet: bool = False, chatwoot_version: str | None = None
+) -> int:
     from golive.sandbox.stack import start_stack
 
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     try:
-        stack = start_stack(state_dir.resolve(), faults=faults)
-    except SandboxError as exc:
+        stack = start_stack(state_dir.resolve(), faults=faults, chatwoot_version=chatwoot_version)
+    except (SandboxError, ValueError) as exc:
         print(f"golive sandbox: {exc}", file=sys.stderr)
         return 2
     try:

@@ -59,7 +59,10 @@ CATALOGUE: tuple[Fault, ...] = (
         "the IGSID is read only from meta.sender.identifier, ignoring contact_inbox.source_id "
         "(where real Chatwoot puts it)",
         "known defect of the real CRM (crm-contract §7 #5)",
-        ("instagram_first_contact: An Instagram user with no history writes for the first time",),
+        (
+            "instagram_first_contact: An Instagram user with no history writes for the first time",
+            "instagram_first_contact: The IGSID is read from the conversation's contact inbox",
+        ),
     ),
     Fault(
         "key-without-prefix",
@@ -143,6 +146,174 @@ CATALOGUE: tuple[Fault, ...] = (
         "a stage move stores the new stage but drops the ai_summary sent with it",
         "the agent's summary of the conversation lost on the deal (checklist 6.5)",
         ("stage_moves: A move with an AI summary stores the summary",),
+    ),
+    # --- crm-contract §7: the real CRM's verified divergences ---------------------------------
+    Fault(
+        "webhook-reads-nested-shape",
+        "the webhook looks for `conversation` / `message` wrappers and an inbox in `inbox.id` or "
+        "`conversation.inbox_id`, which real Chatwoot events do not have: conversation events are "
+        "ignored for lack of an inbox, message events are acknowledged 200 and write nothing",
+        "known defect of the real CRM (crm-contract §7 #3)",
+        ("chatwoot_traffic: A conversation Chatwoot opens is recorded as Chatwoot sends it",),
+    ),
+    Fault(
+        "org-id-header-trusted",
+        "an X-Organization-Id header is taken as the organisation, skipping account and inbox resolution",
+        "known defect of the real CRM (crm-contract §7 #7): one header writes into another tenant",
+        (
+            "channel_isolation: A delivery that names another organisation in a header is filed "
+            "under its inbox's organisation",
+        ),
+    ),
+    Fault(
+        "move-refuses-ai-summary",
+        "a move by deal_id refuses a body with `ai_summary` (strict schema: to_stage_id, "
+        "to_stage_label, mark only) with 422 Invalid payload",
+        "known defect of the real CRM (crm-contract §7 #8)",
+        ("stage_moves: A move with an AI summary stores the summary",),
+    ),
+    Fault(
+        "contact-upsert-nulls-unsent",
+        "POST /contacts on a known contact writes every field it was not sent as NULL (email, phone, "
+        "source, avatar, status, stage, notes, role, company)",
+        "known defect of the real CRM (crm-contract §7 #9)",
+        ("api_records: Updating a known contact with only its phone keeps everything else",),
+    ),
+    Fault(
+        "contact-phone-exact-match",
+        "GET /contacts?phone= compares the stored text with the E.164 number, so a phone stored as "
+        "'(11) 9xxxx-xxxx' is not found",
+        "known defect of the real CRM (crm-contract §7 #10): phone lookups create duplicates",
+        ("api_records: A customer whose phone is stored in a legacy format is found by the E.164 number",),
+    ),
+    Fault(
+        "deal-create-unchecked",
+        "POST /deals uses the contact id as sent (an unknown one fails the foreign key with 500, "
+        "another organisation's one gets a deal across tenants) and answers 500 when the contact "
+        "already has two open deals on the board",
+        "known defect of the real CRM (crm-contract §7 #11)",
+        (
+            "api_records: A new deal for a customer with two open deals on the board returns one of them",
+            "api_records: A deal for a contact that does not exist is refused",
+            "api_records: A deal for another organisation's contact is refused",
+        ),
+    ),
+    Fault(
+        "identity-race",
+        "identity resolution runs step by step without a lock (each step committed at once): "
+        "concurrent first events each create a contact and the loser's identity insert fails, "
+        "leaving an orphan contact; an identity a fallback claims is upserted to the last writer",
+        "known defect of the real CRM (crm-contract §7 #12)",
+        (
+            "dm_reentry: The same delivery arrives many times at once",
+            "dm_reentry: First messages that arrive at once and point at different known contacts "
+            "leave one owner",
+        ),
+    ),
+    Fault(
+        "stage-move-duplicate-500",
+        "a move into a stage where the deal's contact already has another open deal fails the "
+        "duplicate trigger and is answered 500 DB_ERROR",
+        "known defect of the real CRM (crm-contract §7 #13)",
+        (
+            "stage_moves: A move into a stage where the customer has another open deal is answered "
+            "without a server error",
+        ),
+    ),
+    Fault(
+        "replay-reenables-ai",
+        "a replayed conversation_created overwrites the link with the event's values, the AI flag "
+        "(from the labels) included",
+        "known defect of the real CRM (crm-contract §7 #14): a replay undoes a human hand-off",
+        ("handoff: A replayed conversation event does not turn the AI back on",),
+    ),
+    Fault(
+        "iso-created-at-500",
+        "message_created reads created_at as epoch seconds; the ISO string Chatwoot sends makes an "
+        "invalid date and a 500",
+        "known defect of the real CRM (crm-contract §7 #15)",
+        ("chatwoot_traffic: A customer's next message is cached with Chatwoot's ISO timestamp",),
+    ),
+    Fault(
+        "placeholder-identity-accepted",
+        "the identity check accepts any letters/digits as an Instagram id and any text of eight "
+        "characters or more as a WhatsApp id, so `unknown` or a name becomes an identity",
+        "known defect of the real CRM (crm-contract §7 #16)",
+        ("identity_keys: A message whose sender id is a placeholder is not processed",),
+    ),
+    # --- behaviours beyond §7 -----------------------------------------------------------------
+    Fault(
+        "wa-id-from-phone-only",
+        "the WhatsApp id is read only from meta.sender.phone_number, never from the wa_id in "
+        "contact_inbox.source_id",
+        "WhatsApp senders without a phone number are never resolved (as the real CRM reads them)",
+        ("whatsapp_regression: A WhatsApp customer whose phone Chatwoot leaves out is recognised",),
+    ),
+    Fault(
+        "message-replay-duplicated",
+        "a replayed message_created caches the message again (no unique key) and counts it unread twice",
+        "message cache not idempotent: duplicated messages in the CRM inbox",
+        ("dm_reentry: A message delivered twice is stored once",),
+    ),
+    Fault(
+        "missing-labels-reenable-ai",
+        "a conversation_updated without a `labels` key is read as 'no labels' and turns the AI back on",
+        "a partial update ends a human hand-off",
+        ("handoff: A status change that carries no labels leaves the hand-off in place",),
+    ),
+    Fault(
+        "whatsapp-event-dropped",
+        "WhatsApp conversation and message events are answered 200 and nothing is written",
+        "a WhatsApp regression that an acknowledgement hides",
+        ("whatsapp_regression: A known customer writes on WhatsApp",),
+    ),
+    Fault(
+        "new-contact-fields-wrong",
+        "a contact auto-created for a WhatsApp customer stores the phone as Chatwoot's wa_id digits "
+        "(no +) and the source as CHATWOOT",
+        "rows written with wrong field values",
+        ("channel_isolation: One person writing on WhatsApp and on Instagram gets two identities",),
+    ),
+    # --- Chatwoot's real traffic ----------------------------------------------------------------
+    Fault(
+        "assignee-not-recorded",
+        "the link's assignee is read from a `conversation.assignee` key; Chatwoot sends "
+        "`meta.assignee`, so an auto-assigned conversation is recorded unassigned",
+        "auto-assigned conversations lose their agent (as the real CRM reads them)",
+        ("chatwoot_traffic: A first message in a conversation Chatwoot already assigned keeps its agent",),
+    ),
+    Fault(
+        "sender-type-by-email-key",
+        "a message's sender is a 'user' when it has an `email` key, else a 'contact': customers "
+        "become users and the agent bot a contact",
+        "messages attributed to the wrong sender (as the real CRM caches them)",
+        ("chatwoot_traffic: A reply from the agent bot is recorded as the bot's",),
+    ),
+    Fault(
+        "attachments-dropped",
+        "a message's attachments are cached as an empty list",
+        "images and voice messages lost from the CRM inbox",
+        ("chatwoot_traffic: A customer's media message is recorded with its attachment",),
+    ),
+    Fault(
+        "early-message-dropped",
+        "a message for a conversation the CRM has not linked yet is dropped",
+        "messages lost when Chatwoot delivers message_created before conversation_created",
+        ("chatwoot_traffic: A message that arrives before its conversation is not lost",),
+    ),
+    Fault(
+        "org-from-top-level-account-only",
+        "the account is read only from the top-level `account`, which older Chatwoot builds leave "
+        "out of conversation events: their conversations are ignored as no_matching_tenant",
+        "conversations lost with older Chatwoot builds (as the real CRM reads the account)",
+        ("chatwoot_traffic: A first message reaches the organisation whatever the Chatwoot build",),
+    ),
+    Fault(
+        "api-unvalidated-input",
+        "the public API passes NUL bytes, lone surrogates, oversized bodies and non-uuid ids to the "
+        "database, which fails with 500",
+        "public API 5xx on hostile input",
+        ("api_security: A hostile call to the public API is refused without a server error",),
     ),
     Fault(
         "crm-outage",

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 
 from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build
 from golive.sandbox.control import control_app
 from golive.sandbox.crm import rls
 from golive.sandbox.crm.app import crm_app, schema_sql
@@ -29,6 +30,7 @@ DB_NAME = "lagosta"
 APP_ROLE = "lagosta_app"
 READER_ROLE = "golive_reader"
 LINK_UNIQUE_INDEX = "messaging_conversation_links_org_conv_uniq"
+MESSAGE_UNIQUE_KEY = "messaging_messages_cache_org_message_uniq"
 # The flow the n8n double runs is the template v2 export shipped in fixtures/ (source checkout).
 N8N_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "n8n" / "agent-v2.json"
 BOARD_KEY = "atendimento"
@@ -37,6 +39,7 @@ MOVE_STAGE = "Proposta"
 # The sandbox's monitoring window after a run: it cannot watch 30 minutes, so it watches this
 # long and the dossier says so (the runbook's 30 min apply to a real staging).
 MONITOR_WINDOW = "10s"
+CHATWOOT_VERSION_ENV = "GOLIVE_SANDBOX_CHATWOOT_VERSION"
 
 
 CRM_EVENTS = (
@@ -84,6 +87,7 @@ class Stack:
     secret_values: dict[str, str] = field(repr=False)
     n8n: N8nDouble | None = None
     chatwoot: ChatwootDouble | None = None
+    chatwoot_build: Build = field(default_factory=Build)
     traffic: LiveTraffic | None = None
 
     @property
@@ -125,24 +129,40 @@ def _prepare_database(cluster: Cluster, app_password: str, reader_password: str)
         admin.execute(f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on")
 
 
+# Faults that need a unique key gone: (fault, table, key columns, how the key comes back).
+_UNIQUE_KEYS_DROPPED = (
+    (
+        "reentry-duplicate-link",
+        "messaging_conversation_links",
+        "chatwoot_conversation_id",
+        f"DROP INDEX IF EXISTS {LINK_UNIQUE_INDEX}",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {LINK_UNIQUE_INDEX} ON "
+        "messaging_conversation_links (organization_id, chatwoot_conversation_id)",
+    ),
+    (
+        "message-replay-duplicated",
+        "messaging_messages_cache",
+        "chatwoot_message_id",
+        f"ALTER TABLE messaging_messages_cache DROP CONSTRAINT IF EXISTS {MESSAGE_UNIQUE_KEY}",
+        f"ALTER TABLE messaging_messages_cache ADD CONSTRAINT {MESSAGE_UNIQUE_KEY} "
+        "UNIQUE (organization_id, chatwoot_message_id)",
+    ),
+)
+
+
 def _apply_fault_side_effects(pool: Pool, before: frozenset[str], after: frozenset[str]) -> None:
-    """Faults that need the schema changed: the re-entry fault runs without the unique key."""
-    name = "reentry-duplicate-link"
+    """Faults that need the schema changed run without the unique key they break."""
     with pool.transaction() as conn:
-        if name in after and name not in before:
-            conn.execute(f"DROP INDEX IF EXISTS {LINK_UNIQUE_INDEX}")
-        elif name in before and name not in after:
-            # Clear the fault's own debris so the unique key can come back.
-            conn.execute(
-                "DELETE FROM messaging_conversation_links a USING messaging_conversation_links b "
-                "WHERE a.organization_id = b.organization_id "
-                "AND a.chatwoot_conversation_id = b.chatwoot_conversation_id "
-                "AND (a.created_at, a.id) > (b.created_at, b.id)"
-            )
-            conn.execute(
-                f"CREATE UNIQUE INDEX IF NOT EXISTS {LINK_UNIQUE_INDEX} ON "
-                "messaging_conversation_links (organization_id, chatwoot_conversation_id)"
-            )
+        for name, table, column, drop, create in _UNIQUE_KEYS_DROPPED:
+            if name in after and name not in before:
+                conn.execute(drop)
+            elif name in before and name not in after:
+                # Clear the fault's own debris so the unique key can come back.
+                conn.execute(
+                    f"DELETE FROM {table} a USING {table} b WHERE a.organization_id = b.organization_id "
+                    f"AND a.{column} = b.{column} AND (a.created_at, a.id) > (b.created_at, b.id)"
+                )
+                conn.execute(create)
 
 
 def _switch_issue13_faults(
@@ -168,12 +188,21 @@ def _seed_extras(conn: Conn, orgs: list[SeedOrg], qa_password: str) -> None:
     )
 
 
-def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
-    """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`."""
+def start_stack(
+    state_dir: Path, *, faults: list[str] | None = None, chatwoot_version: str | None = None
+) -> Stack:
+    """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`.
+
+    `chatwoot_version` (default: env GOLIVE_SANDBOX_CHATWOOT_VERSION, else the newest build)
+    is the build the Chatwoot double plays; one that predates signing gets a CRM without a
+    webhook secret, as such a deployment must run."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    build = Build(chatwoot_version or os.environ.get(CHATWOOT_VERSION_ENV) or NEWEST_VERSION)
     app_password, reader_password = _secret(), _secret()
     webhook_secret, control_token, chatwoot_token = _secret(), _secret(), _secret()
     qa_password = _secret()
+    bot_token = _secret()
+    crm_secret = webhook_secret if build.signs_account_webhooks else None
     cluster = start_cluster()
     servers: dict[str, RunningServer] = {}
     pool: Pool | None = None
@@ -185,10 +214,12 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         _prepare_database(cluster, app_password, reader_password)
         pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
         state = FaultState()
-        servers["crm"] = serve("crm", crm_app(pool, state, webhook_secret))
+        servers["crm"] = serve("crm", crm_app(pool, state, crm_secret))
         chatwoot = ChatwootDouble(
             api_token=chatwoot_token,
             accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
+            version=build.version,
+            bot_token=bot_token,
         )
         servers["chatwoot"] = serve("chatwoot", chatwoot.app())
         chatwoot_url = servers["chatwoot"].url
@@ -284,12 +315,15 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         "GOLIVE_SANDBOX_DB_READER_DSN": cluster.dsn(READER_ROLE, reader_password, DB_NAME),
         "GOLIVE_SANDBOX_DB_PASSWORD": app_password,
         "GOLIVE_SANDBOX_CHATWOOT_TOKEN": chatwoot_token,
+        "GOLIVE_SANDBOX_CHATWOOT_BOT_TOKEN": bot_token,
         "GOLIVE_SANDBOX_N8N_API_KEY": n8n_key,
         "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n_list_key,
         "GOLIVE_SANDBOX_QA_PASSWORD": qa_password,
         **{_key_env(org): org.api_key for org in orgs},
     }
-    stack = Stack(state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot, traffic)
+    stack = Stack(
+        state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot, build, traffic
+    )
     write_state(stack)
     return stack
 
@@ -327,6 +361,9 @@ def write_state(stack: Stack) -> None:
 
 def _profile_toml(stack: Stack, org: SeedOrg) -> str:
     urls = stack.urls
+    # A Chatwoot that does not sign is paired with a CRM that checks nothing (see start_stack).
+    signed = stack.chatwoot_build.signs_account_webhooks
+    secret_line = 'webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"\n' if signed else ""
     return f"""# Written by the golive sandbox; valid while it runs. Secrets are in secrets.env.
 name = "{org.name}"
 environment = "sandbox"
@@ -334,11 +371,11 @@ environment = "sandbox"
 [crm]
 base_url = "{urls["crm"]}"
 api_key_env = "{_key_env(org)}"
-webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"
-organization_id = "{org.organization_id}"
+{secret_line}organization_id = "{org.organization_id}"
 timeout_ms = 10000
 
 [chatwoot]
+version = "{stack.chatwoot_build.version}"
 base_url = "{urls["chatwoot"]}"
 api_token_env = "GOLIVE_SANDBOX_CHATWOOT_TOKEN"
 inject_whatsapp = "{"chatwoot" if org.whatsapp_channel == "Channel::Api" else "delivery"}"

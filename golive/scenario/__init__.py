@@ -12,22 +12,27 @@ from __future__ import annotations
 from golive.clients.browser import UiSession
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
-from golive.clients.crm import Answer, CrmClient
+from golive.clients.crm import Answer, CrmClient, Deal
 from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookAnswer, WebhookEmitter
-from golive.config import Organisation
+from golive.config import Channel, Organisation
 from golive.scenario.data import DataFactory
 from golive.scenario.injection import Conversations, Sent
 from golive.scenario.switches import Outage, WorkflowSwitch
 
+# How the feature files name the channels.
+CHANNEL_NAMES: dict[str, Channel] = {"WhatsApp": "whatsapp", "Instagram": "instagram"}
+
 __all__ = [
+    "CHANNEL_NAMES",
     "Answer",
     "ChatwootClient",
     "ControlClient",
     "Conversations",
     "CrmClient",
     "DataFactory",
+    "Deal",
     "N8nClient",
     "Organisation",
     "Outage",

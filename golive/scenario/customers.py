@@ -7,9 +7,10 @@ need (through `target_fixture`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from golive.clients.sql import SqlVerifier
-from golive.config import Organisation
+from golive.config import Channel, Organisation
 from golive.scenario.data import DataFactory, Person, required
 from golive.scenario.injection import Conversations, Sent
 from golive.scenario.webhooks import processed
@@ -21,11 +22,14 @@ FOLLOW_UP_DM = "E aceitam reserva para 6 pessoas?"
 
 @dataclass(frozen=True)
 class Customer:
-    """Someone about to write; `contact_id` when the CRM already knows them."""
+    """Someone about to write; `contact_id` (and the contact's row as it was) when the CRM
+    already knows them."""
 
     person: Person
     contact_id: str | None = None
     usable_identifier: bool = True
+    before: dict[str, Any] | None = None
+    placeholder: str | None = None  # an id a broken bridge sends instead of a real one
 
     @property
     def known_contact(self) -> str:
@@ -51,7 +55,7 @@ def known_whatsapp_customer(org: Organisation, sql: SqlVerifier) -> Customer:
         )
     contact = sql.contact(contacts[0]) or {}
     name = required(contact.get("name"), f"the name of contact {contacts[0]}")
-    return Customer(Person(name=name, phone=org.test_whatsapp_phone), contacts[0])
+    return Customer(Person(name=name, phone=org.test_whatsapp_phone), contacts[0], before=contact)
 
 
 def new_whatsapp_customer(data: DataFactory) -> Customer:
@@ -66,11 +70,36 @@ def person_on_both_channels(data: DataFactory) -> Customer:
     return Customer(data.person_on_both_channels())
 
 
+def with_placeholder_id(data: DataFactory, channel: Channel, placeholder: str) -> Customer:
+    person = data.instagram_person() if channel == "instagram" else data.whatsapp_person()
+    return Customer(person, placeholder=placeholder)
+
+
 # --- what they write ---------------------------------------------------------------------------
 
 
 def writes_on_whatsapp(conversations: Conversations, customer: Customer) -> Sent:
     return conversations.first_message("whatsapp", customer.person, FIRST_WHATSAPP)
+
+
+def writes_on_whatsapp_without_phone(conversations: Conversations, customer: Customer) -> Sent:
+    """A WhatsApp contact whose Chatwoot record has no phone number: the wa_id is only the
+    contact inbox's source_id (as Cloud API inboxes may leave it)."""
+    conv = conversations.conversation("whatsapp", customer.person)
+    conv = conv.with_sender_ids(source_id=customer.person.whatsapp_id.lstrip("+"), phone_number=None)
+    return conversations.first_message("whatsapp", customer.person, FIRST_WHATSAPP, conversation=conv)
+
+
+def writes_with_placeholder(conversations: Conversations, customer: Customer, channel: Channel) -> Sent:
+    """The customer's first message with the placeholder where the channel's id belongs: the
+    contact inbox's source_id (and, on WhatsApp, the contact's phone)."""
+    placeholder = required(customer.placeholder, "the placeholder id")
+    conv = conversations.conversation(channel, customer.person)
+    conv = conv.with_sender_ids(
+        source_id=placeholder, phone_number=placeholder if channel == "whatsapp" else None
+    )
+    text = FIRST_DM if channel == "instagram" else FIRST_WHATSAPP
+    return conversations.first_message(channel, customer.person, text, conversation=conv)
 
 
 def sends_first_dm(conversations: Conversations, customer: Customer, copies: int = 1) -> Sent:
@@ -121,3 +150,11 @@ def writes_to_both_tenants(
     here = conversations.first_message("instagram", customer.person, FIRST_DM)
     there = other.first_message("instagram", customer.person, FIRST_DM)
     return here, there
+
+
+def first_dm_naming_organisation(conversations: Conversations, customer: Customer, org_id: str) -> Sent:
+    """A genuine, signed first DM for this organisation's inbox that also carries an
+    `X-Organization-Id` header naming another organisation."""
+    return conversations.first_message(
+        "instagram", customer.person, FIRST_DM, headers={"X-Organization-Id": org_id}
+    )

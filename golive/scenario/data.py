@@ -56,10 +56,14 @@ class DataFactory:
         if seed is not None:
             self._faker.seed_instance(seed)
         self._lock = threading.Lock()
+        self._people = 0
 
     def name(self) -> str:
+        """A realistic name, unique within the run (the number): checks find people by name."""
         with self._lock:
-            return f"{self._faker.first_name()} {self._faker.last_name()} {run_tag(self.run_id)}"
+            self._people += 1  # the number keeps two invented people of one run apart
+            first, last = self._faker.first_name(), self._faker.last_name()
+            return f"{first} {last} #{self._people} {run_tag(self.run_id)}"
 
     def igsid(self) -> str:
         with self._lock:

@@ -138,3 +138,40 @@ def summary_stored(crm: CrmClient, deals: CustomerDeals) -> None:
             f"the deal's ai_summary is {deal.ai_summary!r}, expected the summary sent "
             f"with the move ({deals.summary!r})"
         )
+
+
+# --- two open deals of one contact on one board (crm-contract §7 #13) ------------------------------
+
+
+def second_open_deal(org: Organisation, crm: CrmClient, deals: CustomerDeals, data: DataFactory) -> Deal:
+    """Another open deal of the customer, in another stage of the sales board (made for a helper
+    contact and handed over with `PATCH /deals/{id}`: `POST /deals` answers `existing`)."""
+    board, _ = _board(org)
+    other_stage = next((s for s in crm.stages(board) if s.id != deals.sales.stage_id), None)
+    if other_stage is None:
+        raise AssertionError(f"precondition: the board {board!r} needs a second stage")
+    helper = crm.upsert_contact(name=data.name(), phone=data.br_mobile())
+    second, _ = crm.create_deal(
+        title=f"Evento {deals.contact.name}", board=board, contact_id=helper.id, stage_id=other_stage.id
+    )
+    return crm.reassign_deal(second.id, deals.contact.id)
+
+
+def move_into_stage_of(crm: CrmClient, deals: CustomerDeals, other: Deal) -> Answer:
+    return crm.move_deal_to_stage_id(deals.sales.id, other.stage_id)
+
+
+def answered_without_server_error(answer: Answer) -> None:
+    """Moved, or refused with a reason the caller can act on: never a server error."""
+    if answer.status >= 500:
+        raise AssertionError(
+            f"a move into a stage where the customer already has another open deal answered "
+            f"{answer.describe()}: the duplicate-deal check surfaced as a server error instead of "
+            "a move or an explained refusal"
+        )
+    if answer.status == 200 and answer.action == "moved":
+        return
+    if not 400 <= answer.status < 500 or not answer.error:
+        raise AssertionError(
+            f"the move answered {answer.describe()}, expected 200 moved or a 4xx with a reason"
+        )

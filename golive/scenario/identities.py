@@ -6,7 +6,8 @@ from typing import Any
 
 from golive.clients.sql import IdentityRow, SqlVerifier
 from golive.identity import InvalidIdentity, parse_key
-from golive.scenario.data import Person
+from golive.scenario.customers import Customer
+from golive.scenario.data import Person, required
 from golive.scenario.injection import Sent
 
 CREATED = {"created"}
@@ -59,6 +60,20 @@ def whatsapp_identity(sql: SqlVerifier, person: Person, contact_id: str) -> None
         )
 
 
+def whatsapp_identity_of_sender(sql: SqlVerifier, sent: Sent) -> None:
+    """The customer's WhatsApp identity, keyed by the wa_id in E.164, owns the link's contact."""
+    phone = sent.person.whatsapp_id
+    row = single_identity(sql, "WHATSAPP", phone)
+    canonical_key(row, f"whatsapp:{phone}")
+    links = sql.links(sent.conversation_id)
+    linked = links[0].contact_id if links else None
+    if row.contact_id != linked:
+        raise AssertionError(
+            f"the WhatsApp identity {phone} belongs to contact {row.contact_id}, but the "
+            f"conversation is linked to {linked}"
+        )
+
+
 # --- Instagram ---------------------------------------------------------------------------------
 
 
@@ -87,9 +102,11 @@ def one_contact_one_identity(sql: SqlVerifier, sent: Sent) -> str:
     identity = single_identity(sql, "INSTAGRAM", sent.person.instagram_id)
     contacts = sql.contacts_named(sent.person.name)
     if contacts != [identity.contact_id]:
+        orphans = [c for c in contacts if c != identity.contact_id]
         raise AssertionError(
             f"{sent.person.name!r} has {len(contacts)} contacts {contacts}; expected exactly one, the "
-            f"identity's contact {identity.contact_id}"
+            f"identity's contact {identity.contact_id}; orphan contact(s) {orphans} were left by "
+            "concurrent first events (identity resolution is not serialised per identity)"
         )
     return identity.contact_id
 
@@ -155,3 +172,33 @@ def distinct_channel_identities(sql: SqlVerifier, person: Person) -> tuple[Ident
     canonical_key(whatsapp, f"whatsapp:{person.whatsapp_id}")
     canonical_key(instagram, f"instagram:{person.instagram_id}")
     return whatsapp, instagram
+
+
+# --- placeholders where an identifier belongs ----------------------------------------------------
+
+SOURCES = {"whatsapp": "WHATSAPP", "instagram": "INSTAGRAM"}
+
+
+def nothing_created_for_placeholder(sql: SqlVerifier, sent: Sent, customer: Customer) -> None:
+    placeholder = required(customer.placeholder, "the placeholder id")
+    source = SOURCES[sent.channel]
+    made = sql.identities(source, placeholder)
+    if made:
+        raise AssertionError(
+            f"the placeholder {placeholder!r} was accepted as a {source} identity "
+            f"({source.lower()}:{placeholder}, contact {made[0].contact_id}); placeholders, names and "
+            "non-numbers are never identities (crm-contract §4.3)"
+        )
+    nothing_created_for(sql, sent)
+
+
+def placeholder_rejection_logged(sql: SqlVerifier, sent: Sent, customer: Customer) -> None:
+    placeholder = required(customer.placeholder, "the placeholder id")
+    source = SOURCES[sent.channel]
+    rows = sql.resolution_actions(source, placeholder)
+    if not any(r["action"] == "error" for r in rows):
+        actions = [r["action"] for r in rows] or "none"
+        raise AssertionError(
+            f"the {source} message whose id was the placeholder {placeholder!r} left no 'error' "
+            f"(invalid external id) row in the identity resolution log (found: {actions})"
+        )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.ledger import Ledger
@@ -63,6 +63,7 @@ class Conversations:
         self.n8n_webhook = n8n_webhook
         self.chatwoot_api = chatwoot_api
         self.ledger = ledger
+        self.build = chatwoot.Build(organisation.chatwoot_version)  # shapes and signing follow it
 
     def conversation(
         self,
@@ -71,6 +72,7 @@ class Conversations:
         *,
         inbox_id: int | None = None,
         usable_identifier: bool = True,
+        assignee: chatwoot.Agent | None = None,
     ) -> chatwoot.Conversation:
         """The Chatwoot conversation this person's first message opens, as Chatwoot shapes it:
         Instagram contacts have only a name (the IGSID is the contact_inbox source_id);
@@ -100,6 +102,8 @@ class Conversations:
             contact_inbox_id=self.data.chatwoot_id(),
             source_id=source_id,
             created_at=int(time.time()),
+            with_account=self.build.sends_account,
+            assignee=assignee,
         )
 
     def first_message(
@@ -111,10 +115,13 @@ class Conversations:
         conversation: chatwoot.Conversation | None = None,
         signing: Signing = Signing.VALID,
         copies: int = 1,
+        message_first: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Sent:
-        """The first message: `conversation_created` then `message_created`, each sent
-        `copies` times (concurrently when more than one)."""
-        plain = signing is Signing.VALID and copies == 1
+        """The first message: `conversation_created` then `message_created` (the other way round
+        with `message_first`: Chatwoot does not order its deliveries), each sent `copies` times,
+        the copies released together."""
+        plain = signing is Signing.VALID and copies == 1 and not message_first and not headers
         if plain and conversation is None and self.org.inboxes[channel].injection == "chatwoot":
             self._will_resolve(channel, person.phone, person)
             return self._through_chatwoot(channel, person, text)
@@ -122,30 +129,34 @@ class Conversations:
         external_id = conv.source_id if channel == "instagram" else conv.contact.phone_number
         self._will_resolve(channel, external_id, person)
         message = self._message(text)
-        deliveries = (
-            self.crm_webhook.prepare(chatwoot.conversation_created(conv, message), signing=signing),
-            self.crm_webhook.prepare(chatwoot.message_created(conv, message), signing=signing),
-        )
+        events = (chatwoot.conversation_created(conv, message), chatwoot.message_created(conv, message))
+        deliveries = tuple(self._prepare(event, signing, headers) for event in events)
+        if message_first:
+            deliveries = deliveries[::-1]
         answers = self._send(deliveries, copies)
         n8n_answers = self._to_n8n(conv, message) if plain else ()
         return Sent(person, channel, conv, message, deliveries, answers, n8n_answers)
 
-    def next_message(self, previous: Sent, text: str) -> Sent:
-        conv = replace(previous.conversation, unread_count=previous.conversation.unread_count + 1)
-        if previous.via == "chatwoot" and self.chatwoot_api is not None:
+    def next_message(self, previous: Sent, text: str | chatwoot.Message, *, copies: int = 1) -> Sent:
+        """The next message in the same conversation: a text from the customer, or any message
+        (an agent's or the bot's reply, a file) as Chatwoot would send it."""
+        incoming = isinstance(text, str) or text.message_type == "incoming"
+        unread = previous.conversation.unread_count + (1 if incoming else 0)
+        conv = replace(previous.conversation, unread_count=unread)
+        if isinstance(text, str) and previous.via == "chatwoot" and self.chatwoot_api is not None:
             message_id = self.chatwoot_api.add_message(conv.display_id, text)
             message = chatwoot.Message(id=message_id, content=text, created_at=time.time())
             return Sent(previous.person, previous.channel, conv, message, (), (), via="chatwoot")
-        message = self._message(text)
-        deliveries = (self.crm_webhook.prepare(chatwoot.message_created(conv, message)),)
+        message = self._message(text) if isinstance(text, str) else text
+        deliveries = (self._prepare(chatwoot.message_created(conv, message)),)
         return Sent(
             previous.person,
             previous.channel,
             conv,
             message,
             deliveries,
-            self._send(deliveries),
-            self._to_n8n(conv, message),
+            self._send(deliveries, copies),
+            self._to_n8n(conv, message) if incoming and copies == 1 else (),
         )
 
     def _will_resolve(self, channel: Channel, external_id: str | None, person: Person) -> None:
@@ -153,6 +164,55 @@ class Conversations:
         creates the contact (and n8n its deal) and answers no id, so cleanup looks it up."""
         if self.ledger is not None and external_id:
             self.ledger.record("crm", "identity", f"{channel}:{external_id}", name=person.name)
+
+    def conversation_changed(
+        self,
+        previous: Sent,
+        conv: chatwoot.Conversation,
+        changed: dict[str, tuple[object, object]],
+        *,
+        event: str = "conversation_updated",
+        without: tuple[str, ...] = (),
+    ) -> Sent:
+        """Chatwoot reports a change of the conversation (labels, status, assignee). `without`
+        drops keys from the payload, as a partial update would."""
+        payload = chatwoot.conversation_updated(conv, changed, event=event, last_message=previous.message)
+        for key in without:
+            payload.pop(key, None)
+        deliveries = (self._prepare(payload),)
+        return Sent(
+            previous.person, previous.channel, conv, previous.message, deliveries, self._send(deliveries)
+        )
+
+    def new_message(
+        self,
+        content: str | None,
+        *,
+        sender: chatwoot.SenderKind = "contact",
+        agent: chatwoot.Agent | None = None,
+        attachments: tuple[chatwoot.Attachment, ...] = (),
+    ) -> chatwoot.Message:
+        """A message to send with `next_message`: the customer's (incoming), or an agent's or
+        the bot's (outgoing); with files when given."""
+        mid = self.data.chatwoot_id()
+        return chatwoot.Message(
+            id=mid,
+            content=content,
+            created_at=time.time(),
+            source_id=f"golive-mid-{mid}",
+            message_type="incoming" if sender == "contact" else "outgoing",
+            sender=sender,
+            agent=agent,
+            attachments=attachments,
+        )
+
+    def _prepare(
+        self,
+        payload: dict[str, Any],
+        signing: Signing = Signing.VALID,
+        headers: dict[str, str] | None = None,
+    ) -> Delivery:
+        return self.crm_webhook.prepare(payload, signing=signing, build=self.build, extra_headers=headers)
 
     def _to_n8n(self, conv: chatwoot.Conversation, message: chatwoot.Message) -> tuple[WebhookAnswer, ...]:
         """Chatwoot's account webhook for n8n is subscribed to message events only."""
@@ -195,14 +255,30 @@ class Conversations:
         return self._send(sent.deliveries)
 
     def _send(self, deliveries: Sequence[Delivery], copies: int = 1) -> tuple[WebhookAnswer, ...]:
-        """Each delivery in order, as Chatwoot would; `copies` of one at once when more than one."""
+        """Each delivery in order, as Chatwoot would; `copies` of one released together when more
+        than one (a barrier, so they really race)."""
         if copies == 1:
             return tuple(self.crm_webhook.send(d) for d in deliveries)
         answers: list[WebhookAnswer] = []
         for delivery in deliveries:
-            with ThreadPoolExecutor(max_workers=min(copies, 20)) as pool:
-                answers.extend(pool.map(self.crm_webhook.send, [delivery] * copies))
+            answers.extend(self.crm_webhook.send_at_once(delivery, copies))
         return tuple(answers)
+
+    def send_together(self, sents: Sequence[Sent]) -> tuple[Sent, ...]:
+        """Several prepared conversations' first deliveries released together, then the rest in
+        order: concurrent first messages. Each Sent gets its own answers."""
+        firsts = [s.deliveries[0] for s in sents]
+        together = self.crm_webhook.send_together(firsts)
+        return tuple(
+            replace(s, answers=(answer, *self._send(s.deliveries[1:])))
+            for s, answer in zip(sents, together, strict=True)
+        )
+
+    def prepared(self, channel: Channel, person: Person, conv: chatwoot.Conversation, text: str) -> Sent:
+        """A first message made ready but not sent (for `send_together`)."""
+        message = self._message(text)
+        events = (chatwoot.conversation_created(conv, message), chatwoot.message_created(conv, message))
+        return Sent(person, channel, conv, message, tuple(self._prepare(e) for e in events), ())
 
     def _inbox_name(self, channel: Channel) -> str:
         return f"{channel.capitalize()} {self.org.name}"

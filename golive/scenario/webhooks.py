@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookAnswer
+from golive.errors import WaitTimeout
 from golive.scenario.injection import Conversations, Sent
 from golive.waiting import eventually
 
@@ -20,15 +22,58 @@ _VOLATILE = {"updated_at", "last_used_at"}
 INVALID_SIGNATURE = 401
 
 
+ACK_GRACE_S = 1.0  # how long a write may take to show after its 2xx (a lagging read replica)
+# Fields real Chatwoot sends in a shape an older handler misreads: named when an event gets a 5xx.
+SUSPECTS = {
+    "message_created": (
+        "created_at (an ISO-8601 string, not epoch seconds)",
+        "message_type (a string: incoming/outgoing/template)",
+        "sender (a contact without a `type` key, or a user/agent_bot)",
+        "attachments (present only with files)",
+    ),
+    "conversation_created": (
+        "the conversation at the top level (no `conversation` wrapper)",
+        "account (absent from conversation events before Chatwoot 4.15)",
+        "contact_inbox.source_id (the IGSID / wa_id)",
+        "meta.assignee (set when Chatwoot auto-assigns)",
+    ),
+}
+
+
 def _shown(answers: Sequence[WebhookAnswer]) -> str:
     return "; ".join(f"{a.status} {a.body}" for a in answers[:3])
 
 
-# --- acknowledged ------------------------------------------------------------------------------
+def server_error(answer: WebhookAnswer, conversation_id: int | None = None) -> str:
+    """Why a 5xx matters, for the failure message: the event, the fields to suspect, and the
+    sandbox's log line when there is one (the response itself is attached as evidence)."""
+    about = f" for conversation {conversation_id}" if conversation_id is not None else ""
+    suspects = SUSPECTS.get(answer.event, ())
+    hint = f"; fields real Chatwoot sends that handlers misread: {', '.join(suspects)}" if suspects else ""
+    log = f"; the sandbox logged: {answer.log_line}" if answer.log_line else ""
+    return (
+        f"the CRM webhook crashed on {answer.event or 'a delivery'}{about}: "
+        f"{answer.status} {answer.body} (a 5xx loses the event: Chatwoot does not retry){log}{hint}"
+    )
 
 
-def processed(answers: Sequence[WebhookAnswer]) -> None:
-    bad = [a for a in answers if a.status != 200 or a.ignored or a.body.get("success") is not True]
+# --- acknowledged, and written ----------------------------------------------------------------
+
+
+def processed(answers: Sequence[WebhookAnswer], conversation_id: int | None = None) -> None:
+    crashed = [a for a in answers if a.status >= 500]
+    if crashed:
+        raise AssertionError(server_error(crashed[0], conversation_id))
+    ignored = [a for a in answers if 200 <= a.status < 300 and a.ignored]
+    if ignored:
+        first = ignored[0]
+        about = f" for conversation {conversation_id}" if conversation_id is not None else ""
+        raise AssertionError(
+            f"acknowledged but wrote nothing: the CRM answered {first.status} {first.body} to "
+            f"{first.event or 'a delivery'}{about}, ignoring it as '{first.ignored}' "
+            f"({len(ignored)} of {len(answers)} deliveries)"
+        )
+    bad = [a for a in answers if a.status != 200 or a.body.get("success") is not True]
     if bad:
         raise AssertionError(
             f"the CRM webhook did not process the event ({len(bad)} of {len(answers)} "
@@ -36,11 +81,50 @@ def processed(answers: Sequence[WebhookAnswer]) -> None:
         )
 
 
+def _written(sql: SqlVerifier, sent: Sent, event: str) -> tuple[str, bool]:
+    """What `event` must have written for `sent`, and whether it is there."""
+    if event == "conversation_created":
+        return (
+            f"no messaging_conversation_links row for conversation {sent.conversation_id}",
+            bool(sql.links(sent.conversation_id)),
+        )
+    if event == "message_created":
+        return (
+            f"no messaging_messages_cache row for message {sent.message.id}",
+            bool(sql.cached_messages(sent.message.id)),
+        )
+    return "", True
+
+
+def written(sent: Sent, sql: SqlVerifier, answers: Sequence[WebhookAnswer] | None = None) -> None:
+    """Accepted means written: every event answered 2xx left its row, checked at once (with a
+    short grace for a read replica) — not when a later check times out."""
+    given = answers if answers is not None else sent.answers
+    processed(given, sent.conversation_id)
+    for event in dict.fromkeys(a.event for a in given):
+        missing, present = _written(sql, sent, event)
+        if present:
+            continue
+        try:
+            eventually(
+                partial(_written, sql, sent, event),
+                lambda found: found[1],
+                timeout=min(ACK_GRACE_S, sql.timeout_s),
+                what=missing,
+            )
+        except WaitTimeout:
+            answer = next(a for a in given if a.event == event)
+            raise AssertionError(
+                f"acknowledged but wrote nothing: the CRM answered {answer.status} {answer.body} to "
+                f"{event} for conversation {sent.conversation_id}, but there is {missing}"
+            ) from None
+
+
 def accepted(sent: Sent, sql: SqlVerifier) -> None:
-    """The CRM took the conversation: from the webhook's answers when the suite delivered it,
-    from the CRM's data when Chatwoot did (its delivery answers are not observable)."""
+    """The CRM took the conversation: each delivery answered 2xx and wrote its row when the suite
+    delivered it; the rows themselves when Chatwoot did (its answers are not observable)."""
     if sent.via != "chatwoot":
-        processed(sent.answers)
+        written(sent, sql)
         return
     eventually(
         lambda: sql.links(sent.conversation_id),
@@ -48,6 +132,31 @@ def accepted(sent: Sent, sql: SqlVerifier) -> None:
         timeout=sql.timeout_s,
         what=f"the CRM to link conversation {sent.conversation_id}, which Chatwoot delivered",
     )
+
+
+def recorded(sent: Sent, sql: SqlVerifier) -> None:
+    """The conversation and its message are both in the CRM (link and cache row)."""
+    accepted(sent, sql)
+    if sent.via == "chatwoot":
+        eventually(
+            lambda: sql.cached_messages(sent.message.id),
+            bool,
+            timeout=sql.timeout_s,
+            what=f"the CRM to cache message {sent.message.id}, which Chatwoot delivered",
+        )
+    missing = [
+        what
+        for what, present in (
+            (f"the link of conversation {sent.conversation_id}", bool(sql.links(sent.conversation_id))),
+            (f"the cache row of message {sent.message.id}", bool(sql.cached_messages(sent.message.id))),
+        )
+        if not present
+    ]
+    if missing:
+        raise AssertionError(
+            f"acknowledged but wrote nothing: after {len(sent.answers)} accepted deliveries the CRM "
+            f"holds no {' and no '.join(missing)}"
+        )
 
 
 def all_accepted(sents: Sequence[Sent], sql: SqlVerifier) -> None:
@@ -122,6 +231,17 @@ def nothing_written(sql: SqlVerifier, conversation_id: int) -> None:
         )
 
 
+def nothing_written_in(other: SqlVerifier, conversation_id: int) -> None:
+    """Another organisation holds nothing for this conversation."""
+    count = other.written_for_conversation(conversation_id)
+    if count:
+        raise AssertionError(
+            f"tenant leak: {count} row(s) for conversation {conversation_id} were written in "
+            "another organisation, the one an X-Organization-Id header named (the header was "
+            "trusted over the account and inbox)"
+        )
+
+
 def delivery_failed(sql: SqlVerifier, sent: Sent) -> None:
     ok = [a for a in sent.answers if 200 <= a.status < 300]
     if ok:
@@ -184,4 +304,41 @@ def unchanged_by_replay(sql: SqlVerifier, sent: Sent, replayed: Replayed) -> Non
     if before.messages != after.messages:
         raise AssertionError(
             f"the replay cached the message {after.messages} times, expected {before.messages}"
+        )
+
+
+# --- one message delivered twice ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Twice:
+    """The customer's next message, then the very same delivery again."""
+
+    sent: Sent
+    unread_after_first: int
+    again: tuple[WebhookAnswer, ...]
+
+
+def next_message_twice(conversations: Conversations, sql: SqlVerifier, previous: Sent) -> Twice:
+    sent = conversations.next_message(previous, "Posso levar meu cachorro?")
+    written(sent, sql)
+    links = sql.links(sent.conversation_id)
+    unread = links[0].unread_count if links else -1
+    return Twice(sent, unread, conversations.replay(sent))
+
+
+def stored_once(sql: SqlVerifier, twice: Twice) -> None:
+    processed(twice.again, twice.sent.conversation_id)
+    rows = sql.cached_messages(twice.sent.message.id)
+    if len(rows) != 1:
+        raise AssertionError(
+            f"message {twice.sent.message.id}, delivered twice, has {len(rows)} rows in "
+            "messaging_messages_cache; expected one (a replayed message_created must store nothing)"
+        )
+    links = sql.links(twice.sent.conversation_id)
+    unread = links[0].unread_count if links else None
+    if unread != twice.unread_after_first:
+        raise AssertionError(
+            f"the replayed message changed the conversation's unread count from "
+            f"{twice.unread_after_first} to {unread}: a message delivered twice was counted twice"
         )

@@ -28,10 +28,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot.double import CHATWOOT_VERSION
 from golive.sandbox.servers import RunningServer, serve
 from golive.waiting import eventually
 
 TOKEN = "cw-test-" + secrets.token_hex(8)
+BOT_TOKEN = "cw-bot-" + secrets.token_hex(8)
 ACCOUNT, OTHER_ACCOUNT = 7, 8
 WA, IG, API, API_BROKEN, API_UNSIGNED, API_SLOW = 30, 31, 32, 33, 34, 35
 OTHER_WA, OTHER_API = 40, 42
@@ -225,14 +227,26 @@ def _setup(receiver_url: str, keys: Secrets) -> list[AccountSetup]:
 def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
     made: list[tuple[Sandbox, RunningServer]] = []
 
-    def make(*, delivery_timeout_s: float = 5.0) -> Sandbox:
+    def make(
+        *,
+        delivery_timeout_s: float = 5.0,
+        version: str = CHATWOOT_VERSION,
+        auto_assign: bool = False,
+        message_first: bool = False,
+    ) -> Sandbox:
         receiver = Receiver()
         receiver.server = serve("receiver", receiver.app())
         keys = Secrets(*(secrets.token_urlsafe(18) for _ in range(9)))
+        accounts = _setup(receiver.url, keys)
+        for inbox in accounts[0].inboxes:
+            inbox.auto_assign = auto_assign
         double = ChatwootDouble(
             api_token=TOKEN,
-            accounts=_setup(receiver.url, keys),
+            accounts=accounts,
             delivery_timeout_s=delivery_timeout_s,
+            version=version,
+            bot_token=BOT_TOKEN,
+            message_first=message_first,
         )
         server = serve("chatwoot", double.app())
         client = httpx.Client(
@@ -942,3 +956,134 @@ def test_reset_returns_to_the_setup(sb: Sandbox) -> None:
     assert sb.deliveries() == []
     assert [h["id"] for h in ok(sb.client.get("/webhooks"))["payload"]["webhooks"]] == [1, 2, 3, 4]
     assert new_conversation(sb)["id"] == 5000
+
+
+# --- builds, bots, files, auto-assignment, hostile params -------------------------------------
+
+
+def test_a_build_before_4_11_2_signs_nothing_and_sends_no_delivery_id(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(version="4.10.0")
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+
+    for record in sb.receiver.wait_for("/crm", 2):
+        assert not {"x-chatwoot-signature", "x-chatwoot-timestamp", "x-chatwoot-delivery"} & set(
+            record.headers
+        )
+    created = for_conversation(sb.receiver.at("/crm", "conversation_created"), conversation["id"])
+    assert "account" not in created[0].json  # and no top-level account either (older builds)
+    assert created[0].json["messages"][0]["account_id"] == ACCOUNT
+    with sb.raw() as client:
+        assert client.get("/api").json()["version"] == "4.10.0"
+
+
+def test_from_4_11_2_account_webhooks_sign_but_api_inboxes_only_from_4_13(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(version="4.12.0")
+    new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+
+    account_hook = sb.receiver.wait_for("/crm", 1, "conversation_created")[0]
+    api_inbox = sb.receiver.wait_for("/api-inbox", 1, "conversation_created")[0]
+    assert account_hook.headers["x-chatwoot-signature"].startswith("sha256=")
+    assert "x-chatwoot-signature" not in api_inbox.headers
+    assert "account" not in account_hook.json  # 4.15-based builds add it
+
+
+def test_a_message_sent_with_the_bot_token_comes_from_the_agent_bot(sb: Sandbox) -> None:
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+    with httpx.Client(
+        base_url=f"{sb.url}/api/v1/accounts/{ACCOUNT}", headers={"api_access_token": BOT_TOKEN}
+    ) as bot:
+        ok(bot.post(f"/conversations/{conversation['id']}/messages", json={"content": "Olá! Sou o bot."}))
+
+    created = sb.receiver.wait_for("/crm", 2, "message_created")
+    reply = next(r.json for r in created if r.json["content"] == "Olá! Sou o bot.")
+    assert reply["message_type"] == "outgoing"
+    assert reply["sender"] == {"id": 1, "name": "Sandbox Bot", "type": "agent_bot"}
+    embedded = reply["conversation"]["messages"][0]
+    assert embedded["sender_type"] == "AgentBot"
+    assert embedded["sender"]["type"] == "agent_bot"
+
+
+def test_a_message_with_files_carries_their_push_data(sb: Sandbox) -> None:
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+    files = [
+        {"file_type": "image", "file_name": "prato.jpg", "file_size": 48213, "width": 1080, "height": 1350},
+        {"file_type": "audio", "file_name": "audio.ogg", "file_size": 18230},
+    ]
+    ok(
+        sb.client.post(
+            f"/conversations/{conversation['id']}/messages",
+            json={"attachments": files, "message_type": "incoming"},
+        )
+    )
+
+    message = next(
+        r.json for r in sb.receiver.wait_for("/crm", 2, "message_created") if r.json.get("attachments")
+    )
+    image, audio = message["attachments"]
+    assert message["content"] is None
+    assert image["file_type"] == "image" and (image["width"], image["height"]) == (1080, 1350)
+    assert (
+        image["extension"] == "jpg"
+        and image["message_id"] == message["id"]
+        and image["account_id"] == ACCOUNT
+    )
+    assert audio["file_type"] == "audio" and "width" not in audio
+    assert message["conversation"]["messages"][0]["attachments"] == message["attachments"]
+
+
+def test_a_bad_attachment_is_refused_with_422(sb: Sandbox) -> None:
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+
+    answer = sb.client.post(
+        f"/conversations/{conversation['id']}/messages", json={"attachments": [{"file_type": "hologram"}]}
+    )
+
+    assert answer.status_code == 422
+
+
+def test_an_auto_assigning_inbox_announces_the_conversation_already_assigned(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(auto_assign=True)
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+
+    created = for_conversation(sb.receiver.wait_for("/crm", 1, "conversation_created"), conversation["id"])
+    meta = created[0].json["meta"]
+    assert meta["assignee"]["id"] == 1 and meta["assignee"]["type"] == "user"
+    assert meta["assignee_type"] == "User"
+
+
+@pytest.mark.parametrize("page", ["²", "%C2%B2", "1e9", "-3", "99999999999999999999999"])
+def test_a_page_that_is_not_a_number_is_the_first_page(sb: Sandbox, page: str) -> None:
+    answer = sb.client.get(f"/conversations?page={page}")
+
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_double_playing_out_of_order_jobs_delivers_the_message_before_its_conversation(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(message_first=True)
+    conversation = new_conversation(sb, message={"content": "Oi", "message_type": "incoming"})
+
+    records = for_conversation(sb.receiver.wait_for("/crm", 3), conversation["id"])
+    assert [r.event for r in records][:2] == ["message_created", "conversation_created"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name":' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"name":"\\ud800","inbox_id":30}',
+        b'{"name":"Ana","custom_attributes":{"x":NaN},"inbox_id":30}',
+    ],
+    ids=["nested 50,000 deep", "lone surrogate", "NaN"],
+)
+def test_a_hostile_body_is_a_400_never_a_500(sb: Sandbox, body: bytes) -> None:
+    answer = sb.client.post("/contacts", content=body, headers={"Content-Type": "application/json"})
+
+    assert answer.status_code == 400, answer.text

@@ -25,5 +25,6 @@ def test_every_fault_is_caught_and_the_clean_run_is_green() -> None:
     vague = {v.fault: v.messages for v in matrix.verdicts if v.vague}
     assert vague == {}, f"caught, but the message does not name the problem: {vague}"
     data = json.loads((out / "kill-matrix.json").read_text())
-    assert data["ok"] is True and len(data["faults"]) == len(matrix.verdicts) >= 18
-    assert matrix.seconds < 300, f"the matrix took {matrix.seconds:.0f}s, the budget is 5 minutes"
+    assert data["ok"] is True and len(data["faults"]) == len(matrix.verdicts) >= 40
+    # each fault run is a pytest start-up plus the scenarios of a few features: about 4 s each
+    assert matrix.seconds < 480, f"the matrix took {matrix.seconds:.0f}s, the budget is 8 minutes"

@@ -329,7 +329,10 @@ def test_move_legacy_uses_the_phone_route(crm: CrmClient, mock: respx.MockRouter
         "phone": "+5511987654321",
         "to_stage_label": "Nope",
     }
-    assert answer.describe() == "422 VALIDATION_ERROR Stage not found for this board"
+    assert answer.describe() == (
+        "422 VALIDATION_ERROR Stage not found for this board "
+        "(the request carried board_key_or_id, phone, to_stage_label)"
+    )
 
 
 def test_an_answer_that_is_not_json_keeps_the_text(crm: CrmClient, mock: respx.MockRouter) -> None:
@@ -826,3 +829,92 @@ def test_concurrent_replays_of_one_delivery_are_all_recorded(
     ids = [call.request.headers["X-Chatwoot-Delivery"] for call in webhook_route.calls]
     assert sorted(set(ids)) == sorted(d.delivery_id for d in sent.deliveries)
     assert all(ids.count(i) == 8 for i in set(ids))
+
+
+# --- racing deliveries, raw calls, the sandbox's log line --------------------------------------
+
+
+def test_copies_released_together_all_arrive_and_each_gets_its_answer(
+    hook_http: httpx.Client, mock: respx.MockRouter
+) -> None:
+    inside = threading.Semaphore(0)
+    seen = 0
+    lock = threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal seen
+        with lock:
+            seen += 1
+        inside.release()
+        return httpx.Response(200, json={"success": True})
+
+    mock.post(HOOK).mock(side_effect=answer)
+    delivery = emitter(hook_http).prepare({"event": "conversation_created"})
+
+    answers = emitter(hook_http).send_at_once(delivery, 8)
+
+    assert seen == 8 and [a.status for a in answers] == [200] * 8
+    assert {a.event for a in answers} == {"conversation_created"}
+
+
+def test_different_deliveries_released_together_keep_their_order_in_the_answers(
+    hook_http: httpx.Client, mock: respx.MockRouter
+) -> None:
+    mock.post(HOOK).mock(side_effect=lambda r: httpx.Response(200, json={"got": json.loads(r.content)["n"]}))
+    hook = emitter(hook_http)
+    deliveries = [hook.prepare({"event": "conversation_created", "n": n}) for n in range(5)]
+
+    answers = hook.send_together(deliveries)
+
+    assert [a.body["got"] for a in answers] == [0, 1, 2, 3, 4]
+
+
+def test_a_webhook_5xx_keeps_the_sandboxs_log_line(hook_http: httpx.Client, mock: respx.MockRouter) -> None:
+    mock.post(HOOK).respond(
+        500, json={"error": "Internal server error"}, headers={"X-Sandbox-Log": "boom: created_at"}
+    )
+
+    answer = emitter(hook_http).deliver({"event": "message_created"})
+
+    assert (answer.status, answer.event, answer.log_line) == (500, "message_created", "boom: created_at")
+
+
+def test_raw_sends_the_url_and_bytes_as_given(crm: CrmClient, mock: respx.MockRouter) -> None:
+    route = mock.get(f"{API}/contacts").respond(400, json={"error": "bad", "code": "BAD_REQUEST"})
+
+    answer = crm.raw("GET", f"{API}/contacts?q=%ED%A0%80")
+
+    assert answer.status == 400 and answer.code == "BAD_REQUEST"
+    assert route.calls.last.request.url.raw_path.endswith(b"?q=%ED%A0%80")
+
+
+def test_an_answer_describes_the_fields_it_was_sent_and_the_log_line(
+    crm: CrmClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{API}/deals/{DEAL['id']}/move-stage").respond(
+        422, json={"error": "Invalid payload", "code": "VALIDATION_ERROR"}
+    )
+
+    answer = crm.move_deal(DEAL["id"], stage="Proposta", ai_summary="resumo")
+
+    assert answer.describe() == (
+        "422 VALIDATION_ERROR Invalid payload (the request carried to_stage_label, ai_summary)"
+    )
+
+
+def test_reassign_deal_patches_the_contact(crm: CrmClient, mock: respx.MockRouter) -> None:
+    route = mock.patch(f"{API}/deals/{DEAL['id']}").respond(200, json={"data": DEAL})
+
+    deal = crm.reassign_deal(DEAL["id"], DEAL["contact_id"])
+
+    assert sent_json(route) == {"contact_id": DEAL["contact_id"]}
+    assert deal.id == DEAL["id"]
+
+
+def test_find_contacts_passes_the_lookup_as_query(crm: CrmClient, mock: respx.MockRouter) -> None:
+    route = mock.get(f"{API}/contacts").respond(200, json={"data": [{"id": "c1"}], "nextCursor": None})
+
+    found = crm.find_contacts(phone="+5511987654321")
+
+    assert found == [{"id": "c1"}]
+    assert route.calls.last.request.url.params["phone"] == "+5511987654321"

@@ -839,3 +839,25 @@ def test_a_ui_url_that_is_not_http_is_refused(profile: dict[str, Any]) -> None:
 
     with pytest.raises(ConfigError, match=r"ui\.base_url"):
         build(profile)
+
+
+def test_the_chatwoot_version_defaults_to_the_newest_build(profile: dict[str, Any]) -> None:
+    org = build_organisation("coronel", profile, {}, file_label="orgs/coronel.toml")
+
+    assert org.chatwoot_version == "4.15.0"
+
+
+@pytest.mark.parametrize(("written", "read"), [("4.11.1", "4.11.1"), ("v4.13.0", "4.13.0")])
+def test_the_chatwoot_version_is_read_from_the_profile(
+    profile: dict[str, Any], written: str, read: str
+) -> None:
+    profile["chatwoot"]["version"] = written
+
+    assert build_organisation("coronel", profile, {}, file_label="orgs/coronel.toml").chatwoot_version == read
+
+
+def test_a_chatwoot_version_that_is_not_a_version_is_refused(profile: dict[str, Any]) -> None:
+    profile["chatwoot"]["version"] = "latest"
+
+    with pytest.raises(ConfigError, match=r"chatwoot\.version.*MAJOR\.MINOR\.PATCH"):
+        build_organisation("coronel", profile, {}, file_label="orgs/coronel.toml")

@@ -142,3 +142,9 @@ def test_the_factory_is_safe_to_share_between_threads(factory: DataFactory) -> N
 
     assert len(set(ids)) == 400
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(p, None)) for p in phones)
+
+
+def test_names_are_unique_within_a_run(factory: DataFactory) -> None:
+    names = [factory.name() for _ in range(500)]
+
+    assert len(set(names)) == 500  # checks find people by name: two alike would merge them

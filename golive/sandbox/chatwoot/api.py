@@ -18,7 +18,7 @@ from golive.sandbox.chatwoot.api_conversations import ConversationHandlers
 from golive.sandbox.chatwoot.calls import NO_BODY, NOT_FOUND, Call, Fail, Handler
 from golive.sandbox.chatwoot.events import Events
 from golive.sandbox.chatwoot.state import Store
-from golive.sandbox.chatwoot.wire import as_int, rails_json
+from golive.sandbox.chatwoot.wire import as_int, rails_json, reject_constant, utf8_clean
 
 DEVISE_UNAUTHENTICATED = "You need to sign in or sign up before continuing."
 
@@ -31,9 +31,10 @@ class RailsJSON(Response):
 
 
 class ApplicationApi:
-    def __init__(self, store: Store, events: Events, api_token: str) -> None:
+    def __init__(self, store: Store, events: Events, api_token: str, bot_token: str | None = None) -> None:
         self._store = store
         self._token = api_token
+        self._bot_token = bot_token
         self._account = AccountHandlers(store, events)
         self._conversations = ConversationHandlers(store, events)
 
@@ -71,14 +72,19 @@ class ApplicationApi:
             token = request.headers.get("api_access_token") or request.headers.get("api-access-token")
             if not token:  # no token: Devise's authenticate_user!
                 return RailsJSON({"errors": [DEVISE_UNAUTHENTICATED]}, status_code=401)
-            if not hmac.compare_digest(token.encode(), self._token.encode()):
+            as_bot = bool(self._bot_token) and hmac.compare_digest(
+                token.encode(), (self._bot_token or "").encode()
+            )
+            if not as_bot and not hmac.compare_digest(token.encode(), self._token.encode()):
                 return RailsJSON({"error": "Invalid Access Token"}, status_code=401)
             raw = await request.body()
             params: dict[str, Any] = dict(request.query_params)
             if raw.strip():
                 try:
-                    body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
+                    body = json.loads(raw, parse_constant=reject_constant)
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    return RailsJSON({"status": 400, "error": "Bad Request"}, status_code=400)
+                if not utf8_clean(body):  # a lone surrogate: Rails refuses the params
                     return RailsJSON({"status": 400, "error": "Bad Request"}, status_code=400)
                 if isinstance(body, dict):
                     params.update(body)
@@ -88,7 +94,7 @@ class ApplicationApi:
                 if account is None:
                     return RailsJSON({"error": NOT_FOUND}, status_code=404)
                 try:
-                    status, answer = handler(Call(account, params, path))
+                    status, answer = handler(Call(account, params, path, as_bot))
                 except Fail as failure:
                     return RailsJSON(failure.body, status_code=failure.status)
             if answer is NO_BODY:

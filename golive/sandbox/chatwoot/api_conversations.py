@@ -116,8 +116,8 @@ class ConversationHandlers:
             as_dict(params.get("additional_attributes")),
             as_dict(params.get("custom_attributes")),
         )
-        if as_int(params.get("assignee_id")) == store.agent.id:
-            conversation.assignee_id = store.agent.id
+        if as_int(params.get("assignee_id")) == store.agent.id or the_inbox.auto_assign:
+            conversation.assignee_id = store.agent.id  # auto-assignment runs before the event
         account.next_display_id += 1
         store.conversations[(account.id, conversation.display_id)] = conversation
         message: Message | None = None
@@ -131,8 +131,10 @@ class ConversationHandlers:
                 private=truthy(message_params.get("private")),
                 content_attributes=as_dict(message_params.get("content_attributes")),
             )
+        if message is not None and store.message_first:  # webhook jobs run in any order
+            self._events.message("message_created", message)
         self._events.conversation("conversation_created", conversation)
-        if message is not None:
+        if message is not None and not store.message_first:
             self._events.message("message_created", message)
         return 200, conversation_rest(store, conversation)
 
@@ -264,6 +266,10 @@ class ConversationHandlers:
         except ValueError as exc:  # MessagesController#create rescues StandardError
             raise unprocessable(str(exc)) from None
         content = text_or_none(call.params.get("content"))
+        try:
+            files = models.check_files(call.params.get("attachments"))
+        except ValueError as exc:
+            raise unprocessable(str(exc)) from None
         if message_type == "incoming" and conversation.status == "resolved":
             self._events.change_status(conversation, "open", None, by_system=True)
         message = models.add_message(
@@ -274,6 +280,8 @@ class ConversationHandlers:
             content_type=content_type,
             private=truthy(call.params.get("private")),
             content_attributes=as_dict(call.params.get("content_attributes")),
+            from_bot=call.as_bot,
+            files=files,
         )
         self._events.message("message_created", message)
         return 200, message_rest(self._store, message)

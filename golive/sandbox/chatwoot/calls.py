@@ -61,6 +61,7 @@ class Call:
     account: Account
     params: dict[str, Any]
     path: dict[str, str]
+    as_bot: bool = False  # authenticated with the agent bot's access token
 
 
 NO_BODY = object()  # a handler answers it for a response with an empty body

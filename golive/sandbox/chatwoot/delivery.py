@@ -56,6 +56,7 @@ class Job:
     inbox_id: int | None
     message_id: int | None
     generation: int
+    delivery_header: bool = True  # X-Chatwoot-Delivery: sent by the builds that sign
 
 
 def _delivery_crashed(job: Job, exc: Exception) -> None:
@@ -112,18 +113,20 @@ class Deliveries:
                 continue
             if bound_to is not None and hook.inbox_id is not None and hook.inbox_id != bound_to:
                 continue
+            signs = self._store.build.signs_account_webhooks
             self._enqueue(
                 Job(
                     str(uuid.uuid4()),
                     event,
                     hook.url,
                     body,
-                    hook.secret or None,
+                    (hook.secret or None) if signs else None,
                     "account_webhook",
                     hook.id,
                     None,
                     message_id,
                     generation,
+                    signs,
                 )
             )
         if (
@@ -132,18 +135,20 @@ class Deliveries:
             and inbox.channel_type == CHANNEL_API
             and inbox.webhook_url
         ):
+            signs = self._store.build.signs_api_inbox_webhooks
             self._enqueue(
                 Job(
                     str(uuid.uuid4()),
                     event,
                     inbox.webhook_url,
                     body,
-                    inbox.secret or None,
+                    (inbox.secret or None) if signs else None,
                     "api_inbox_webhook",
                     None,
                     inbox.id,
                     message_id,
                     generation,
+                    signs,
                 )
             )
 
@@ -156,8 +161,9 @@ class Deliveries:
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": _USER_AGENT,
-            "X-Chatwoot-Delivery": job.delivery_id,
         }
+        if job.delivery_header:
+            headers["X-Chatwoot-Delivery"] = job.delivery_id
         if job.secret:
             timestamp = str(int(time.time()))
             digest = hmac.new(

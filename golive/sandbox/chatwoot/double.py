@@ -14,11 +14,11 @@ from golive.sandbox.chatwoot.delivery import Deliveries, Delivery
 from golive.sandbox.chatwoot.events import Events
 from golive.sandbox.chatwoot.setup import AccountSetup, WebhookSetup
 from golive.sandbox.chatwoot.state import Store, User
-from golive.sandbox.chatwoot.wire import now
+from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build, now
 
-# What `GET /api` reports: a build that signs account webhooks (>= 4.11.2) and API-inbox
+# The build it plays unless told otherwise: signs account webhooks (>= 4.11.2) and API-inbox
 # callbacks (>= 4.13.0) and sends `account` in conversation payloads (4.15-based code).
-CHATWOOT_VERSION = "4.15.0"
+CHATWOOT_VERSION = NEWEST_VERSION
 
 
 class ChatwootDouble:
@@ -30,13 +30,18 @@ class ChatwootDouble:
         api_token: str,
         accounts: list[AccountSetup],
         delivery_timeout_s: float = 5.0,
+        version: str = CHATWOOT_VERSION,
+        bot_token: str | None = None,
+        message_first: bool = False,
     ) -> None:
         if not api_token:
             raise ValueError("the Chatwoot double needs an api_token")
-        self._store = Store(accounts)
+        self.build = Build(version)
+        self._store = Store(accounts, self.build)
+        self._store.message_first = message_first
         self._deliveries = Deliveries(self._store, timeout_s=delivery_timeout_s, on_failed=self._failed)
         self._events = Events(self._store, self._deliveries)
-        api = ApplicationApi(self._store, self._events, api_token)
+        api = ApplicationApi(self._store, self._events, api_token, bot_token)
         self._app = Starlette(
             routes=[
                 *api.routes(),
@@ -86,7 +91,7 @@ class ChatwootDouble:
         """`ApiController#index`: no authentication."""
         return RailsJSON(
             {
-                "version": CHATWOOT_VERSION,
+                "version": self.build.version,
                 "timestamp": now().strftime("%Y-%m-%d %H:%M:%S"),
                 "queue_services": "ok",
                 "data_services": "ok",

@@ -23,6 +23,7 @@ from golive.sandbox.chatwoot.wire import (
     CHANNEL_WHATSAPP,
     MESSAGE_TYPES,
     as_dict,
+    as_int,
     now,
     secure_token,
     text_or_none,
@@ -135,12 +136,16 @@ def add_message(
     private: bool = False,
     content_attributes: dict[str, Any] | None = None,
     from_agent: bool = True,
+    from_bot: bool = False,
+    files: list[dict[str, Any]] | None = None,
 ) -> Message:
     """Create a message and its side effects; dispatches nothing."""
     moment = now()
-    if message_type == "outgoing" and from_agent:
-        sender_type: str | None = "User"
-        sender_id: int | None = store.agent.id
+    if message_type == "outgoing" and from_bot:
+        sender_type: str | None = "AgentBot"
+        sender_id: int | None = store.bot.id
+    elif message_type == "outgoing" and from_agent:
+        sender_type, sender_id = "User", store.agent.id
     elif message_type == "activity":
         sender_type, sender_id = None, None
     else:
@@ -163,6 +168,7 @@ def add_message(
         moment,
         moment,
     )
+    message.attachments = [_attachment(store, message, f) for f in files or []]
     store.messages[message.id] = message
     conversation.message_ids.append(message.id)
     conversation.updated_at = moment  # belongs_to :conversation, touch: true
@@ -177,6 +183,45 @@ def add_message(
             conversation.first_reply_created_at = moment
         conversation.waiting_since = None
     return message
+
+
+FILE_TYPES = ("image", "audio", "video", "file", "location", "fallback", "share", "story_mention")
+
+
+def check_files(raw: Any) -> list[dict[str, Any]]:
+    """The double's stand-in for a multipart upload: `attachments` as a JSON list of
+    `{file_type, file_name, file_size?, width?, height?}`; ValueError with Chatwoot's wording."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(f, dict) for f in raw):
+        raise ValueError("attachments must be a list of files")
+    for f in raw:
+        if f.get("file_type") not in FILE_TYPES:
+            raise ValueError(f"'{f.get('file_type')}' is not a valid file_type")
+        if not isinstance(f.get("file_name"), str) or not f["file_name"].strip():
+            raise ValueError("an attachment needs a file_name")
+    return raw
+
+
+def _attachment(store: Store, message: Message, upload: dict[str, Any]) -> dict[str, Any]:
+    """`Attachment#push_event_data`: images carry their size in pixels, audio does not."""
+    attachment_id = next(store.attachment_ids)
+    name = str(upload["file_name"])
+    url = f"https://chatwoot.sandbox.invalid/rails/active_storage/blobs/{attachment_id}/{name}"
+    data: dict[str, Any] = {
+        "id": attachment_id,
+        "message_id": message.id,
+        "file_type": upload["file_type"],
+        "account_id": message.account_id,
+        "extension": name.rsplit(".", 1)[-1] if "." in name else None,
+        "data_url": url,
+        "thumb_url": url if upload["file_type"] == "image" else "",
+        "file_size": as_int(upload.get("file_size")) or 0,
+    }
+    if upload["file_type"] in ("image", "video"):
+        data["width"] = as_int(upload.get("width"))
+        data["height"] = as_int(upload.get("height"))
+    return data
 
 
 def add_activity(store: Store, conversation: Conversation, content: str) -> None:

@@ -67,11 +67,18 @@ def _contact_inbox_record(contact_inbox: ContactInbox) -> dict[str, Any]:
     }
 
 
+def bot_push(store: Store) -> dict[str, Any]:
+    """`AgentBot#push_event_data`."""
+    return {"id": store.bot.id, "name": store.bot.name, "avatar_url": "", "type": "agent_bot"}
+
+
 def sender_push(store: Store, message: Message) -> dict[str, Any] | None:
     if message.sender_type == "Contact" and message.sender_id in store.contacts:
         return contact_push(store.contacts[message.sender_id])
     if message.sender_type == "User":
         return user_push(store.agent)
+    if message.sender_type == "AgentBot":
+        return bot_push(store)
     return None
 
 
@@ -106,6 +113,8 @@ def message_push(store: Store, message: Message) -> dict[str, Any]:
             "contact_inbox": {"source_id": contact_inbox.source_id},
         },
     }
+    if message.attachments:
+        data["attachments"] = [dict(a) for a in message.attachments]
     sender = sender_push(store, message)
     if sender is not None:
         data["sender"] = sender
@@ -113,7 +122,7 @@ def message_push(store: Store, message: Message) -> dict[str, Any]:
 
 
 def conversation_data(store: Store, conversation: Conversation) -> dict[str, Any]:
-    """`Conversations::EventDataPresenter#push_data` (+ `account`, as newer builds send)."""
+    """`Conversations::EventDataPresenter#push_data` (+ `account`, on the builds that send it)."""
     inbox = store.inboxes[conversation.inbox_id]
     contact = store.contacts[conversation.contact_id]
     contact_inbox = store.contact_inboxes[conversation.contact_inbox_id]
@@ -148,8 +157,11 @@ def conversation_data(store: Store, conversation: Conversation) -> dict[str, Any
         "timestamp": epoch(conversation.last_activity_at),
         "created_at": epoch(conversation.created_at),
         "updated_at": round(conversation.updated_at.timestamp(), 6),
-        "account": account_ref(store, conversation.account_id),
-    }
+    } | (
+        {"account": account_ref(store, conversation.account_id)}
+        if store.build.account_in_conversation_events
+        else {}
+    )
 
 
 def message_webhook(store: Store, message: Message) -> dict[str, Any]:
@@ -166,7 +178,9 @@ def message_webhook(store: Store, message: Message) -> dict[str, Any]:
             "email": store.agent.email,
             "type": "user",
         }
-    return {
+    elif message.sender_type == "AgentBot":  # `AgentBot#webhook_data`
+        sender = {"id": store.bot.id, "name": store.bot.name, "type": "agent_bot"}
+    data: dict[str, Any] = {
         "id": message.id,
         "content": message.content,
         "content_type": message.content_type,
@@ -181,3 +195,6 @@ def message_webhook(store: Store, message: Message) -> dict[str, Any]:
         "sender": sender,
         "conversation": conversation_data(store, conversation),
     }
+    if message.attachments:  # only present when the message has files
+        data["attachments"] = [dict(a) for a in message.attachments]
+    return data

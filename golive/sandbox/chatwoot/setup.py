@@ -15,6 +15,7 @@ class InboxSetup:
     channel_type: str  # "Channel::Whatsapp" | "Channel::Instagram" | "Channel::Api"
     webhook_url: str | None = None  # API inboxes: the callback URL
     secret: str | None = field(default=None, repr=False)  # API inboxes: the channel secret
+    auto_assign: bool = False  # new conversations get the agent before they are announced
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from golive.sandbox.chatwoot.calls import not_found
 from golive.sandbox.chatwoot.setup import AccountSetup, WebhookSetup, check_setup
-from golive.sandbox.chatwoot.wire import CHANNEL_API, as_int, now, secure_token
+from golive.sandbox.chatwoot.wire import CHANNEL_API, Build, as_int, now, secure_token
 
 DISPLAY_ID_START = 5000  # display ids are per account; real installations are far from 1
 REPLY_WINDOW = timedelta(hours=24)  # Meta's customer-service window (WhatsApp, Instagram)
@@ -40,6 +40,7 @@ class Inbox:
     hmac_token: str
     identifier: str
     created_at: datetime
+    auto_assign: bool = False
 
 
 @dataclass
@@ -58,6 +59,12 @@ class User:
     id: int
     name: str
     email: str
+
+
+@dataclass
+class AgentBot:
+    id: int
+    name: str
 
 
 @dataclass
@@ -126,10 +133,11 @@ class Message:
     private: bool
     status: str
     source_id: str | None
-    sender_type: str | None  # "Contact" | "User" | None
+    sender_type: str | None  # "Contact" | "User" | "AgentBot" | None
     sender_id: int | None
     created_at: datetime
     updated_at: datetime
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # push data of each file
 
 
 _Owned = TypeVar("_Owned", Inbox, Contact, Webhook)
@@ -164,8 +172,12 @@ class Store:
     `generation` counts resets: work queued before a reset knows it belongs to the old world.
     """
 
-    def __init__(self, accounts: list[AccountSetup]) -> None:
+    def __init__(self, accounts: list[AccountSetup], build: Build | None = None) -> None:
         check_setup(accounts)
+        self.build = build or Build()
+        # Chatwoot runs each delivery as its own background job, so a conversation's first
+        # message can reach a receiver before the conversation does; True plays that order.
+        self.message_first = False
         self._setups = copy.deepcopy(accounts)
         # per-inbox channel tokens, generated once so that reset() keeps them
         self._channel_tokens = {
@@ -173,6 +185,7 @@ class Store:
         }
         self.lock = threading.RLock()
         self.agent = User(1, "Sandbox Agent", "agent@sandbox.invalid")
+        self.bot = AgentBot(1, "Sandbox Bot")
         self.generation = 0
         self._load()
 
@@ -206,6 +219,7 @@ class Store:
         self.contact_ids = itertools.count(3001)
         self.contact_inbox_ids = itertools.count(8001)
         self.message_ids = itertools.count(90001)
+        self.attachment_ids = itertools.count(70001)
         channel_ids: dict[str, itertools.count[int]] = {}
         for setup in self._setups:
             self.accounts[setup.id] = Account(setup.id, setup.name)
@@ -221,6 +235,7 @@ class Store:
                     inbox.secret,
                     *self._channel_tokens[inbox.id],
                     created,
+                    inbox.auto_assign,
                 )
             for hook in setup.webhooks:
                 self.webhooks[hook.id] = _webhook(setup.id, hook)

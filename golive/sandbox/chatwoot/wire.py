@@ -4,7 +4,9 @@ values on the wire and reads request params."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +31,45 @@ WEBHOOK_EVENTS = (
     "conversation_typing_off",
 )
 MESSAGE_TYPES = {"incoming": 0, "outgoing": 1, "activity": 2, "template": 3}
+NEWEST_VERSION = "4.15.0"
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+@dataclass(frozen=True)
+class Build:
+    """What a Chatwoot version puts on the wire (chatwoot-wire-format.md §2, §4.1)."""
+
+    version: str = NEWEST_VERSION
+
+    def __post_init__(self) -> None:
+        if not _VERSION.fullmatch(self.version.strip()):
+            raise ValueError(f"Chatwoot version {self.version!r} is not MAJOR.MINOR.PATCH")
+
+    def _at_least(self, minimum: str) -> bool:
+        def parts(v: str) -> tuple[int, ...]:
+            match = _VERSION.fullmatch(v.strip())
+            assert match is not None
+            return tuple(int(n) for n in match.groups())
+
+        return parts(self.version) >= parts(minimum)
+
+    @property
+    def signs_account_webhooks(self) -> bool:
+        """PR #13573, from 4.11.2: `X-Chatwoot-Signature`, `-Timestamp` and `-Delivery`."""
+        return self._at_least("4.11.2")
+
+    @property
+    def signs_api_inbox_webhooks(self) -> bool:
+        """PR #13892, from 4.13.0: API-channel inbox callbacks (and agent bots) are signed too."""
+        return self._at_least("4.13.0")
+
+    @property
+    def account_in_conversation_events(self) -> bool:
+        """`account` at the top level of conversation events: 4.15-based builds only."""
+        return self._at_least("4.15.0")
+
+
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 # --- writing ---------------------------------------------------------------------------------
@@ -83,8 +124,8 @@ def as_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())  # ASCII digits only: "²".isdigit() is true, int("²") fails
     return None
 
 
@@ -119,3 +160,26 @@ def parse_time(value: Any) -> datetime | None:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
+
+
+def reject_constant(name: str) -> Any:
+    """`json.loads` hook: NaN and Infinity are not JSON (Python would accept them)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def utf8_clean(value: Any) -> bool:
+    """No string in `value` (keys included) holds a lone surrogate. Walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True

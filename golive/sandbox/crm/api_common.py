@@ -22,7 +22,13 @@ DEAL_COLUMNS = (
     "is_won, is_lost, closed_at, ai_summary, loss_reason, last_stage_change_date, updated_at, "
     "created_at"
 )
-CONTACT_COLUMNS = "id::text, name, email, phone, avatar, source, status, stage, created_at, updated_at"
+CONTACT_COLUMNS = (
+    "id::text, name, email, phone, avatar, notes, role, company_name, source, status, stage, "
+    "created_at, updated_at"
+)
+MAX_TEXT = 10_000  # characters in any string field of a body
+LIMITED_TEXT = {"name": 255, "email": 320, "phone": 64, "identifier": 256, "title": 500}
+_ASCII_NUMBER = re.compile(r"[0-9]{1,4}")
 
 # A handler: (connection in the request's transaction, organisation id, request, parsed body).
 Handler = Callable[[Conn, str, Request, Any], tuple[int, dict[str, Any]]]
@@ -55,7 +61,18 @@ def strict_body(data: Any, allowed: Mapping[str, tuple[type, ...]]) -> dict[str,
             raise invalid()
         if isinstance(value, bool) and bool not in allowed[key]:
             raise invalid()
+        if isinstance(value, str) and len(value) > LIMITED_TEXT.get(key, MAX_TEXT):
+            raise invalid(f"{key} is longer than {LIMITED_TEXT.get(key, MAX_TEXT)} characters")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 1e15:
+            raise invalid(f"{key} is out of range")
     return data
+
+
+def page_limit(raw: str | None, default: int = 50) -> int:
+    """`limit`: 1–250 in ASCII digits, else the default."""
+    if raw is None or not _ASCII_NUMBER.fullmatch(raw):
+        return default
+    return int(raw) if 1 <= int(raw) <= 250 else default
 
 
 def jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,19 +16,22 @@ from golive.sandbox.crm.api_common import (
     encode_cursor,
     invalid,
     jsonable,
+    page_limit,
     strict_body,
     uuid_of,
 )
 from golive.sandbox.crm.rules import normalise_email, normalise_phone
 from golive.sandbox.db import Conn
+from golive.sandbox.faults import FaultState
 
 
-def list_or_upsert(conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
+def list_or_upsert(
+    conn: Conn, org: str, request: Request, body: Any, faults: FaultState
+) -> tuple[int, dict[str, Any]]:
     if request.method == "POST":
-        return upsert_contact(conn, org, body)
+        return upsert_contact(conn, org, body, faults)
     q = request.query_params
-    limit = q.get("limit", "50")
-    limit_n = int(limit) if limit.isdigit() and 1 <= int(limit) <= 250 else 50
+    limit_n = page_limit(q.get("limit"))
     offset = decode_cursor(q.get("cursor"))
     phone = normalise_phone(q.get("phone")) if q.get("phone") else None
     email = normalise_email(q.get("email")) if q.get("email") else None
@@ -47,6 +50,7 @@ def list_or_upsert(conn: Conn, org: str, request: Request, body: Any) -> tuple[i
         ids = ids or None
     sql = f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE organization_id = %s AND deleted_at IS NULL"
     args: list[Any] = [org]
+    exact_phone = faults.on("contact-phone-exact-match")  # §7 #10: the stored text, as typed
     if ids is not None:
         sql += " AND id::text = ANY(%s)"
         args.append(ids)
@@ -54,7 +58,10 @@ def list_or_upsert(conn: Conn, org: str, request: Request, body: Any) -> tuple[i
         if email:
             sql += " AND lower(email) = %s"
             args.append(email)
-        if phone:
+        if phone and exact_phone:
+            sql += " AND phone = %s"
+            args.append(phone)
+        elif phone:
             sql += " AND right(regexp_replace(phone, '\\D', '', 'g'), 8) = %s"
             args.append(phone[-8:])
     if q.get("q"):
@@ -62,60 +69,74 @@ def list_or_upsert(conn: Conn, org: str, request: Request, body: Any) -> tuple[i
         args += [f"%{q['q']}%"] * 3
     sql += " ORDER BY created_at DESC, id"
     rows = [jsonable(r) for r in conn.execute(sql, args).fetchall()]
-    if phone:
+    if phone and not exact_phone and ids is None:
         rows = [r for r in rows if normalise_phone(r["phone"]) == phone]
     page = rows[offset : offset + limit_n]
     more = offset + limit_n < len(rows)
     return 200, {"data": page, "nextCursor": encode_cursor(offset + limit_n) if more else None}
 
 
-def upsert_contact(conn: Conn, org: str, body: Any) -> tuple[int, dict[str, Any]]:
-    data = strict_body(
-        body,
-        {
-            k: (str,)
-            for k in (
-                "name",
-                "email",
-                "phone",
-                "source",
-                "avatar",
-                "status",
-                "stage",
-                "notes",
-                "role",
-            )
-        },
-    )
+# What the real upsert writes on a match whether it was sent or not (§7 #9): all but the name.
+NULLED_WHEN_UNSENT = (
+    "email", "phone", "source", "avatar", "status", "stage", "notes", "role", "company_name"
+)  # fmt: skip
+UPSERT_FIELDS = ("name", *NULLED_WHEN_UNSENT)
+
+
+def _existing_contact(conn: Conn, org: str, email: str | None, phone: str | None) -> str | None:
+    """The live contact an upsert updates: by email, else by phone in any stored format."""
+    if email:
+        row = conn.execute(
+            "SELECT id::text FROM contacts WHERE organization_id = %s AND deleted_at IS NULL "
+            "AND lower(email) = %s ORDER BY created_at LIMIT 1",
+            (org, email),
+        ).fetchone()
+        if row:
+            return str(row["id"])
+    if phone:
+        rows = conn.execute(
+            "SELECT id::text, phone FROM contacts WHERE organization_id = %s AND deleted_at IS NULL "
+            "AND right(regexp_replace(phone, '\\D', '', 'g'), 8) = %s ORDER BY created_at",
+            (org, phone[-8:]),
+        ).fetchall()
+        for row in rows:
+            if normalise_phone(row["phone"]) == phone:
+                return str(row["id"])
+    return None
+
+
+def upsert_contact(conn: Conn, org: str, body: Any, faults: FaultState) -> tuple[int, dict[str, Any]]:
+    data = strict_body(body, {k: (str,) for k in UPSERT_FIELDS})
     email = normalise_email(data.get("email")) if data.get("email") else None
     phone = normalise_phone(data.get("phone")) if data.get("phone") else None
     if data.get("phone") and not phone:
         raise invalid("Invalid phone")
+    if data.get("email") and not email:
+        raise invalid("Invalid email")
     if not email and not phone:
         raise invalid("Provide email or phone")
-    existing = None
-    for column, value in (("email", email), ("phone", phone)):
-        if value and existing is None:
-            existing = conn.execute(
-                f"SELECT id::text FROM contacts WHERE organization_id = %s AND deleted_at IS NULL "
-                f"AND {column} = %s ORDER BY created_at LIMIT 1",
-                (org, value),
-            ).fetchone()
-    fields = {k: v for k, v in data.items() if k in ("name", "source", "avatar", "status", "stage")}
+    existing = _existing_contact(conn, org, email, phone)
+    fields: dict[str, Any] = {
+        k: v.strip() for k, v in data.items() if k in UPSERT_FIELDS and isinstance(v, str) and v.strip()
+    }
     if email:
         fields["email"] = email
     if phone:
         fields["phone"] = phone
     if existing:
+        if faults.on("contact-upsert-nulls-unsent"):
+            fields = {**dict.fromkeys(NULLED_WHEN_UNSENT), **fields}
         sets = ", ".join(f"{k} = %s" for k in fields)
         row = conn.execute(
             f"UPDATE contacts SET {sets}, updated_at = now() WHERE id = %s RETURNING {CONTACT_COLUMNS}",
-            [*fields.values(), existing["id"]],
+            [*fields.values(), existing],
         ).fetchone()
         assert row is not None
         return 200, {"data": jsonable(row), "action": "updated"}
-    if not data.get("name"):
+    if not fields.get("name"):
         raise invalid("Name is required to create a new contact")
+    fields.setdefault("status", "ACTIVE")
+    fields.setdefault("stage", "LEAD")
     columns = ", ".join(["organization_id", *fields])
     marks = ", ".join(["%s"] * (len(fields) + 1))
     row = conn.execute(

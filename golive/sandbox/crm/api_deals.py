@@ -3,8 +3,11 @@ or by identity (409 when an identity matches several open deals), won and lost."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import psycopg
 from starlette.requests import Request
 
 from golive.sandbox.crm.api_common import (
@@ -40,8 +43,39 @@ class Deals:
             raise ApiFailure(404, "Deal not found", "NOT_FOUND")
         return row
 
-    def deal(self, conn: Conn, org: str, request: Request, _: Any) -> tuple[int, dict[str, Any]]:
+    def deal(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
+        if request.method == "PATCH":
+            return self._patch(conn, org, request.path_params["deal"], body)
         return 200, {"data": jsonable(self._deal_row(conn, org, request.path_params["deal"]))}
+
+    def _patch(self, conn: Conn, org: str, deal_id: Any, body: Any) -> tuple[int, dict[str, Any]]:
+        """`PATCH /deals/{id}`: title, value, contact, loss reason (the real API's fields)."""
+        data = strict_body(
+            body, {"title": (str,), "value": (int, float), "contact_id": (str,), "loss_reason": (str,)}
+        )
+        deal = self._deal_row(conn, org, deal_id)
+        updates: dict[str, Any] = {}
+        if data.get("title"):
+            updates["title"] = str(data["title"]).strip()
+        if "value" in data:
+            updates["value"] = data["value"] or 0
+        if data.get("contact_id"):
+            try:
+                updates["contact_id"] = find_contact(conn, org, data["contact_id"])
+            except ApiFailure:
+                raise invalid("Contact not found") from None
+        if "loss_reason" in data:
+            updates["loss_reason"] = data["loss_reason"]
+        if not updates:
+            return 200, {"data": jsonable(deal)}
+        sets = ", ".join(f"{k} = %s" for k in updates)
+        with _one_open_deal_per_stage(self.faults, "its contact already has an open deal in its stage"):
+            row = conn.execute(
+                f"UPDATE deals SET {sets}, updated_at = now() WHERE id = %s RETURNING {DEAL_COLUMNS}",
+                [*updates.values(), deal["id"]],
+            ).fetchone()
+        assert row is not None
+        return 200, {"data": jsonable(row)}
 
     def list_or_create(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
         if request.method == "POST":
@@ -82,36 +116,48 @@ class Deals:
             board = find_board(conn, org, data.get("board_id") or data.get("board_key"))
         except ApiFailure:
             raise invalid("Board not found") from None
+        unchecked = self.faults.on("deal-create-unchecked")  # §7 #11
         if data.get("contact_id"):
-            try:
-                contact_id = find_contact(conn, org, data["contact_id"])
-            except ApiFailure:
-                raise invalid("Contact not found") from None
+            if unchecked:  # the id is used as sent: no organisation check, the foreign key decides
+                contact_id = uuid_of(data["contact_id"], "contact_id")
+            else:
+                try:
+                    contact_id = find_contact(conn, org, data["contact_id"])
+                except ApiFailure:
+                    raise invalid("Contact not found") from None
         elif data.get("contact"):
-            _, created = upsert_contact(conn, org, data["contact"])
+            _, created = upsert_contact(conn, org, data["contact"], self.faults)
             contact_id = created["data"]["id"]
         else:
             raise invalid("Provide contact_id or contact")
         existing = conn.execute(
             f"SELECT {DEAL_COLUMNS} FROM deals WHERE organization_id = %s AND board_id = %s "
             "AND contact_id = %s AND NOT is_won AND NOT is_lost AND deleted_at IS NULL "
-            "ORDER BY created_at LIMIT 1",
+            "ORDER BY created_at",
             (org, board["id"], contact_id),
-        ).fetchone()
+        ).fetchall()
+        if len(existing) > 1 and unchecked:  # `maybeSingle()` on several rows is an error
+            raise ApiFailure(500, "JSON object requested, multiple (or no) rows returned", "DB_ERROR")
         if existing:
-            return 200, {"data": jsonable(existing), "action": "existing"}
+            return 200, {"data": jsonable(existing[0]), "action": "existing"}
+        stage_id = uuid_of(data["stage_id"], "stage_id") if data.get("stage_id") else None
         stage = conn.execute(
             "SELECT id::text FROM board_stages WHERE board_id = %s AND (%s::uuid IS NULL OR id = %s) "
             'ORDER BY "order" LIMIT 1',
-            (board["id"], data.get("stage_id"), data.get("stage_id")),
+            (board["id"], stage_id, stage_id),
         ).fetchone()
         if stage is None:
             raise invalid("Stage not found for this board")
-        row = conn.execute(
-            f"INSERT INTO deals (organization_id, board_id, stage_id, contact_id, title, value, "
-            f"last_stage_change_date) VALUES (%s, %s, %s, %s, %s, %s, now()) RETURNING {DEAL_COLUMNS}",
-            (org, board["id"], stage["id"], contact_id, data["title"], data.get("value") or 0),
-        ).fetchone()
+        try:
+            with _one_open_deal_per_stage(self.faults, "the contact already has an open deal in that stage"):
+                row = conn.execute(
+                    f"INSERT INTO deals (organization_id, board_id, stage_id, contact_id, title, value, "
+                    f"last_stage_change_date) VALUES (%s, %s, %s, %s, %s, %s, now()) "
+                    f"RETURNING {DEAL_COLUMNS}",
+                    (org, board["id"], stage["id"], contact_id, data["title"], data.get("value") or 0),
+                ).fetchone()
+        except psycopg.errors.ForeignKeyViolation as exc:
+            raise ApiFailure(500, str(exc).splitlines()[0], "DB_ERROR") from None
         assert row is not None
         return 201, {"data": jsonable(row), "action": "created"}
 
@@ -125,6 +171,8 @@ class Deals:
     }
 
     def move_by_id(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
+        if self.faults.on("move-refuses-ai-summary") and isinstance(body, dict) and "ai_summary" in body:
+            raise invalid()  # §7 #8: the strict schema knows to_stage_id, to_stage_label, mark only
         data = strict_body(body, self._TARGET)
         deal = self._deal_row(conn, org, request.path_params["deal"])
         return 200, {"data": self._move(conn, org, deal, data), "action": "moved"}
@@ -232,10 +280,27 @@ class Deals:
             raise ApiFailure(422, "Stage not found for this board", "VALIDATION_ERROR")
         if len(hits) > 1:
             raise ApiFailure(422, "Ambiguous stage label for this board", "VALIDATION_ERROR")
-        stage_id = hits[0]["id"]
+        stage_id = str(hits[0]["id"])
         mark = target.get("mark")
         won = mark == "won" or stage_id == board["won"]
         lost = mark == "lost" or stage_id == board["lost"]
+        with _one_open_deal_per_stage(
+            self.faults, "the deal's contact already has another open deal in that stage"
+        ):
+            row = self._update_stage(conn, deal, stage_id, target, won, lost)
+        if self.faults.on("move-moves-siblings") and deal["contact_id"]:
+            # siblings land in the same stage, which the duplicate trigger would refuse
+            conn.execute("SET LOCAL golive.skip_deal_duplicate_check = 'on'")
+            conn.execute(
+                "UPDATE deals SET stage_id = %s, updated_at = now() WHERE organization_id = %s "
+                "AND contact_id = %s AND id <> %s AND NOT is_won AND NOT is_lost",
+                (stage_id, org, deal["contact_id"], deal["id"]),
+            )
+        return jsonable(row)
+
+    def _update_stage(
+        self, conn: Conn, deal: dict[str, Any], stage_id: str, target: dict[str, Any], won: bool, lost: bool
+    ) -> dict[str, Any]:
         row = conn.execute(
             f"UPDATE deals SET stage_id = %s, last_stage_change_date = now(), updated_at = now(), "
             f"ai_summary = COALESCE(%s, ai_summary), "
@@ -256,13 +321,7 @@ class Deals:
             ),
         ).fetchone()
         assert row is not None
-        if self.faults.on("move-moves-siblings") and deal["contact_id"]:
-            conn.execute(
-                "UPDATE deals SET stage_id = %s, updated_at = now() WHERE organization_id = %s "
-                "AND contact_id = %s AND id <> %s AND NOT is_won AND NOT is_lost",
-                (stage_id, org, deal["contact_id"], deal["id"]),
-            )
-        return jsonable(row)
+        return row
 
     def _mark(
         self, conn: Conn, org: str, request: Request, body: Any, won: bool
@@ -282,3 +341,17 @@ class Deals:
 
     def mark_lost(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
         return self._mark(conn, org, request, body, False)
+
+
+@contextmanager
+def _one_open_deal_per_stage(faults: FaultState, why: str) -> Iterator[None]:
+    """LagostaCRM's `check_deal_duplicate` trigger refuses a second open deal of one contact in
+    one stage. Intended: a 409 that says so. §7 #13: the real API answers 500 DB_ERROR."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        if "check_deal_duplicate" not in str(getattr(exc.diag, "message_hint", "") or ""):
+            raise
+        if faults.on("stage-move-duplicate-500"):
+            raise ApiFailure(500, str(exc).splitlines()[0], "DB_ERROR") from None
+        raise ApiFailure(409, f"Refused: {why}; move or close that deal first", "VALIDATION_ERROR") from None

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,8 +19,12 @@ from starlette.routing import Route
 from golive.sandbox.crm import api_activities, api_contacts
 from golive.sandbox.crm.api_common import ApiFailure, Handler, find_board
 from golive.sandbox.crm.api_deals import Deals
+from golive.sandbox.crm.inputs import BadInput, log_header, parse_json, unstorable_text
 from golive.sandbox.db import Conn, Pool
 from golive.sandbox.faults import FaultState
+
+log = logging.getLogger("golive.sandbox.crm")
+MAX_BODY_BYTES = 1_000_000
 
 
 class PublicApi:
@@ -34,7 +40,7 @@ class PublicApi:
             Route(f"{p}/me", self._wrap(self.me), methods=["GET"]),
             Route(f"{p}/boards", self._wrap(self.boards), methods=["GET"]),
             Route(f"{p}/boards/{{board}}/stages", self._wrap(self.stages), methods=["GET"]),
-            Route(f"{p}/contacts", self._wrap(api_contacts.list_or_upsert), methods=["GET", "POST"]),
+            Route(f"{p}/contacts", self._wrap(self.contacts), methods=["GET", "POST"]),
             Route(
                 f"{p}/contacts/{{contact}}/identifiers",
                 self._wrap(api_contacts.identifiers),
@@ -47,7 +53,7 @@ class PublicApi:
                 self._wrap(self.deals.move_by_identity),
                 methods=["POST"],
             ),
-            Route(f"{p}/deals/{{deal}}", self._wrap(self.deals.deal), methods=["GET"]),
+            Route(f"{p}/deals/{{deal}}", self._wrap(self.deals.deal), methods=["GET", "PATCH"]),
             Route(f"{p}/deals/{{deal}}/move-stage", self._wrap(self.deals.move_by_id), methods=["POST"]),
             Route(f"{p}/deals/{{deal}}/mark-won", self._wrap(self.deals.mark_won), methods=["POST"]),
             Route(f"{p}/deals/{{deal}}/mark-lost", self._wrap(self.deals.mark_lost), methods=["POST"]),
@@ -57,20 +63,64 @@ class PublicApi:
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
             body: Any = None
-            if request.method == "POST":
-                raw = await request.body()
-                try:
-                    body = json.loads(raw) if raw else {}
-                except ValueError:
-                    return JSONResponse({"error": "Invalid JSON", "code": "BAD_REQUEST"}, 400)
+            if request.method in ("POST", "PATCH"):
+                refused, body = await self._body(request)
+                if refused is not None:
+                    return refused
+            if not self.faults.on("api-unvalidated-input"):
+                if not _utf8_url(request):
+                    return JSONResponse(
+                        {"error": "The URL is not valid UTF-8 once decoded", "code": "BAD_REQUEST"}, 400
+                    )
+                problem = unstorable_text(
+                    {"query": dict(request.query_params), "path": dict(request.path_params), "body": body}
+                )
+                if problem:
+                    path, why = problem
+                    return JSONResponse(
+                        {"error": f"Invalid input: {path} {why}", "code": "VALIDATION_ERROR"}, 422
+                    )
             key = request.headers.get("x-api-key")
             try:
                 status, payload = await run_in_threadpool(self._run, handler, key, request, body)
             except ApiFailure as failure:
+                if failure.status >= 500:
+                    line = f"public API {request.method} {request.url.path}: {failure.body.get('error')}"
+                    log.error("%s", line)
+                    return JSONResponse(failure.body, failure.status, headers=log_header(line))
                 return JSONResponse(failure.body, failure.status)
+            except Exception as exc:
+                line = f"public API {request.method} {request.url.path} failed: {type(exc).__name__}: {exc}"
+                log.exception("%s", line)
+                return JSONResponse(
+                    {"error": "Internal server error", "code": "DB_ERROR"}, 500, headers=log_header(line)
+                )
             return JSONResponse(payload, status)
 
         return endpoint
+
+    async def _body(self, request: Request) -> tuple[JSONResponse | None, Any]:
+        """The JSON body, or the 4xx that refuses it (size, content type, syntax)."""
+        raw = await request.body()
+        if self.faults.on("api-unvalidated-input"):
+            try:
+                return None, json.loads(raw) if raw else {}
+            except ValueError:
+                return JSONResponse({"error": "Invalid JSON", "code": "BAD_REQUEST"}, 400), None
+        if len(raw) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "Payload too large", "code": "BAD_REQUEST"}, 413), None
+        if not raw:
+            return None, {}
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return (
+                JSONResponse({"error": "Content-Type must be application/json", "code": "BAD_REQUEST"}, 415),
+                None,
+            )
+        try:
+            return None, parse_json(raw)
+        except BadInput as exc:
+            return JSONResponse({"error": f"Invalid JSON ({exc.problem})", "code": "BAD_REQUEST"}, 400), None
 
     def _run(
         self, handler: Handler, key: str | None, request: Request, body: Any
@@ -108,6 +158,9 @@ class PublicApi:
             }
         )
 
+    def contacts(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
+        return api_contacts.list_or_upsert(conn, org, request, body, self.faults)
+
     # --- organisation and boards -----------------------------------------------------------
 
     def me(self, conn: Conn, org: str, request: Request, _: Any) -> tuple[int, dict[str, Any]]:
@@ -139,3 +192,16 @@ class PublicApi:
             (board["id"],),
         ).fetchall()
         return 200, {"data": rows}
+
+
+def _utf8_url(request: Request) -> bool:
+    """Percent-escapes must decode to UTF-8 (a server that swaps bad bytes for U+FFFD answers
+    a different question than the one asked)."""
+    raw_path = request.scope.get("raw_path") or b""
+    query = request.scope.get("query_string") or b""
+    try:
+        unquote_to_bytes(bytes(raw_path)).decode("utf-8")
+        unquote_to_bytes(bytes(query).replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

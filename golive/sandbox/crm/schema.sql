@@ -16,9 +16,12 @@ CREATE TABLE contacts (
   email text,
   phone text,
   avatar text,
+  notes text,
+  role text,
+  company_name text,
   source text,
-  status text NOT NULL DEFAULT 'ACTIVE',
-  stage text NOT NULL DEFAULT 'LEAD',
+  status text DEFAULT 'ACTIVE',
+  stage text DEFAULT 'LEAD',
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   deleted_at timestamptz
@@ -70,6 +73,27 @@ CREATE TABLE deals (
   deleted_at timestamptz
 );
 CREATE INDEX deals_contact_idx ON deals (organization_id, contact_id);
+
+-- LagostaCRM's trigger: one open deal per contact and stage (raises unique_violation).
+CREATE FUNCTION check_deal_duplicate() RETURNS trigger AS $$
+BEGIN
+  IF NEW.contact_id IS NULL OR NEW.is_won OR NEW.is_lost
+     OR current_setting('golive.skip_deal_duplicate_check', true) = 'on' THEN  -- a fault's bypass
+    RETURN NEW;
+  END IF;
+  IF EXISTS (
+    SELECT 1 FROM deals d WHERE d.contact_id = NEW.contact_id AND d.stage_id = NEW.stage_id
+      AND d.deleted_at IS NULL AND NOT d.is_won AND NOT d.is_lost
+      AND (TG_OP = 'INSERT' OR d.id <> NEW.id)
+  ) THEN
+    RAISE EXCEPTION 'an open deal of this contact is already in this stage'
+      USING ERRCODE = 'unique_violation', HINT = 'check_deal_duplicate';
+  END IF;
+  RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER check_deal_duplicate_trigger BEFORE INSERT OR UPDATE ON deals
+  FOR EACH ROW EXECUTE FUNCTION check_deal_duplicate();
 
 CREATE TABLE api_keys (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -141,7 +165,8 @@ CREATE TABLE messaging_messages_cache (
   sender_id int,
   sender_name text,
   created_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (organization_id, chatwoot_message_id)
+  -- Dropped while the message-replay fault is on (see faults.py).
+  CONSTRAINT messaging_messages_cache_org_message_uniq UNIQUE (organization_id, chatwoot_message_id)
 );
 
 CREATE TABLE messaging_contact_identities (
