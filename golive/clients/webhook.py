@@ -22,6 +22,8 @@ class Signing(Enum):
     WRONG = "wrong"  # signed with another secret
     STALE = "stale"  # correctly signed, timestamp outside the ±300 s window
     TAMPERED = "tampered"  # signed, then the body changed in transit
+    CHATWOOT_HMAC = "chatwoot-hmac"  # Chatwoot's own scheme, whatever the profile's signature mode
+    SECRET_ITSELF = "secret-itself"  # the legacy form: the signature header is the secret itself
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class WebhookEmitter:
         elif signing is Signing.WRONG:
             secret = (secret or "") + "-not-the-secret"
         timestamp = int(time.time()) - (STALE_BY_S if signing is Signing.STALE else 0)
-        headers = chatwoot.delivery_headers(body, secret=secret, mode=self._mode, timestamp=timestamp)
+        mode = {Signing.CHATWOOT_HMAC: "hmac", Signing.SECRET_ITSELF: "legacy"}.get(signing, self._mode)
+        headers = chatwoot.delivery_headers(body, secret=secret, mode=mode, timestamp=timestamp)
         if signing is Signing.TAMPERED:
             body = body.replace(b'"incoming"', b'"outgoing"', 1) + b" "
         return Delivery(str(payload.get("event", "")), body, headers)
@@ -105,3 +108,11 @@ class WebhookEmitter:
 
     def deliver(self, payload: dict[str, Any], *, signing: Signing = Signing.VALID) -> WebhookAnswer:
         return self.send(self.prepare(payload, signing=signing))
+
+    @property
+    def has_secret(self) -> bool:
+        return self._secret is not None
+
+    @property
+    def signature_mode(self) -> SignatureMode:
+        return self._mode

@@ -24,7 +24,7 @@ from golive.evidence.summary import OUTCOMES, Outcome, RunSummary
 
 GO = "GO"
 NO_GO = "NO-GO"
-SMOKE_TAG = "smoke"
+SMOKE_TAG = checklist.SMOKE_TAG
 KNOWN_GAP_TAG = "known_gap"
 VERIFICATION_QUERIES = ("1_conversation_links", "2_contact_identities", "3_identity_resolution_log")
 _MESSAGE_LIMIT = 300
@@ -56,6 +56,7 @@ class Scenario:
     duration_s: float
     message: str
     evidence: tuple[str, ...] = ()  # files of the bundle (Allure result + attachments)
+    attest: str = ""  # not runnable on this target: what a person must attest instead
 
     @property
     def checklist_ids(self) -> tuple[str, ...]:
@@ -64,7 +65,7 @@ class Scenario:
 
     @property
     def mandatory(self) -> bool:
-        return SMOKE_TAG in self.tags or any(i in checklist.MANDATORY for i in self.checklist_ids)
+        return checklist.is_mandatory(self.tags)
 
     @property
     def known_gap(self) -> bool:
@@ -93,6 +94,7 @@ class Scenario:
             "outcome": self.outcome,
             "duration_s": self.duration_s,
             "message": self.message,
+            "attest": self.attest,
             "evidence": list(self.evidence),
         }
 
@@ -259,6 +261,7 @@ def scenarios_from_summary(summary: RunSummary) -> list[Scenario]:
             outcome=s.outcome,
             duration_s=s.duration_s,
             message=s.message,
+            attest=s.attest,
         )
         for s in summary.scenarios
     ]
