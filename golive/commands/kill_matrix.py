@@ -3,6 +3,11 @@ fault profile (its intended scenarios must fail, with a message that names the p
 
 One sandbox for the whole matrix; between runs it is reset to its seed data and the next
 fault is switched on at run time — no cluster is rebuilt.
+
+A fault that breaks the configuration itself (a signature scheme that is not Chatwoot's) stops
+the run at the preflight, before any scenario, which is what a real staging run must do. The
+matrix records what the preflight said, then runs the suite again without it: the fault's
+scenario must catch it on its own too.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from golive.clients.control import ControlClient, FaultInfo
@@ -48,6 +53,7 @@ MESSAGE_MUST_MENTION: dict[str, str] = {
     "api-key-not-required": r"AUTH_MISSING",
     "cross-tenant-deal-access": r"tenant leak",
     "ai-summary-dropped": r"ai_summary",
+    "crm-signature-scheme-legacy": r"signature scheme not Chatwoot's",
 }
 
 
@@ -58,6 +64,7 @@ class RunResult:
     exit_code: int
     outcomes: dict[str, str]  # scenario key -> passed | failed | skipped
     messages: dict[str, str]  # scenario key -> first failure message
+    preflight: str = ""  # what the preflight said when it stopped the run before any scenario
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Verdict:
     also_failed: list[str]
     seconds: float
     messages: dict[str, str] = field(default_factory=dict)
+    preflight: str = ""  # the preflight stopped the run, saying this (before the scenarios ran)
 
 
 @dataclass
@@ -170,9 +178,25 @@ def _run_suite(
     # make a vague failure message look as if it named the problem.
     sub = SubRun(root, slugs, name, reports_dir=out / "runs", pytest_args=["-p", "no:randomly", *pytest_args])
     started = time.monotonic()
-    code = sub.run(env=env, log=out / f"{'clean' if fault == CLEAN else fault}.log")
+    log = out / f"{'clean' if fault == CLEAN else fault}.log"
+    code = sub.run(env=env, log=log)
+    preflight = ""
+    if code == 2 and not (sub.run_dir.root / "summary").is_dir():
+        preflight = " ".join(preflight_lines(log))
+        sub = replace(sub, run_id=f"{name}-scenarios", pytest_args=[*sub.pytest_args, "--no-preflight"])
+        code = sub.run(env=env, log=log.with_suffix(".scenarios.log"))
     outcomes, messages = _collect(sub.run_dir.root / "summary")
-    return RunResult(fault, time.monotonic() - started, code, outcomes, messages)
+    return RunResult(fault, time.monotonic() - started, code, outcomes, messages, preflight)
+
+
+def preflight_lines(log: Path) -> list[str]:
+    """The problems a run's preflight printed (`golive: <org>: …`), from its log."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    return [
+        line.removeprefix("golive: ")
+        for line in text.splitlines()
+        if line.startswith("golive: ") and "preflight failed" not in line
+    ]
 
 
 def _judge(runs: list[RunResult], catalogue: dict[str, FaultInfo], seconds: float) -> Matrix:
@@ -200,6 +224,7 @@ def _judge(runs: list[RunResult], catalogue: dict[str, FaultInfo], seconds: floa
                 also_failed=sorted(set(failed) - set(intended)),
                 seconds=run.seconds,
                 messages={s: run.messages.get(s, "") for s in intended if s in failed},
+                preflight=run.preflight,
             )
         )
     return Matrix(clean, verdicts, scenarios, runs, seconds)
@@ -243,6 +268,8 @@ def render_markdown(matrix: Matrix) -> str:
     for v in matrix.verdicts:
         caught = "yes" if v.caught and not v.vague else ("vague message" if v.caught else "**NO**")
         said = "; ".join(f"{s} — “{m[:160]}”" for s, m in v.messages.items()) or ", ".join(v.missed)
+        if v.preflight:
+            said = f"preflight, before any scenario — “{v.preflight[:160]}”; then {said}"
         lines.append(f"| `{v.fault}` | {caught} | {said.replace('|', '/')} | {len(v.also_failed)} |")
     lines += ["", "## Fault × scenario (✗ failed, · passed, s skipped)", ""]
     header = "| scenario | clean | " + " | ".join(f"`{v.fault}`" for v in matrix.verdicts) + " |"

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from golive.clients.webhook import Signing, WebhookAnswer, WebhookEmitter
-from golive.scenario.injection import Sent
+from golive.scenario.data import Person
+from golive.scenario.injection import Conversations, Sent
 from golive.scenario.webhooks import processed
 
 PROBE_EVENT = "golive_signature_probe"
@@ -113,6 +114,12 @@ def legacy_accepted(webhook: WebhookEmitter) -> WebhookAnswer:
 
 
 # --- the scenario of crm-contract §7 #6 ---------------------------------------------------------
+
+
+def first_dm_signed_as_chatwoot(conversations: Conversations, person: Person) -> Sent:
+    """A first Instagram DM whose deliveries carry Chatwoot's own signature (sha256= HMAC over
+    "<ts>.<body>"), whatever signature mode the profile declares."""
+    return conversations.first_message("instagram", person, "Oi!", signing=Signing.CHATWOOT_HMAC)
 
 
 def accepted_as_chatwoot_signs(sent: Sent, webhook: WebhookEmitter) -> None:
