@@ -104,7 +104,7 @@ class Redactor:
         # value -> its forms, longest first (so a form inside a longer one never splits it)
         self._forms: dict[str, tuple[str, ...]] = {}
         self._discovered: set[str] = set()
-        self._listeners: list[Discovery] = []
+        self._listeners: dict[str, Discovery] = {}
 
     def register(self, secret: Secret) -> None:
         if len(secret.value) < MIN_SECRET_LENGTH:
@@ -131,7 +131,7 @@ class Redactor:
         self.register(secret)
         with self._lock:
             self._discovered.add(value)
-            listeners = list(self._listeners)
+            listeners = list(self._listeners.values())
         for listener in listeners:
             listener(secret)
         return f"«redacted:{name}»"
@@ -141,9 +141,11 @@ class Redactor:
         with self._lock:
             return [Secret(self._secrets[v], v) for v in sorted(self._discovered)]
 
-    def on_discovery(self, listener: Discovery) -> None:
+    def on_discovery(self, listener: Discovery, *, key: str = "") -> None:
+        """Call `listener` with every secret discovered from now on; a listener registered
+        under the same `key` is replaced (a process shares its discoveries with one run)."""
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners[key or str(id(listener))] = listener
 
     def register_all(self, secrets: Iterable[Secret]) -> None:
         for secret in secrets:
@@ -207,6 +209,7 @@ _URL_CREDENTIALS = re.compile(
     r"(?P<password>[^\s/?#@\"']{1,512})(?=@)"
 )
 _DERIVED_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://\S*")
 
 
 def sensitive_name(name: str) -> bool:
@@ -263,8 +266,8 @@ def redact_fields(data: Any, origin: str = "") -> Any:
         return result
     if isinstance(data, list | tuple):
         return [redact_fields(item, origin) for item in data]
-    if isinstance(data, str):
-        return redact_url_credentials(data, origin)
+    if isinstance(data, str) and "://" in data:
+        return redact_url(data, origin) if _URL.fullmatch(data) else redact_url_credentials(data, origin)
     return data
 
 
@@ -306,3 +309,29 @@ def redact_body(text: str, content_type: str = "", origin: str = "") -> str:
     if "application/x-www-form-urlencoded" in content_type.lower():
         return redact_url("?" + text, origin)[1:]
     return redact_url_credentials(text, origin)
+
+
+def unredacted_fields(data: Any, path: str = "") -> list[str]:
+    """Paths of the sensitive fields in a JSON-like structure whose value is still there (what
+    the leak scan reports for a secret nobody registered). An n8n expression is a reference."""
+    found: list[str] = []
+    if isinstance(data, Mapping):
+        pair_name = data.get("name", data.get("key"))
+        pair = isinstance(pair_name, str) and sensitive_name(pair_name)
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else str(key)
+            sensitive = sensitive_name(str(key)) or (pair and key == "value")
+            if sensitive and isinstance(value, str) and _looks_unredacted(value):
+                found.append(here)
+            elif not isinstance(value, str):
+                found += unredacted_fields(value, here)
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            found += unredacted_fields(item, f"{path}[{index}]")
+    return found
+
+
+def _looks_unredacted(value: str) -> bool:
+    if len(value) < MIN_SECRET_LENGTH or "«redacted" in value:
+        return False
+    return not (value.startswith("=") and "{{" in value)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from golive.errors import EvidenceError
 from golive.evidence import checklist
-from golive.evidence.attestations import Attestation
+from golive.evidence.attestations import Attestation, ScenarioAttestation
 from golive.evidence.summary import OUTCOMES, Outcome, RunSummary
 
 GO = "GO"
@@ -27,6 +27,8 @@ NO_GO = "NO-GO"
 SMOKE_TAG = checklist.SMOKE_TAG
 KNOWN_GAP_TAG = "known_gap"
 VERIFICATION_QUERIES = ("1_conversation_links", "2_contact_identities", "3_identity_resolution_log")
+# What a failure message says when the cause is the target's configuration (golive.errors).
+CONFIGURATION_ERRORS = ("ConfigError", "TargetUnreachable", "target unreachable")
 _MESSAGE_LIMIT = 300
 
 
@@ -57,6 +59,23 @@ class Scenario:
     message: str
     evidence: tuple[str, ...] = ()  # files of the bundle (Allure result + attachments)
     attest: str = ""  # not runnable on this target: what a person must attest instead
+    attestation: ScenarioAttestation | None = None  # the person's answer, when there is one
+
+    @property
+    def key(self) -> str:
+        """`<feature>: <scenario>`: how attestations (and fault profiles) name it."""
+        return f"{self.feature}: {self.scenario}"
+
+    @property
+    def attested(self) -> bool:
+        """Skipped because the target cannot run it, and a person attested it instead."""
+        return self.outcome == "skipped" and self.attestation is not None and self.attestation.accepted
+
+    @property
+    def configuration_problem(self) -> bool:
+        """Failed because of the target's configuration, not the product (the preflight normally
+        stops such a run before any scenario)."""
+        return self.outcome == "failed" and any(m in self.message for m in CONFIGURATION_ERRORS)
 
     @property
     def checklist_ids(self) -> tuple[str, ...]:
@@ -95,6 +114,7 @@ class Scenario:
             "duration_s": self.duration_s,
             "message": self.message,
             "attest": self.attest,
+            "attestation": self.attestation.as_dict() if self.attestation else None,
             "evidence": list(self.evidence),
         }
 
@@ -138,11 +158,14 @@ class ItemStatus:
         parts: list[str] = []
         if self.scenarios:
             counts = self.outcome_counts
-            if counts["failed"] == 0 and counts["skipped"] == 0:
-                parts.append(f"{counts['passed']} passed")
+            attested = sum(1 for s in self.scenarios if s.attested)
+            skipped = counts["skipped"] - attested
+            if counts["failed"] == 0 and skipped == 0:
+                parts.append(f"{counts['passed']} passed" + (f", {attested} attested" if attested else ""))
             else:
                 detail = [f"{counts['failed']} failed"] if counts["failed"] else []
-                detail += [f"{counts['skipped']} not run"] if counts["skipped"] else []
+                detail += [f"{skipped} not run"] if skipped else []
+                detail += [f"{attested} attested"] if attested else []
                 parts.append(f"{', '.join(detail)} of {len(self.scenarios)}")
         if self.sql is not None:
             parts.append(f"SQL {self.sql}")
@@ -210,6 +233,7 @@ class Dossier:
     generated_at: datetime
     signed_off_by: str | None = None
     signed_at: datetime | None = None
+    signer_key: str | None = None  # the Ed25519 key's fingerprint: signed_off_by comes from the key
     files: Mapping[str, str | None] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     leak_scan_secrets: tuple[str, ...] = ()  # names (never values) the bundle is scanned for
@@ -217,6 +241,14 @@ class Dossier:
     @property
     def go(self) -> bool:
         return self.verdict == GO
+
+    @property
+    def crm_organisation(self) -> dict[str, str] | None:
+        """The CRM organisation the run's API key belongs to (`/me`): id and name."""
+        found = self.fingerprint.get("crm_organisation")
+        if isinstance(found, Mapping) and found.get("id"):
+            return {"id": str(found["id"]), "name": str(found.get("name") or found["id"])}
+        return None
 
     def counts(self) -> dict[str, int]:
         counts = Counter(s.outcome for s in self.scenarios)

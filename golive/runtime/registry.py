@@ -75,7 +75,7 @@ class Targets:
     def ensure_sandbox(self) -> SandboxHandle:
         with self._lock:
             if self.sandbox is None:
-                self.sandbox = attach_or_start()
+                self.sandbox = attach_or_start(self.env)
                 REDACTOR.register_all(Secret(k, v) for k, v in self.sandbox.secrets.items())
             return self.sandbox
 

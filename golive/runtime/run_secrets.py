@@ -40,7 +40,7 @@ def _append(path: Path, secret: Secret) -> None:
 
 def share_discoveries(redactor: Redactor, path: Path) -> None:
     """From now on, every secret `redactor` discovers is appended to `path`."""
-    redactor.on_discovery(lambda secret: _append(path, secret))
+    redactor.on_discovery(lambda secret: _append(path, secret), key="run-secrets")
 
 
 def load_discoveries(redactor: Redactor, path: Path) -> int:

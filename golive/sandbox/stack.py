@@ -152,6 +152,7 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         chatwoot = ChatwootDouble(
             api_token=chatwoot_token,
             accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
+            leak_canaries=True,
         )
         servers["chatwoot"] = serve("chatwoot", chatwoot.app())
         chatwoot_url = servers["chatwoot"].url

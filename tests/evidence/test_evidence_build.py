@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import xml.etree.ElementTree as ET
@@ -117,12 +118,16 @@ def test_a_clean_run_gives_go_and_a_complete_verified_bundle(
     assert dossier["leak_scan_secrets"] == [CANARY_NAME]
     assert dossier["files"]["HTML report (single file, offline)"] == "report/index.html"
     assert dossier["files"]["full run log"] == "run.log"
-    # every scenario links to its own Allure result (outline examples included)
+    # every scenario links to its page in the offline report and to its own Allure result
     linked = [s["evidence"] for s in dossier["scenarios"]]
-    assert all(len(e) == 2 and e[0].endswith("-result.json") for e in linked)
+    for files in linked:
+        (raw,) = [f for f in files if f.endswith("-result.json")]
+        uuid = Path(raw).name.removesuffix("-result.json")
+        assert files[0] == f"report/index.html#{hashlib.md5(uuid.encode()).hexdigest()}"
     assert len({e[0] for e in linked}) == len(linked)
     markdown = (out / "dossier.md").read_text(encoding="utf-8")
     assert "**Verdict: ✅ GO**" in markdown and "[result](allure-results/" in markdown
+    assert "[report](report/index.html#" in markdown
 
 
 @pytest.mark.usefixtures("node_on_path")
@@ -397,9 +402,10 @@ def test_a_real_allure_report_per_organisation_with_its_own_history(
         }
         assert orgs == {result.organisation}
         assert verify_bundle(result.bundle) == []
-    assert sorted(p.name for p in history.iterdir()) == [f"{ORG}.jsonl", f"{OTHER_ORG}.jsonl"]
-    assert len((history / f"{ORG}.jsonl").read_text(encoding="utf-8").splitlines()) == 2
-    assert len((history / f"{OTHER_ORG}.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    pilot_file, second_file = f"{ORG}-sandbox.jsonl", f"{OTHER_ORG}-sandbox.jsonl"
+    assert sorted(p.name for p in history.iterdir()) == [pilot_file, second_file]
+    assert len((history / pilot_file).read_text(encoding="utf-8").splitlines()) == 2
+    assert len((history / second_file).read_text(encoding="utf-8").splitlines()) == 1
 
 
 # --------------------------------------------------------------------------- a whole run

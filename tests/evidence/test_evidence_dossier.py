@@ -374,7 +374,7 @@ def test_json_face_holds_everything_the_sign_off_needs() -> None:
 
     assert data["schema"] == "golive-dossier/1"
     assert data["verdict"] == "GO" and data["reasons"] == []
-    assert data["signed_off"] == {"by": "Ana Souza", "at": NOW.isoformat()}
+    assert data["signed_off"] == {"by": "Ana Souza", "at": NOW.isoformat(), "key": None, "signed": False}
     assert [i["id"] for i in data["items"]] == [i.id for i in checklist.ITEMS]
     assert set(data["sql"]["verification_queries"]) == {
         "1_conversation_links",
@@ -394,11 +394,11 @@ def test_markdown_face() -> None:
 
     assert markdown.startswith(f"# Go/No-Go dossier — {ORG} (sandbox) (`{ORG}`)")
     assert "**Verdict: ✅ GO**" in markdown
-    assert "| signed off by | Ana Souza, 2026-11-29T12:30:00+00:00 |" in markdown
+    assert "| signed off by | Ana Souza — a name only, NOT signed (sign with --sign-key KEY) |" in markdown
     assert "| 31 | instagram | Instagram Coronel | active | 7 |" in markdown
     assert "| 6.2 | WhatsApp regression validated | auto | yes | automated | 1 passed |" in markdown
     unsigned = render_markdown(dossier(signed_off_by=None))
-    assert "not signed (pass --signed-off-by NAME)" in unsigned
+    assert "not signed (golive evidence --sign-key KEY)" in unsigned
 
 
 def test_a_pipe_in_a_message_does_not_break_the_tables() -> None:

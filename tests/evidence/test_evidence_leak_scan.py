@@ -74,7 +74,10 @@ def test_basic_auth_header_is_found(folder: Path) -> None:
     header = base64.b64encode(f"robot:{CANARY}".encode()).decode()
     (folder / "exchanges.json").write_text(json.dumps({"Authorization": f"Basic {header}"}), encoding="utf-8")
 
-    assert scan(folder) == [("exchanges.json", CANARY_NAME)]
+    assert scan(folder) == [
+        ("exchanges.json", CANARY_NAME),
+        ("exchanges.json", "unredacted field Authorization"),  # found by name as well
+    ]
 
 
 def test_a_url_encoded_canary(folder: Path) -> None:

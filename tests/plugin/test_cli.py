@@ -39,7 +39,8 @@ def test_check_config_reports_missing_capabilities(tmp_path: Path, monkeypatch: 
     )
     result = golive("check-config", "--org", "bare", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "bare: ok" in result.stdout and "without db" in result.stdout
+    assert "bare: settings ok" in result.stdout and "without db" in result.stdout
+    assert "golive preflight --org bare" in result.stdout  # it says what it did not check
 
 
 def test_n8n_lint_exit_codes_follow_the_findings() -> None:
