@@ -70,11 +70,13 @@ def run_smoke(
     parallel: int | None = None,
     evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
+    reports_dir: Path | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     slugs = unique(orgs) or sandbox_slugs(orgs_dir)
     signer = evidence.signer() if evidence is not None else None  # a bad key stops us before the run
-    run = RunDir(root / "reports" / (run_id or new_run_id())).create()
+    reports = reports_dir or root / "reports"
+    run = RunDir(reports / (run_id or new_run_id())).create()
     (run.root / "logs").mkdir(exist_ok=True)
     sandbox: SandboxHandle | None = None
     env = dict(os.environ)
@@ -170,7 +172,7 @@ def build_evidence_for(
         attest_file=request.attest_file,
         secrets=REDACTOR.known(),
         allure_cli=find_allure_cli(root / DEFAULT_TOOLS_DIR, version=None),
-        history_dir=root / "reports" / ".history",
+        history_dir=run.root.parent / ".history",
     )
     for result in built.results:
         say(f"{result.verdict:5} {result.organisation}: {result.bundle}")
@@ -193,7 +195,8 @@ def _run_org(
     log = run.root / "logs" / f"{slug}.log"
     say(f"▶ {slug}")
     started = time.monotonic()
-    code = SubRun(root, [slug], run.run_id, pytest_args=pytest_args).run(env=env, log=log)
+    sub = SubRun(root, [slug], run.run_id, reports_dir=run.root.parent, pytest_args=pytest_args)
+    code = sub.run(env=env, log=log)
     seconds = time.monotonic() - started
     summary_path = run.summary(slug)
     summary = RunSummary.read(summary_path) if summary_path.is_file() else None

@@ -69,7 +69,8 @@ class Scenario:
     @property
     def attested(self) -> bool:
         """Skipped because the target cannot run it, and a person attested it instead."""
-        return self.outcome == "skipped" and self.attestation is not None and self.attestation.accepted
+        answered = self.attestation is not None and self.attestation.accepted
+        return self.outcome == "skipped" and bool(self.attest) and answered
 
     @property
     def configuration_problem(self) -> bool:

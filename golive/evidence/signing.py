@@ -23,7 +23,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -150,6 +150,11 @@ def load_signer(path: Path, passphrase: str | None = None) -> Signer:
     except TypeError:
         raise SignatureError(
             f"the signing key {path} is encrypted: set {PASSPHRASE_ENV} to its passphrase"
+        ) from None
+    except UnsupportedAlgorithm:
+        raise SignatureError(
+            f"the signing key {path} is an encrypted OpenSSH key, which needs the bcrypt package; "
+            "install it, or export the key as PEM (ssh-keygen -p -m PKCS8 -f KEY)"
         ) from None
     except ValueError as exc:
         raise SignatureError(f"{path} is not a readable private key ({exc})") from None

@@ -177,7 +177,7 @@ def _message(report: pytest.TestReport) -> str:
     if report.failed and crash is not None:
         return REDACTOR.redact(str(crash.message))
     if report.skipped and isinstance(report.longrepr, tuple):
-        return REDACTOR.redact(str(report.longrepr[2]))
+        return REDACTOR.redact(str(report.longrepr[2]).removeprefix("Skipped: "))
     return ""
 
 

@@ -34,6 +34,7 @@ from golive.evidence.build import (
     build_evidence,
     build_run_evidence,
     find_run,
+    history_name,
     run_organisations,
 )
 from golive.evidence.ci_summary import CiRow, render_ci_summary, write_ci_summary
@@ -452,3 +453,41 @@ def test_no_run_is_a_clear_error(tmp_path: Path) -> None:
         find_run(tmp_path / "reports")
     with pytest.raises(EvidenceError, match=r"no run 'nope'"):
         find_run(tmp_path, "nope")
+
+
+def test_evidence_for_zero_organisations_is_an_error(tmp_path: Path) -> None:
+    run = tmp_path / "reports" / RUN_ID
+    (run / "summary").mkdir(parents=True)  # e.g. a run the preflight stopped before any scenario
+
+    with pytest.raises(EvidenceError, match="has no organisation to give evidence for"):
+        build_run_evidence(
+            run,
+            signed_off_by=None,
+            attest_file=None,
+            secrets=SECRETS,
+            allure_cli=None,
+            history_dir=tmp_path / "history",
+        )
+
+
+def test_history_is_kept_per_target_never_merging_tenants() -> None:
+    staging = {"environment": "staging", "crm_base_url": "https://crm-staging.example.com"}
+    tenant_a = {**staging, "crm_organisation": {"id": "aaaaaaaa", "name": "A"}}
+    tenant_b = {**staging, "crm_organisation": {"id": "bbbbbbbb", "name": "B"}}
+    other_staging = {**tenant_a, "crm_base_url": "https://crm-other.example.com"}
+
+    names = {history_name("runbook", fp) for fp in (tenant_a, tenant_b, other_staging)}
+
+    assert len(names) == 3 and all(n.startswith("runbook-") and n.endswith(".jsonl") for n in names)
+    assert history_name("runbook", dict(tenant_a)) == history_name("runbook", tenant_a)  # stable
+    assert history_name(ORG, {"environment": "sandbox"}) == f"{ORG}-sandbox.jsonl"
+
+
+def test_the_preflight_report_goes_into_the_bundle(fake_run: Callable[..., FakeRun], tmp_path: Path) -> None:
+    run = fake_run()
+    run.write_json(f"preflight/{ORG}.json", {"organisation": ORG, "ok": True, "checks": {"crm": "reachable"}})
+
+    result = build(run, tmp_path)
+
+    assert "preflight.json" in members(result.bundle)
+    assert json.loads((result.evidence_dir / "preflight.json").read_text())["checks"] == {"crm": "reachable"}
