@@ -21,6 +21,7 @@ from typing import Any
 import allure
 import psycopg
 import pytest
+from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from golive import __version__
 from golive.clients.http import Exchange, ExchangeLog, recording
@@ -181,6 +182,15 @@ def _message(report: pytest.TestReport) -> str:
     return ""
 
 
+def _scenario_of(item: pytest.Item) -> tuple[str, str]:
+    """(scenario name, feature file stem) of a scenario that never started (skipped at setup,
+    so pytest_bdd_before_scenario never ran): from the template pytest-bdd bound it to."""
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
+    if template is None:
+        return item.name, ""
+    return str(template.name), Path(str(template.feature.rel_filename)).stem
+
+
 OUTCOME_ATTRIBUTE = "golive_outcome"  # carried by the report, so xdist sends it to the controller
 
 
@@ -193,7 +203,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if state is None or slug is None:
         return report
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        name, feature = item.stash.get(SCENARIO, (item.name, ""))
+        name, feature = item.stash.get(SCENARIO, None) or _scenario_of(item)
         outcome = ScenarioOutcome(
             nodeid=item.nodeid,
             scenario=name,

@@ -189,7 +189,7 @@ class _Preflight:
             )
             return
         self.report.identity = me
-        self.report.checks["crm api key"] = f"accepted for {me.organization_name} ({me.organization_id})"
+        self.report.checks["crm api"] = f"accepted for {me.organization_name} ({me.organization_id})"
         if org.organization_id and org.organization_id != me.organization_id:
             self.problem(
                 "crm.organization_id",
