@@ -18,8 +18,9 @@ install: $(STAMP)
 tools: install
 	-@$(BIN)/python -m golive.evidence.allure_cli install
 
+# SIGN_KEY=path/to/ed25519_key signs each bundle (golive verify checks it).
 smoke: install tools
-	$(BIN)/golive smoke --attest fixtures/attestations/example.toml
+	$(BIN)/golive smoke --attest fixtures/attestations/example.toml $(if $(SIGN_KEY),--sign-key $(SIGN_KEY))
 
 lint: install
 	$(BIN)/ruff check golive steps fixtures features tests

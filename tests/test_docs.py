@@ -1,9 +1,11 @@
-"""The README documents what the project ships: every fault profile, both commands."""
+"""The README documents what the project ships: every fault profile, both commands, every
+runbook variable."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from golive.config import SETTINGS
 from golive.sandbox.faults import CATALOGUE
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -17,3 +19,9 @@ def test_the_readme_documents_every_fault_profile() -> None:
 def test_the_readme_opens_with_the_two_commands() -> None:
     head = README[: README.index("## Running against a real staging")]
     assert "make smoke" in head and "make test" in head
+
+
+def test_the_readme_lists_every_runbook_variable() -> None:
+    table = README[README.index("| variable | required | profile key | what |") :]
+    undocumented = [s.runbook_env for s in SETTINGS if f"| `{s.runbook_env}` |" not in table]
+    assert undocumented == []
