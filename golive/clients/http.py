@@ -202,6 +202,7 @@ def send(client: httpx.Client, organisation: str, method: str, url: str, **kwarg
     except httpx.TimeoutException as exc:
         raise TargetUnreachable(
             f"no answer within {client.timeout.read}s ({type(exc).__name__}); is the target up?",
+            cause=f"no answer within {client.timeout.read}s, {type(exc).__name__}",
             organisation=organisation,
             method=method,
             url=str(client.base_url.join(url)),
@@ -209,6 +210,7 @@ def send(client: httpx.Client, organisation: str, method: str, url: str, **kwarg
     except httpx.TransportError as exc:
         raise TargetUnreachable(
             f"cannot reach the target ({type(exc).__name__}: {exc}); check the URL in the profile",
+            cause=f"{type(exc).__name__}: {exc}",
             organisation=organisation,
             method=method,
             url=str(client.base_url.join(url)),

@@ -224,9 +224,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     except GoliveError as exc:
         problems = [str(exc).splitlines()[0]]
     if problems:
-        for line in problems:
+        for line in problems:  # each complete on its own: the setting and the fix
             sys.stderr.write(f"golive: {REDACTOR.redact(line)}\n")
-        sys.stderr.write("golive: preflight failed; no scenario ran (fix the settings above)\n")
         if state.targets is not None:
             state.targets.close()
         return 2

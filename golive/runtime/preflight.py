@@ -97,8 +97,7 @@ def _reason(exc: ApiError) -> str:
 
 
 def _unreachable(what: str, url: str, exc: TargetUnreachable, setting: str) -> Problem:
-    detail = str(exc).split(" [")[0]
-    return Problem(setting, f"cannot reach {what} at {url} ({detail}); check {setting}")
+    return Problem(setting, f"cannot reach {what} at {url} ({exc.cause or 'no answer'}); check {setting}")
 
 
 class _Preflight:
