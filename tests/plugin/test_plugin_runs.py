@@ -203,11 +203,11 @@ def test_last_failed_reruns_only_what_failed(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GOLIVE_TEST_FAIL", "1")
-    first = project.runpytest_subprocess("features", "--org", "acme", "-p", "cacheprovider")
+    first = project.runpytest_subprocess("features", "--org", "acme")
     first.assert_outcomes(passed=3, failed=1, skipped=2)
     monkeypatch.delenv("GOLIVE_TEST_FAIL")
 
-    again = project.runpytest_subprocess("features", "--org", "acme", "--lf", "-p", "cacheprovider")
+    again = project.runpytest_subprocess("features", "--org", "acme", "--lf")
 
     again.assert_outcomes(passed=1)
     again.stdout.fnmatch_lines(["*run-last-failure: rerun previous 1 failure*", "*1 passed*"])
