@@ -284,7 +284,7 @@ def history_name(org: str, fingerprint: Mapping[str, Any]) -> str:
     if fingerprint.get("environment") == "sandbox":
         return f"{org}-sandbox.jsonl"
     crm_org = fingerprint.get("crm_organisation")
-    org_id = crm_org.get("id") if isinstance(crm_org, Mapping) else None
+    org_id = crm_org.get("id") if isinstance(crm_org, Mapping) else fingerprint.get("organization_id")
     target = f"{fingerprint.get('crm_base_url') or ''}|{org_id or ''}"
     return f"{org}-{hashlib.sha256(target.encode()).hexdigest()[:12]}.jsonl"
 

@@ -34,12 +34,14 @@ def _safe(probe: Any) -> Any:
 
 
 def _workflows(clients: Clients) -> list[dict[str, Any]]:
-    """Every workflow n8n's API lists: id, name, versionId, active, the webhook paths."""
+    """The organisation's live flow(s) as n8n's API lists them: id, name, versionId, active.
+    Only those listening on the profile's webhook path: one n8n may serve other clients, whose
+    workflows are none of this organisation's evidence."""
     n8n = clients.n8n
-    if n8n is None:
+    own = clients.organisation.n8n.webhook_path
+    if n8n is None or not own:
         return []
     found = _safe(n8n.workflows) or []
-    own = clients.organisation.n8n.webhook_path
     return [
         {
             "id": w.id,
@@ -48,9 +50,10 @@ def _workflows(clients: Clients) -> list[dict[str, Any]]:
             "active": w.active,
             "updatedAt": w.raw.get("updatedAt"),
             "tags": list(w.tags),
-            "organisation_flow": bool(own and own in w.webhook_paths()),
+            "organisation_flow": True,
         }
         for w in found
+        if own in w.webhook_paths()
     ]
 
 
@@ -70,6 +73,7 @@ def fingerprint(clients: Clients, root: Path, identity: Me | None = None) -> dic
         "crm_organisation": (
             {"id": identity.organization_id, "name": identity.organization_name} if identity else None
         ),
+        "organization_id": org.organization_id,
         "crm_base_url": org.crm_base_url,
         "chatwoot_base_url": org.chatwoot_base_url,
         "n8n_base_url": org.n8n.base_url,

@@ -269,3 +269,38 @@ def test_golive_smoke_leaves_no_secret_not_even_those_first_seen_in_responses(
         p.read_text(errors="replace") for p in (run.root / "allure-results").glob("*-attachment.json")
     )
     assert "«redacted:chatwoot:secret»" in attachments and "«redacted:chatwoot:token»" in attachments
+
+
+# --- pytest-xdist: one run, merged evidence ---------------------------------------------------------
+
+
+def test_pytest_xdist_gives_one_run_with_merged_evidence_that_reaches_go(
+    sandbox: SandboxHandle, control: ControlClient, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    env = {**clean_env(), STATE_ENV: str(sandbox.state_dir)}
+    log = tmp_path / "xdist.log"
+    sub = SubRun(ROOT, [], "xdist", reports_dir=reports, pytest_args=["-n", "2", "-p", "xdist"])
+
+    code = sub.run(env=env, log=log, timeout_s=600)
+
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, output[-3000:]
+    assert [p.name for p in reports.iterdir() if not p.name.startswith(".")] == ["xdist"]  # one run folder
+    run = reports / "xdist"
+    for slug in ("sandbox-pilot", "sandbox-second"):
+        summary = json.loads((run / "summary" / f"{slug}.json").read_text(encoding="utf-8"))
+        assert summary["run_id"] == "xdist"
+        assert {s["outcome"] for s in summary["scenarios"]} == {"passed"}
+        assert len({s["nodeid"] for s in summary["scenarios"]}) == len(summary["scenarios"]) >= 49
+        assert json.loads((run / "sql" / f"{slug}.json").read_text())["consistency_problems"] == {}
+    built = build_run_evidence(
+        run,
+        signed_off_by=None,
+        attest_file=EXAMPLE,
+        secrets={value: name for name, value in planted_secrets(sandbox).items()},
+        allure_cli=find_allure_cli(ROOT / DEFAULT_TOOLS_DIR, version=None),
+        history_dir=reports / ".history",
+    )
+    assert built.exit_code == 0, (built.errors, [r.dossier.reasons for r in built.results])
+    assert [r.verdict for r in built.results] == ["GO", "GO"]
