@@ -338,18 +338,11 @@ def render_markdown(dossier: Dossier) -> str:
     )
     workflows = [w for w in fp.get("workflows") or [] if isinstance(w, dict)]
     if workflows:
-        out += ["", "n8n workflows:", ""]
+        out += ["", "The organisation's n8n flow(s), live:", ""]
         out += _table(
-            ["id", "name", "versionId", "active", "updated", "this organisation's flow"],
+            ["id", "name", "versionId", "active", "updated"],
             [
-                (
-                    w.get("id"),
-                    w.get("name"),
-                    w.get("versionId"),
-                    w.get("active"),
-                    w.get("updatedAt") or "—",
-                    "yes" if w.get("organisation_flow") else "",
-                )
+                (w.get("id"), w.get("name"), w.get("versionId"), w.get("active"), w.get("updatedAt") or "—")
                 for w in workflows
             ],
         )
