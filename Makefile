@@ -32,8 +32,9 @@ tools: install
 		echo "chromium: not found and not installable here (needs root + apt-get); the @ui scenarios will be skipped with the reason"; \
 	fi
 
+# SIGN_KEY=path/to/ed25519_key signs each bundle (golive verify checks it).
 smoke: install tools
-	$(BIN)/golive smoke --attest fixtures/attestations/example.toml
+	$(BIN)/golive smoke --attest fixtures/attestations/example.toml $(if $(SIGN_KEY),--sign-key $(SIGN_KEY))
 
 lint: install
 	$(BIN)/ruff check golive steps fixtures features tests

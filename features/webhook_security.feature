@@ -7,6 +7,12 @@ Feature: Only genuine Chatwoot deliveries reach the CRM
   Scenario: The webhook endpoint reports a configured secret
     Then the CRM webhook endpoint says a signature secret is configured
 
+  @smoke @known_gap @crm-gap-6 @checklist-1.4 @needs_secret
+  Scenario: A delivery signed the way Chatwoot signs is accepted
+    Given an Instagram user with no history in the organisation
+    When the user's first direct message comes signed the way Chatwoot signs it
+    Then the CRM accepts the delivery signed the way Chatwoot signs it
+
   @smoke @known_gap @crm-gap-1 @checklist-1.4 @needs_secret @needs_db
   Scenario: A delivery without a signature is refused
     Given an Instagram user with no history in the organisation

@@ -95,6 +95,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("monitor.window", "SMOKE_MONITOR_WINDOW", help="monitoring window after a run, e.g. 30m"),
 )
 TOP_LEVEL_KEYS = {"name", "environment", "description"}
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+# Settings that only work together: an integration with some of them set and others not is a
+# mistake (a forgotten variable), never "this target has no n8n".
+INTEGRATIONS: dict[str, tuple[str, ...]] = {
+    "n8n": ("n8n.base_url", "n8n.api_key", "n8n.webhook_path"),
+    "Chatwoot API": ("chatwoot.base_url", "chatwoot.api_token"),
+    "board": ("board.key", "board.target_stage"),
+}
 
 
 @dataclass(frozen=True)
@@ -153,20 +161,86 @@ class Organisation:
     def webhook_url(self) -> str:
         return f"{self.crm_base_url}/api/chatwoot/webhook"
 
+    @property
+    def runbook(self) -> bool:
+        return self.slug == RUNBOOK_SLUG
+
+    def _value(self, key: str) -> Any:
+        return {
+            "crm.base_url": self.crm_base_url,
+            "crm.api_key": self.api_key,
+            "crm.webhook_secret": self.webhook_secret,
+            "crm.organization_id": self.organization_id,
+            "chatwoot.base_url": self.chatwoot_base_url,
+            "chatwoot.api_token": self.chatwoot_token,
+            "board.key": self.board_key,
+            "board.target_stage": self.target_stage,
+            "n8n.base_url": self.n8n.base_url,
+            "n8n.api_key": self.n8n.api_key,
+            "n8n.webhook_path": self.n8n.webhook_path,
+            "n8n.workflow_exports": self.n8n.workflow_exports,
+            "database.dsn": self.database_dsn,
+            "control.url": self.control_url,
+            "control.token": self.control_token,
+        }.get(key)
+
+    def setting(self, key: str) -> str:
+        """How a person names setting `key` of this profile: the runbook's variable, or the
+        profile key (and, for a secret, the env var that holds it)."""
+        setting = SETTINGS_BY_KEY[key]
+        if self.runbook:
+            return setting.runbook_env
+        section, name = key.split(".")
+        value = self._value(key)
+        if setting.secret and isinstance(value, Secret):
+            return f"{value.name} ({section}.{name}_env in {self.origin})"
+        return f"{section}.{name}{'_env' if setting.secret else ''} in {self.origin}"
+
+    def settings(self, *keys: str) -> str:
+        return ", ".join(self.setting(k) for k in keys)
+
+    def incomplete(self) -> list[str]:
+        """One line per integration that is half configured (some settings set, some not)."""
+        problems = []
+        for integration, keys in INTEGRATIONS.items():
+            given = [k for k in keys if self._value(k)]
+            missing = [k for k in keys if not self._value(k)]
+            if given and missing:
+                problems.append(
+                    f"{integration} is half configured: {self.settings(*given)} "
+                    f"{'is' if len(given) == 1 else 'are'} set but {self.settings(*missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not; set "
+                    f"{'it' if len(missing) == 1 else 'them'}, or unset the others to run "
+                    f"without {integration}"
+                )
+        return problems
+
     def capabilities(self) -> dict[str, str]:
-        """capability -> reason it is missing ('' when present)."""
+        """capability -> reason it is missing ('' when present), naming what to set."""
         n8n_ok = self.n8n.base_url and self.n8n.api_key and self.n8n.webhook_path
         return {
-            "api": "" if self.api_key else "no CRM API key (crm.api_key_env / SMOKE_CRM_API_KEY)",
-            "db": "" if self.database_dsn else "no read-only database DSN (database.dsn_env)",
-            "n8n": "" if n8n_ok else "no n8n base URL, API key and webhook path ([n8n])",
+            "api": "" if self.api_key else f"no CRM API key (set {self.setting('crm.api_key')})",
+            "db": ""
+            if self.database_dsn
+            else f"no read-only database DSN (set {self.setting('database.dsn')})",
+            "n8n": ""
+            if n8n_ok
+            else "no n8n base URL, API key and webhook path (set "
+            f"{self.settings('n8n.base_url', 'n8n.api_key', 'n8n.webhook_path')})",
             "chatwoot": ""
             if self.chatwoot_base_url and self.chatwoot_token
-            else "no Chatwoot API URL and token ([chatwoot] base_url, api_token_env)",
+            else "no Chatwoot API URL and token (set "
+            f"{self.settings('chatwoot.base_url', 'chatwoot.api_token')})",
             "control": "" if self.control_url else "the target offers no fault/outage control",
-            "board": "" if self.board_key and self.target_stage else "no [board] key/target_stage",
-            "exports": "" if self.n8n.workflow_exports else "no [n8n] workflow_exports in the profile",
-            "secret": "" if self.webhook_secret else "no webhook secret (crm.webhook_secret_env)",
+            "board": ""
+            if self.board_key and self.target_stage
+            else f"no board key and target stage (set {self.settings('board.key', 'board.target_stage')})",
+            "exports": ""
+            if self.n8n.workflow_exports
+            else f"no exported n8n workflows (set {self.setting('n8n.workflow_exports')})",
+            "secret": ""
+            if self.webhook_secret
+            else f"no webhook secret (set {self.setting('crm.webhook_secret')})",
             "ui": ""
             if self.ui_user and self.ui_password
             else "no QA user for the CRM's web app ([ui] user and password_env)",

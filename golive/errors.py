@@ -52,7 +52,12 @@ class ApiError(GoliveError):
 
 
 class TargetUnreachable(ApiError):
-    """No answer at all: the target is down, the URL is wrong, or a firewall drops us."""
+    """No answer at all: the target is down, the URL is wrong, or a firewall drops us.
+    `cause` says how it failed (`ConnectError: [Errno 111] Connection refused`)."""
+
+    def __init__(self, message: str, *, cause: str = "", **where: Any) -> None:
+        self.cause = cause
+        super().__init__(message, **where)
 
 
 class WaitTimeout(GoliveError, AssertionError):

@@ -18,6 +18,7 @@ from golive.scenario import (
     customers,
     deals,
     hostile,
+    signatures,
     webhooks,
 )
 
@@ -25,6 +26,16 @@ from golive.scenario import (
 @when(parsers.parse("the user's first direct message arrives {how}"), target_fixture="sent")
 def _(conversations: Conversations, customer: customers.Customer, how: str) -> Sent:
     return hostile.first_dm_signed(conversations, customer.person, how)
+
+
+@when("the user's first direct message comes signed the way Chatwoot signs it", target_fixture="sent")
+def _(conversations: Conversations, customer: customers.Customer) -> Sent:
+    return signatures.first_dm_signed_as_chatwoot(conversations, customer.person)
+
+
+@then("the CRM accepts the delivery signed the way Chatwoot signs it")
+def _(sent: Sent, crm_webhook: WebhookEmitter) -> None:
+    signatures.accepted_as_chatwoot_signs(sent, crm_webhook)
 
 
 @then("the CRM refuses the delivery as not genuine")

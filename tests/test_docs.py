@@ -1,9 +1,11 @@
-"""The README documents what the project ships: every fault profile, both commands."""
+"""The README documents what the project ships: every fault profile, both commands, every
+runbook variable."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from golive.config import SETTINGS
 from golive.sandbox.faults import CATALOGUE
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -24,3 +26,9 @@ def test_the_architecture_section_names_every_room() -> None:
     rooms = sorted(p.name for p in golive.iterdir() if (p / "__init__.py").is_file())
     section = README[README.index("## Architecture") : README.index("## Performance")]
     assert [room for room in rooms if f"{room}/" not in section] == []
+
+
+def test_the_readme_lists_every_runbook_variable() -> None:
+    table = README[README.index("| variable | required | profile key | what |") :]
+    undocumented = [s.runbook_env for s in SETTINGS if f"| `{s.runbook_env}` |" not in table]
+    assert undocumented == []

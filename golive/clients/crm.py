@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,9 @@ from golive.clients.http import expect, send
 from golive.clients.ledger import Ledger
 
 SANDBOX_LOG_HEADER = "X-Sandbox-Log"  # the embedded stack explains its 5xx here
+
+# Response headers that identify a deployment where the host adds them (never credentials).
+DEPLOYMENT_HEADERS = ("x-deployment-id", "x-vercel-deployment-url", "x-nextjs-deployment-id", "server")
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,20 @@ class CrmClient:
         """The public API's declared version (`info.version` of its OpenAPI document)."""
         spec = self._json("GET", "/api/public/v1/openapi.json", 200)
         return str(spec["info"]["version"])
+
+    def deployment(self) -> dict[str, str]:
+        """What the CRM says about its deployment, where it says it: the public API's declared
+        version and the identifying headers its host adds (Vercel, Next.js)."""
+        found: dict[str, str] = {}
+        response = send(self._http, self._org, "GET", "/api/public/v1/openapi.json")
+        if response.status_code == 200:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                found["api_version"] = str(response.json()["info"]["version"])
+        for header in DEPLOYMENT_HEADERS:
+            value = response.headers.get(header)
+            if value:
+                found[header] = value
+        return found
 
     def me(self) -> Me:
         data = self._json("GET", "/api/public/v1/me", 200)["data"]

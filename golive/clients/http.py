@@ -3,12 +3,20 @@
 Every client is built by `build_client`, whose event hooks hand each request and
 response to the active `ExchangeLog`. The plugin swaps the log per scenario and
 attaches it to the evidence; step code never records anything itself.
+
+An exchange is redacted by name the moment it is recorded (headers, query parameters and
+JSON or form fields named like a secret), so a secret first seen in a response — the
+signing secrets in Chatwoot's webhook list — is known to the redactor before anything is
+written, and is redacted by value everywhere after.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +24,7 @@ from typing import Any
 
 import httpx
 
+import golive.secrets as golive_secrets
 from golive.errors import ApiError, TargetUnreachable
 
 BODY_LIMIT = 20_000  # characters of each body kept as evidence
@@ -34,22 +43,65 @@ class Exchange:
     response_body: str
     elapsed_ms: float
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, parse_bodies: bool = False) -> dict[str, Any]:
+        """The exchange as evidence; with `parse_bodies`, JSON bodies become JSON values (so an
+        attachment shows them pretty-printed, not as one escaped string)."""
+        show = _parsed if parse_bodies else str
         return {
             "system": self.system,
             "request": {
                 "method": self.method,
                 "url": self.url,
                 "headers": self.request_headers,
-                "body": self.request_body,
+                "body": show(self.request_body),
             },
             "response": {
                 "status": self.status,
                 "headers": self.response_headers,
-                "body": self.response_body,
+                "body": show(self.response_body),
             },
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
+
+    @property
+    def title(self) -> str:
+        """`POST /deals/{id}/move-stage → 200 (CRM API)`: the request as a person names it."""
+        path = urllib.parse.urlsplit(self.url).path
+        for pattern in _API_PREFIXES.get(self.system, ()):
+            path = re.sub(pattern, "", path, count=1) or "/"
+        path = "/".join("{id}" if _ID_SEGMENT.fullmatch(segment) else segment for segment in path.split("/"))
+        event = ""
+        if self.system.endswith("webhook") and self.method == "POST":
+            body = _parsed(self.request_body)
+            if isinstance(body, dict) and isinstance(body.get("event"), str):
+                event = f" {body['event']}"
+        label = _SYSTEM_LABELS.get(self.system, self.system)
+        return f"{self.method} {path}{event} → {self.status} ({label})"
+
+
+_SYSTEM_LABELS = {
+    "crm": "CRM API",
+    "crm-webhook": "CRM webhook",
+    "n8n": "n8n API",
+    "n8n-webhook": "n8n webhook",
+    "chatwoot": "Chatwoot API",
+    "sandbox-control": "sandbox control",
+}
+_API_PREFIXES = {
+    "crm": (r"^/api/public/v1",),
+    "chatwoot": (r"^/api/v1/accounts/\d+",),
+    "n8n": (r"^/api/v1",),
+}
+_ID_SEGMENT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d+")
+
+
+def _parsed(body: str) -> Any:
+    if body[:1] in ("{", "["):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
 
 
 @dataclass
@@ -90,13 +142,16 @@ def recording(log: ExchangeLog) -> Iterator[ExchangeLog]:
             _active = previous
 
 
-def _text(content: bytes) -> str:
-    text = content.decode("utf-8", errors="replace")
+def _text(content: bytes, content_type: str, origin: str) -> str:
+    """The body as evidence: redacted by name first (a cut JSON body could not be parsed),
+    then cut to BODY_LIMIT."""
+    text = golive_secrets.redact_body(content.decode("utf-8", errors="replace"), content_type, origin)
     return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + f"… [{len(text)} chars]"
 
 
-def _headers(headers: httpx.Headers) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in _HIDDEN_HEADERS}
+def _headers(headers: httpx.Headers, origin: str) -> dict[str, str]:
+    shown = {k: v for k, v in headers.items() if k.lower() not in _HIDDEN_HEADERS}
+    return golive_secrets.redact_headers(shown, origin)
 
 
 def build_client(
@@ -116,17 +171,18 @@ def build_client(
         response.read()
         request = response.request
         started = request.extensions.get("golive_started", time.perf_counter())
+        elapsed_ms = (time.perf_counter() - started) * 1000
         active_log().add(
             Exchange(
                 system=system,
                 method=request.method,
-                url=str(request.url),
-                request_headers=_headers(request.headers),
-                request_body=_text(request.content),
+                url=golive_secrets.redact_url(str(request.url), system),
+                request_headers=_headers(request.headers, system),
+                request_body=_text(request.content, request.headers.get("content-type", ""), system),
                 status=response.status_code,
-                response_headers=_headers(response.headers),
-                response_body=_text(response.content),
-                elapsed_ms=(time.perf_counter() - started) * 1000,
+                response_headers=_headers(response.headers, system),
+                response_body=_text(response.content, response.headers.get("content-type", ""), system),
+                elapsed_ms=elapsed_ms,
             )
         )
 
@@ -146,6 +202,7 @@ def send(client: httpx.Client, organisation: str, method: str, url: str, **kwarg
     except httpx.TimeoutException as exc:
         raise TargetUnreachable(
             f"no answer within {client.timeout.read}s ({type(exc).__name__}); is the target up?",
+            cause=f"no answer within {client.timeout.read}s, {type(exc).__name__}",
             organisation=organisation,
             method=method,
             url=str(client.base_url.join(url)),
@@ -153,6 +210,7 @@ def send(client: httpx.Client, organisation: str, method: str, url: str, **kwarg
     except httpx.TransportError as exc:
         raise TargetUnreachable(
             f"cannot reach the target ({type(exc).__name__}: {exc}); check the URL in the profile",
+            cause=f"{type(exc).__name__}: {exc}",
             organisation=organisation,
             method=method,
             url=str(client.base_url.join(url)),

@@ -114,6 +114,19 @@ class N8nClient:
             200,
         )
 
+    def version(self) -> str | None:
+        """n8n's version where the instance exposes it (`/rest/settings`, which its editor reads
+        before login: `data.versionCli`); None when it does not."""
+        response = send(self._http, self._org, "GET", "/rest/settings")
+        if response.status_code != 200:
+            return None
+        try:
+            data = response.json().get("data")
+        except (ValueError, AttributeError):
+            return None
+        version = data.get("versionCli") if isinstance(data, dict) else None
+        return str(version) if version else None
+
     def workflow_for_path(self, path: str) -> Workflow | None:
         """The workflow whose Webhook node listens on `path` (active or not)."""
         return next((w for w in self.workflows() if path in w.webhook_paths()), None)

@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from golive.errors import ConfigError
 from golive.identity import InvalidIdentity, e164
-from golive.secrets import Secret
+from golive.secrets import REDACTOR, Secret
 
 VERIFICATION_QUERIES: dict[str, str] = {
     "1_conversation_links": (
@@ -104,10 +104,11 @@ class SqlVerifier:
                     connect_timeout=max(1, self._timeout_ms // 1000),
                     options=f"-c default_transaction_read_only=on -c statement_timeout={self._timeout_ms}",
                 )
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:  # wrong password, unknown host, malformed DSN…
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise ConfigError(
                     f"cannot open the read-only database connection ({self._dsn.name}): "
-                    f"{str(exc).splitlines()[0]}",
+                    f"{REDACTOR.redact(first)}",
                     setting=self._dsn.name,
                 ) from None
         return self._conn

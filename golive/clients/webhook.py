@@ -24,6 +24,8 @@ class Signing(Enum):
     WRONG = "wrong"  # signed with another secret
     STALE = "stale"  # correctly signed, timestamp outside the ±300 s window
     TAMPERED = "tampered"  # signed, then the body changed in transit
+    CHATWOOT_HMAC = "chatwoot-hmac"  # Chatwoot's own scheme, whatever the profile's signature mode
+    SECRET_ITSELF = "secret-itself"  # the legacy form: the signature header is the secret itself
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,11 @@ class WebhookEmitter:
         elif signing is Signing.WRONG:
             secret = (secret or "") + "-not-the-secret"
         timestamp = int(time.time()) - (STALE_BY_S if signing is Signing.STALE else 0)
+        mode = {Signing.CHATWOOT_HMAC: "hmac", Signing.SECRET_ITSELF: "legacy"}.get(signing, self._mode)
         headers = chatwoot.delivery_headers(
             body,
             secret=secret,
-            mode=self._mode,
+            mode=mode,
             timestamp=timestamp,
             build=build if signing is Signing.VALID else None,
         )
@@ -157,3 +160,11 @@ class WebhookEmitter:
 
     def deliver(self, payload: dict[str, Any], *, signing: Signing = Signing.VALID) -> WebhookAnswer:
         return self.send(self.prepare(payload, signing=signing))
+
+    @property
+    def has_secret(self) -> bool:
+        return self._secret is not None
+
+    @property
+    def signature_mode(self) -> SignatureMode:
+        return self._mode

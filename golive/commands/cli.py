@@ -39,7 +39,16 @@ def smoke(
     org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: sandbox")] = None,
     parallel: Annotated[int | None, typer.Option(help="organisations at once")] = None,
     attest: Annotated[Path | None, typer.Option(help="attestation file for the dossier")] = None,
-    signed_off_by: Annotated[str | None, typer.Option(help="who signs the Go/No-Go")] = None,
+    signed_off_by: Annotated[
+        str | None, typer.Option(help="a name for an unsigned dossier (use --sign-key to sign)")
+    ] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ed25519 private key (OpenSSH or PEM) that signs each bundle's manifest; the "
+            "signer is the key's identity (its comment), passphrase in GOLIVE_SIGN_KEY_PASSPHRASE"
+        ),
+    ] = None,
     evidence: Annotated[bool, typer.Option(help="build the dossier and bundle.zip")] = True,
     suite: Annotated[
         str | None, typer.Option(help="smoke (@smoke) or regression (@smoke or @regression)")
@@ -67,7 +76,7 @@ def smoke(
     from golive.commands.selection import selection
     from golive.commands.smoke import EvidenceRequest, run_smoke
 
-    request = EvidenceRequest(attest, signed_off_by) if evidence else None
+    request = EvidenceRequest(attest, signed_off_by, sign_key) if evidence else None
     try:
         chosen = selection(suite=suite, marker=marker, keyword=keyword, extra=ctx.args)
         keep_runs = keep_default() if keep is None else keep
@@ -121,10 +130,20 @@ def evidence(
         list[str] | None, typer.Option(help="organisation (repeatable); default: all of the run")
     ] = None,
     run: Annotated[str | None, typer.Option(help="run id under reports/ (default: the newest)")] = None,
-    signed_off_by: Annotated[str | None, typer.Option(help="who signs the Go/No-Go")] = None,
+    signed_off_by: Annotated[
+        str | None, typer.Option(help="a name for an unsigned dossier (use --sign-key to sign)")
+    ] = None,
     attest: Annotated[Path | None, typer.Option(help="attestation file (TOML)")] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ed25519 private key (OpenSSH or PEM) that signs each bundle's manifest; the "
+            "signer is the key's identity (its comment), passphrase in GOLIVE_SIGN_KEY_PASSPHRASE"
+        ),
+    ] = None,
 ) -> None:
     """Go/No-Go dossier, offline report and bundle.zip per organisation; exit 0 only for GO."""
+    from golive.commands.preflight import unique
     from golive.commands.smoke import EvidenceRequest, build_evidence_for, register_secrets
     from golive.evidence.build import find_run, run_organisations
     from golive.evidence.run import RunDir
@@ -132,14 +151,17 @@ def evidence(
     root = _root()
     try:
         run_dir = find_run(root / "reports", run)
-        slugs = org or run_organisations(run_dir)
-        register_secrets(root, slugs, os.environ)
+        slugs = unique(org or []) or run_organisations(run_dir)
+        request = EvidenceRequest(attest, signed_off_by, sign_key)
+        signer = request.signer()
+        register_secrets(root, slugs, os.environ, run_dir)
         built = build_evidence_for(
             root,
             RunDir(run_dir),
             slugs,
-            EvidenceRequest(attest, signed_off_by),
+            request,
             say=lambda line: console.print(line, markup=False, highlight=False),
+            signer=signer,
         )
     except GoliveError as exc:
         raise _fail(exc) from None
@@ -174,6 +196,38 @@ def monitor(
     except GoliveError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)
+
+
+@app.command()
+def verify(
+    bundles: Annotated[list[Path], typer.Argument(help="bundle.zip file(s) to check")],
+    key: Annotated[
+        Path | None,
+        typer.Option(help="the signer's trusted public key (ssh-ed25519 … line, allowed_signers or PEM)"),
+    ] = None,
+) -> None:
+    """Check a bundle offline: every file against MANIFEST.sha256 and the manifest's Ed25519
+    signature (and, with --key, that the trusted key signed it). Exit 0 only if all verify."""
+    from golive.evidence.signing import load_public_key
+    from golive.evidence.verify import check_bundle
+
+    try:
+        trusted = load_public_key(key) if key is not None else None
+    except GoliveError as exc:
+        raise _fail(exc) from None
+    failed = False
+    for bundle in bundles:
+        check = check_bundle(bundle, trusted)
+        failed = failed or not check.ok
+        for line in check.lines():
+            (console if check.ok else err).print(line, markup=False, highlight=False)
+        if check.ok and trusted is None:
+            console.print(
+                "  the signing key was not compared with a trusted one: pass --key with the "
+                "signer's public key, or compare the fingerprint above",
+                markup=False,
+            )
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command("n8n-lint")
@@ -218,18 +272,51 @@ def kill_matrix(
 def check_config(
     org: Annotated[list[str], typer.Option(help="organisation profile (repeatable)")],
 ) -> None:
-    """Load profiles and report the first missing or invalid setting (exit 2)."""
+    """Load profiles offline and report the first missing or invalid setting (exit 2); `golive
+    preflight` checks the keys, secrets and hosts live."""
+    from golive.commands.preflight import unique
     from golive.config import load_organisation
 
-    for slug in org:
+    for slug in unique(org):
         try:
             loaded = load_organisation(slug, orgs_dir=_root() / "orgs")
         except GoliveError as exc:
             raise _fail(exc) from None
+        half = loaded.incomplete()
+        if half:
+            err.print(f"golive: {slug}: {half[0]}", markup=False, highlight=False)
+            raise typer.Exit(2)
         missing = {k: v for k, v in loaded.capabilities().items() if v}
-        console.print(f"{slug}: ok ({loaded.environment}, {loaded.crm_base_url})", markup=False)
+        console.print(
+            f"{slug}: settings ok ({loaded.environment}, {loaded.crm_base_url}); "
+            f"not checked live: run `golive preflight --org {slug}`",
+            markup=False,
+        )
         for capability, reason in missing.items():
             console.print(f"  without {capability}: {reason}", markup=False)
+
+
+@app.command()
+def preflight(
+    org: Annotated[list[str] | None, typer.Option(help="organisation (repeatable); default: sandbox")] = None,
+) -> None:
+    """Check every configured integration of each organisation live (CRM key and organisation,
+    webhook signature scheme and secret, Chatwoot token, n8n key and workflow, read-only
+    database); each problem is one line naming the setting and the fix (exit 2)."""
+    from golive.commands.preflight import run_preflight_command
+
+    try:
+        result = run_preflight_command(
+            root=_root(),
+            slugs=org or [],
+            env=os.environ,
+            say=lambda line: console.print(line, markup=False, highlight=False),
+        )
+    except GoliveError as exc:
+        raise _fail(exc) from None
+    for line in result.lines():
+        err.print(f"golive: {line}", markup=False, highlight=False)
+    raise typer.Exit(0 if result.ok else 2)
 
 
 from golive.commands import cli_ops  # noqa: E402, F401 - CI, retention and test-data commands join the app

@@ -6,9 +6,12 @@ fault is switched on at run time — no cluster is rebuilt.
 
 After the clean run, each organisation's monitoring window is watched (it must show no critical
 error), then each after-run fault is switched on and the pilot's window watched again: it must
-turn critical, which turns the dossier's GO into NO-GO. A fault run skips the @ui scenarios
-unless the fault is one of theirs (they only show what the other scenarios prove, at a
-browser's cost), and a UI fault runs only them (it breaks pages, nothing else).
+turn critical, which turns the dossier's GO into NO-GO.
+
+A fault that breaks the configuration itself (a signature scheme that is not Chatwoot's) stops
+the run at the preflight, before any scenario, which is what a real staging run must do. The
+matrix records what the preflight said, then runs the suite again without it: the fault's
+scenario must catch it on its own too.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ MESSAGE_MUST_MENTION: dict[str, str] = {
     "early-message-dropped": r"acknowledged but wrote nothing.*messaging_messages_cache",
     "org-from-top-level-account-only": r"acknowledged but wrote nothing.*no_matching_tenant",
     "api-unvalidated-input": r"server error",
+    "crm-signature-scheme-legacy": r"signature scheme not Chatwoot's",
 }
 # How the monitoring window after a run appears among the scenarios (faults name it in caught_by).
 MONITOR_KEY = "monitor: No critical error in the window after the run"
@@ -104,6 +108,7 @@ class RunResult:
     exit_code: int
     outcomes: dict[str, str]  # scenario key -> passed | failed | skipped
     messages: dict[str, str]  # scenario key -> first failure message
+    preflight: str = ""  # what the preflight said when it stopped the run before any scenario
 
 
 @dataclass
@@ -116,6 +121,7 @@ class Verdict:
     also_failed: list[str]
     seconds: float
     messages: dict[str, str] = field(default_factory=dict)
+    preflight: str = ""  # the preflight stopped the run, saying this (before the scenarios ran)
 
 
 @dataclass
@@ -260,9 +266,21 @@ def _run_suite(
     # make a vague failure message look as if it named the problem.
     sub = SubRun(root, slugs, name, reports_dir=out / "runs", pytest_args=["-p", "no:randomly", *pytest_args])
     started = time.monotonic()
-    code = sub.run(env=env, log=out / f"{'clean' if fault == CLEAN else fault}.log")
+    log = out / f"{'clean' if fault == CLEAN else fault}.log"
+    code = sub.run(env=env, log=log)
+    preflight = ""
+    if code == 2 and not (sub.run_dir.root / "summary").is_dir():
+        preflight = " ".join(preflight_lines(log))
+        sub = replace(sub, run_id=f"{name}-scenarios", pytest_args=[*sub.pytest_args, "--no-preflight"])
+        code = sub.run(env=env, log=log.with_suffix(".scenarios.log"))
     outcomes, messages = _collect(sub.run_dir.root / "summary")
-    return RunResult(fault, time.monotonic() - started, code, outcomes, messages)
+    return RunResult(fault, time.monotonic() - started, code, outcomes, messages, preflight)
+
+
+def preflight_lines(log: Path) -> list[str]:
+    """The problems a run's preflight printed (`golive: <org>: …`), from its log."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    return [line.removeprefix("golive: ") for line in text.splitlines() if line.startswith("golive: ")]
 
 
 def _watched(
@@ -340,6 +358,7 @@ def _judge(runs: list[RunResult], catalogue: dict[str, FaultInfo], seconds: floa
                 also_failed=sorted(set(failed) - set(intended)),
                 seconds=run.seconds,
                 messages={s: run.messages.get(s, "") for s in intended if s in failed},
+                preflight=run.preflight,
             )
         )
     return Matrix(clean, verdicts, scenarios, runs, seconds)
@@ -385,6 +404,8 @@ def render_markdown(matrix: Matrix) -> str:
     for v in matrix.verdicts:
         caught = "yes" if v.caught and not v.vague else ("vague message" if v.caught else "**NO**")
         said = "; ".join(f"{s} — “{m[:160]}”" for s, m in v.messages.items()) or ", ".join(v.missed)
+        if v.preflight:
+            said = f"preflight, before any scenario — “{v.preflight[:160]}”; then {said}"
         lines.append(f"| `{v.fault}` | {caught} | {said.replace('|', '/')} | {len(v.also_failed)} |")
     lines += ["", "## Fault × scenario (✗ failed, · passed, s skipped, – not part of that run)", ""]
     header = "| scenario | clean | " + " | ".join(f"`{v.fault}`" for v in matrix.verdicts) + " |"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from golive.commands.monitor import monitor_after_run
 from golive.commands.prune import running
+from golive.commands.preflight import preflight_all, unique
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
 from golive.errors import ConfigError
@@ -19,11 +20,15 @@ from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.build import RunEvidence, build_run_evidence
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.scrub import scrub_tree
+from golive.evidence.signing import Signer, load_signer
 from golive.evidence.summary import Outcome, RunSummary
-from golive.runtime.registry import sandbox_slugs
+from golive.runtime.registry import Targets, sandbox_slugs
+from golive.runtime.run_secrets import load_discoveries, run_secrets_path, share_discoveries
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle, attach
 from golive.runtime.sandbox_process import start as start_sandbox
 from golive.secrets import REDACTOR, Secret
+
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,20 @@ class OrgRun:
 class EvidenceRequest:
     attest_file: Path | None
     signed_off_by: str | None
+    sign_key: Path | None = None
+
+    def signer(self) -> Signer | None:
+        """The signing key, loaded before anything runs; the signer is the key's identity."""
+        if self.sign_key is None:
+            return None
+        signer = load_signer(self.sign_key)
+        if self.signed_off_by and self.signed_off_by != signer.identity:
+            raise ConfigError(
+                f"--signed-off-by {self.signed_off_by!r} and --sign-key disagree: the signer is "
+                f"the key's identity ({signer.identity}, {signer.fingerprint}); drop --signed-off-by",
+                setting="--signed-off-by",
+            )
+        return signer
 
 
 def run_smoke(
@@ -54,29 +73,44 @@ def run_smoke(
     evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
     monitor_window: str | None = None,
+    reports_dir: Path | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
-    slugs = list(orgs) or sandbox_slugs(root / "orgs")
-    run = RunDir(root / "reports" / (run_id or new_run_id()))
+    slugs = unique(orgs) or sandbox_slugs(root / "orgs")
+    signer = evidence.signer() if evidence is not None else None  # a bad key stops us before the run
+    run = RunDir((reports_dir or root / "reports") / (run_id or new_run_id()))
     with running(run.root, on_discard=lambda folder: _say_why(folder, say)):
         run.create()
         (run.root / "logs").mkdir(exist_ok=True)
-        return _run(root, run, slugs, pytest_args, parallel, evidence, say, monitor_window)
+        return _run(
+            root,
+            run,
+            slugs,
+            pytest_args=pytest_args,
+            parallel=parallel,
+            evidence=evidence,
+            signer=signer,
+            say=say,
+            monitor_window=monitor_window,
+        )
 
 
 def _run(
     root: Path,
     run: RunDir,
     slugs: list[str],
+    *,
     pytest_args: Sequence[str],
     parallel: int | None,
     evidence: EvidenceRequest | None,
-    say: Callable[[str], None],
+    signer: Signer | None,
+    say: Say,
     monitor_window: str | None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
     env = dict(os.environ)
     needs_sandbox = bool(set(slugs) & set(sandbox_slugs(orgs_dir)))
+    share_discoveries(REDACTOR, run_secrets_path(root, run.root))
     try:
         if needs_sandbox and STATE_ENV not in env:
             started = time.monotonic()
@@ -84,11 +118,14 @@ def _run(
             env[STATE_ENV] = str(sandbox.state_dir)
             say(f"sandbox up in {time.monotonic() - started:.1f}s: {', '.join(sandbox.urls.values())}")
         register_secrets(root, slugs, env)  # a bad profile stops the run here, before any test
+        _preflight(root, run, slugs, env, say)  # so does a key, secret or host that does not work
         workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
         say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
-        for leak in scrub_tree(run.root / "logs", REDACTOR):  # the children's output, now complete
+        # what the children first saw in responses, then their output, now complete
+        load_discoveries(REDACTOR, run_secrets_path(root, run.root))
+        for leak in scrub_tree(run.root / "logs", REDACTOR):
             say(f"secret(s) {', '.join(leak.secret_names)} redacted from {leak.path}")
         if monitor_window not in ("0", "off"):  # the window after the run (GO rule, §6.3)
             monitor_after_run(
@@ -96,7 +133,7 @@ def _run(
             )
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
-            built = build_evidence_for(root, run, slugs, evidence, say)
+            built = build_evidence_for(root, run, slugs, evidence, say, signer)
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -113,10 +150,36 @@ def _say_why(folder: Path, say: Callable[[str], None]) -> None:
     say(f"no scenario finished: {folder} removed")
 
 
-def register_secrets(root: Path, slugs: Sequence[str], env: Mapping[str, str]) -> None:
+def _preflight(root: Path, run: RunDir, slugs: Sequence[str], env: Mapping[str, str], say: Say) -> None:
+    """Every organisation's integrations, live, before any scenario: each problem one line on
+    the console, and the run stops (exit 2)."""
+    targets = Targets(orgs_dir=root / "orgs", run_id=run.run_id, env=env)
+    try:
+        found = preflight_all(targets, slugs)
+    finally:
+        targets.close()
+    for report in found.reports.values():
+        report.write(run.root / "preflight" / f"{report.organisation}.json")
+    if found.ok:
+        return
+    lines = found.lines()
+    for line in lines:
+        say(f"✗ preflight {line}")
+    failed = sorted(slug for slug, report in found.reports.items() if not report.ok)
+    raise ConfigError(
+        f"preflight failed for {', '.join(failed)} ({len(lines)} problem(s) above): no scenario ran",
+        setting="preflight",
+    )
+
+
+def register_secrets(
+    root: Path, slugs: Sequence[str], env: Mapping[str, str], run_dir: Path | None = None
+) -> None:
     """Register every secret the run's organisations use, for redaction and the leak scan:
     a profile's by loading it, a sandbox's from the running sandbox (they exist only while it
-    runs)."""
+    runs), and those the run's processes first saw in responses (golive.runtime.run_secrets)."""
+    if run_dir is not None:
+        load_discoveries(REDACTOR, run_secrets_path(root, run_dir))
     sandboxed = set(sandbox_slugs(root / "orgs")) & set(slugs)
     for slug in slugs:
         if slug not in sandboxed:
@@ -140,6 +203,7 @@ def build_evidence_for(
     slugs: Sequence[str],
     request: EvidenceRequest,
     say: Callable[[str], None],
+    signer: Signer | None = None,
 ) -> RunEvidence:
     """Dossier and bundle per organisation; `register_secrets` must have run for them."""
     started = time.monotonic()
@@ -147,10 +211,11 @@ def build_evidence_for(
         run.root,
         slugs,
         signed_off_by=request.signed_off_by,
+        signer=signer,
         attest_file=request.attest_file,
         secrets=REDACTOR.known(),
         allure_cli=find_allure_cli(root / DEFAULT_TOOLS_DIR, version=None),
-        history_dir=root / "reports" / ".history",
+        history_dir=run.root.parent / ".history",
     )
     for result in built.results:
         say(f"{result.verdict:5} {result.organisation}: {result.bundle}")
@@ -173,7 +238,8 @@ def _run_org(
     log = run.root / "logs" / f"{slug}.log"
     say(f"▶ {slug}")
     started = time.monotonic()
-    code = SubRun(root, [slug], run.run_id, pytest_args=pytest_args).run(env=env, log=log)
+    sub = SubRun(root, [slug], run.run_id, reports_dir=run.root.parent, pytest_args=pytest_args)
+    code = sub.run(env=env, log=log)
     seconds = time.monotonic() - started
     summary_path = run.summary(slug)
     summary = RunSummary.read(summary_path) if summary_path.is_file() else None
@@ -184,4 +250,21 @@ def _run_org(
         f"{mark} {slug}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped in {seconds:.1f}s (exit {code}; log {log})"
     )
+    if code != 0 and not counts["failed"]:  # the reason is not a failed scenario: say it here
+        for reason in failure_reasons(log):
+            say(f"      {reason}")
     return result
+
+
+def failure_reasons(log: Path, limit: int = 5) -> list[str]:
+    """Why a sub-run ended without a failed scenario: golive's own lines (a bad profile, the
+    preflight, mandatory scenarios not run), else the end of its log."""
+    text = REDACTOR.redact(log.read_text(encoding="utf-8", errors="replace")) if log.is_file() else ""
+    lines = text.splitlines()
+    own = [line for line in lines if line.startswith("golive: ")]
+    unproven = [line.strip() for line in lines if "NOT PROVEN" in line or line.strip().startswith("⏭")]
+    found = own + unproven
+    if found:
+        return found[:limit]
+    tail = [line for line in lines if line.strip()][-limit:]
+    return tail or [f"no output (see {log})"]

@@ -11,19 +11,26 @@ from pathlib import Path
 
 from golive import __version__
 
+# First match wins. A failure caused by the target's configuration (golive.errors.ConfigError,
+# an unreachable target) is not a product defect: it has its own category, before the rollout
+# checks. `[\s\S]*` rather than `.*`: Allure 2 matches the whole (multi-line) message, Allure 3
+# searches it, and both read this form the same way.
 CATEGORIES = [
     {
-        "name": "Target unreachable",
-        "messageRegex": ".*cannot reach the target.*|.*no answer within.*",
+        "name": "Configuration problems (not product defects)",
+        "messageRegex": (
+            r"[\s\S]*(ConfigError|TargetUnreachable|cannot reach the target|no answer within|"
+            r"target unreachable|missing setting|invalid setting)[\s\S]*"
+        ),
         "matchedStatuses": ["failed", "broken"],
     },
     {
         "name": "Known gaps of the real CRM",
-        "messageRegex": ".*known gap.*",
+        "messageRegex": r"[\s\S]*(known gap|crm-contract §7)[\s\S]*",
         "matchedStatuses": ["failed"],
     },
-    {"name": "Rollout checks failed", "matchedStatuses": ["failed"]},
-    {"name": "Suite or configuration errors", "matchedStatuses": ["broken"]},
+    {"name": "Product defects (rollout checks failed)", "matchedStatuses": ["failed"]},
+    {"name": "Suite errors", "matchedStatuses": ["broken"]},
 ]
 
 

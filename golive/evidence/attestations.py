@@ -15,6 +15,18 @@ An item the release manager marks ``mandatory`` but nobody answered yet is writt
 with ``id``, ``mandatory`` and ``organisations`` only (no ``answer``): the dossier
 then reports it as a missing mandatory attestation.
 
+A mandatory *scenario* that a target cannot run (it offers no switch to take the CRM webhook
+down, or the run has no second organisation) is answered by a person the same way, in a
+``[[scenario]]`` table naming it as ``"<feature>: <scenario>"`` (the dossier prints the name)::
+
+    [[scenario]]
+    scenario = "webhook_recovery: A delivery lost during an outage is replayed once the CRM is back"
+    answer = "yes"
+    by = "Ana Souza (release manager)"
+    at = 2026-11-28T15:10:00-03:00
+    seen = "webhook blocked 10 min at the proxy; the lost delivery replayed; one link, one contact"
+    organisations = ["runbook"]
+
 Only items whose evidence kind includes *attest*, or is *static* alone, can be
 attested; items proven by scenarios (*auto*, *auto+db*, *static+auto*) cannot be
 answered by a person.
@@ -41,7 +53,8 @@ from golive.evidence import checklist
 ANSWERS = ("yes", "no", "n/a")
 ALL_ORGANISATIONS = "*"
 _FIELDS = ("id", "answer", "by", "at", "seen", "mandatory", "organisations")
-_TOP_LEVEL = ("item", "description")
+_SCENARIO_FIELDS = ("scenario", "answer", "by", "at", "seen", "organisations")
+_TOP_LEVEL = ("item", "scenario", "description")
 _Fail = Callable[[str, str], "AttestationError"]
 
 
@@ -100,10 +113,53 @@ class Attestation:
 
 
 @dataclass(frozen=True)
+class ScenarioAttestation:
+    """One ``[[scenario]]``: a person's answer for a mandatory scenario the target cannot run."""
+
+    scenario: str  # "<feature>: <scenario>"
+    answer: str
+    by: str
+    at: datetime
+    seen: str
+    organisations: tuple[str, ...]
+    index: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.answer in ("yes", "n/a")
+
+    def applies_to(self, organisation: str) -> bool:
+        return ALL_ORGANISATIONS in self.organisations or organisation in self.organisations
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "answer": self.answer,
+            "by": self.by,
+            "at": self.at.isoformat(),
+            "seen": self.seen,
+            "organisations": list(self.organisations),
+        }
+
+
+@dataclass(frozen=True)
 class AttestationFile:
     path: str
     sha256: str
     items: tuple[Attestation, ...]
+    scenarios: tuple[ScenarioAttestation, ...] = ()
+
+    def for_scenarios(self, organisation: str) -> dict[str, ScenarioAttestation]:
+        """ "<feature>: <scenario>" -> the answer that applies to this organisation (a specific
+        entry wins over a ``["*"]`` one)."""
+        chosen: dict[str, ScenarioAttestation] = {}
+        for wildcard_pass in (True, False):
+            for entry in self.scenarios:
+                if (ALL_ORGANISATIONS in entry.organisations) == wildcard_pass and entry.applies_to(
+                    organisation
+                ):
+                    chosen[entry.scenario] = entry
+        return chosen
 
     def for_organisation(self, organisation: str) -> dict[str, Attestation]:
         """item id -> the attestation that applies to this organisation."""
@@ -120,7 +176,7 @@ class AttestationFile:
         return chosen
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256}
+        return {"path": self.path, "sha256": self.sha256, "scenarios": [s.as_dict() for s in self.scenarios]}
 
 
 def load_attestations(path: Path) -> AttestationFile:
@@ -139,29 +195,87 @@ def load_attestations(path: Path) -> AttestationFile:
     except UnicodeDecodeError:
         raise AttestationError(f"{label}: not UTF-8 text", path=label) from None
     items = parse_attestations(text, source=label)
-    return AttestationFile(label, hashlib.sha256(raw).hexdigest(), items)
+    scenarios = parse_scenario_attestations(text, source=label)
+    return AttestationFile(label, hashlib.sha256(raw).hexdigest(), items, scenarios)
 
 
-def parse_attestations(text: str, *, source: str) -> tuple[Attestation, ...]:
+def _tables(text: str, source: str, key: str) -> list[dict[str, Any]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AttestationError(f"{source}: not valid TOML ({exc})", path=source) from None
-    for key in data:
-        if key not in _TOP_LEVEL:
+    for top in data:
+        if top not in _TOP_LEVEL:
             raise AttestationError(
-                f"{source}: unknown top-level key {key!r} (expected [[item]] tables)",
+                f"{source}: unknown top-level key {top!r} (expected [[item]] or [[scenario]] tables)",
                 path=source,
-                field=key,
+                field=top,
             )
-    entries = data.get("item", [])
+    entries = data.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise AttestationError(
-            f"{source}: 'item' must be an array of tables ([[item]])", path=source, field="item"
+            f"{source}: '{key}' must be an array of tables ([[{key}]])", path=source, field=key
         )
+    return entries
+
+
+def parse_attestations(text: str, *, source: str) -> tuple[Attestation, ...]:
+    entries = _tables(text, source, "item")
     items = tuple(_parse_item(entry, index, source) for index, entry in enumerate(entries, start=1))
     _reject_duplicates(items, source)
     return items
+
+
+def parse_scenario_attestations(text: str, *, source: str) -> tuple[ScenarioAttestation, ...]:
+    entries = _tables(text, source, "scenario")
+    found = tuple(_parse_scenario(entry, index, source) for index, entry in enumerate(entries, start=1))
+    seen: dict[tuple[str, str], int] = {}
+    for entry in found:
+        for organisation in entry.organisations:
+            key = (entry.scenario, organisation)
+            if key in seen:
+                raise AttestationError(
+                    f"{source}: [[scenario]] #{entry.index}: field 'scenario': already attested for "
+                    f"{organisation} in [[scenario]] #{seen[key]}",
+                    path=source,
+                    index=entry.index,
+                    field="scenario",
+                )
+            seen[key] = entry.index
+    return found
+
+
+def _parse_scenario(entry: Mapping[str, Any], index: int, source: str) -> ScenarioAttestation:
+    where = f"{source}: [[scenario]] #{index}"
+
+    def fail(field: str, problem: str) -> AttestationError:
+        return AttestationError(f"{where}: field '{field}': {problem}", path=source, index=index, field=field)
+
+    for key in entry:
+        if key not in _SCENARIO_FIELDS:
+            raise fail(key, f"unknown field (allowed: {', '.join(_SCENARIO_FIELDS)})")
+    name = entry.get("scenario")
+    if not isinstance(name, str) or ": " not in name:
+        raise fail("scenario", 'expected "<feature>: <scenario>", as the dossier names it')
+    answer = entry.get("answer")
+    if not isinstance(answer, str) or answer.strip().lower() not in ANSWERS:
+        raise fail("answer", f"{answer!r} is not one of {', '.join(ANSWERS)}")
+    organisations = entry.get("organisations")
+    if (
+        not isinstance(organisations, list)
+        or not organisations
+        or not all(isinstance(o, str) and o.strip() for o in organisations)
+    ):
+        raise fail("organisations", 'expected a non-empty list of slugs, or ["*"]')
+    return ScenarioAttestation(
+        " ".join(name.split()),
+        answer.strip().lower(),
+        _text(entry, "by", fail),
+        _timestamp(entry.get("at"), fail),
+        _text(entry, "seen", fail),
+        tuple(o.strip() for o in organisations),
+        index,
+    )
 
 
 def _parse_item(entry: Mapping[str, Any], index: int, source: str) -> Attestation:

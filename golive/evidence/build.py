@@ -27,6 +27,7 @@ raises :class:`SecretLeakError` naming the file and the secret (never its value)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import shutil
@@ -53,11 +54,13 @@ from golive.evidence.dossier import (
 from golive.evidence.dossier_render import render_markdown, to_json
 from golive.evidence.dossier_rules import build_dossier
 from golive.evidence.leak_scan import SecretLeakError, leak_scan
-from golive.evidence.manifest import verify_bundle, write_bundle, write_manifest
+from golive.evidence.manifest import SIGNATURE_NAME, verify_bundle, write_bundle, write_manifest
 from golive.evidence.monitoring import MONITOR_DIR, read_reports
 from golive.evidence.offline_html import find_external_references
 from golive.evidence.run import git_commit
+from golive.evidence.signing import Signer, sign
 from golive.evidence.summary import RunSummary
+from golive.evidence.verify import bundle_signature_problems
 
 EVIDENCE_DIR = "evidence"
 SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -142,6 +145,7 @@ def build_evidence(
     allure_cli: Path | None,
     history_dir: Path,
     now: datetime | None = None,
+    signer: Signer | None = None,
 ) -> EvidenceResult:
     """Build ``run_dir/evidence/<org>/`` (dossier, report, bundle.zip) and leak-scan it.
 
@@ -191,10 +195,15 @@ def build_evidence(
     if not results:
         warnings.append(f"no Allure result labelled organisation={org} in {run_dir / 'allure-results'}")
     files["Allure results (raw)"] = "allure-results/"
-    report_html = _html_report(out, org, summary, allure_cli, history_dir, warnings)
+    history_file = history_dir / history_name(org, fingerprint)
+    report_html = _html_report(out, org, summary, allure_cli, history_file, warnings)
     files["HTML report (single file, offline)"] = (
         report_html.relative_to(out).as_posix() if report_html else None
     )
+    preflight = _read_json(run_dir / "preflight" / f"{org}.json", "the preflight report")
+    if preflight is not None:
+        _write_json(out / "preflight.json", preflight)
+        files["preflight (every integration checked live before the scenarios)"] = "preflight.json"
 
     # The runbook's evidence items.
     if sql.ran:
@@ -246,8 +255,9 @@ def build_evidence(
         fingerprint=fingerprint,
         attestations=attestations,
         generated_at=generated_at,
-        signed_off_by=signed_off_by,
-        evidence=match_evidence(scenarios, results),
+        signed_off_by=signer.identity if signer is not None else signed_off_by,
+        signer_key=signer.fingerprint if signer is not None else None,
+        evidence=_report_links(match_evidence(scenarios, results), report_html, out),
         files=files,
         warnings=warnings,
         leak_scan_secrets=set(secrets.values()),
@@ -260,7 +270,9 @@ def build_evidence(
     junit = out / f"junit-{org}.xml"
     junit.write_bytes(junit_xml(run_dir, dossier))
 
-    write_manifest(out)
+    manifest = write_manifest(out)
+    if signer is not None:
+        (out / SIGNATURE_NAME).write_text(sign(manifest.read_bytes(), signer), encoding="utf-8")
     bundle = write_bundle(out)
     hits = leak_scan(sorted(p for p in out.rglob("*") if p.is_file()), secrets, root=out)
     if hits:
@@ -270,10 +282,38 @@ def build_evidence(
             f"secret leak in the evidence of '{org}': {listed} (evidence folder {out} deleted)",
             hits,
         )
-    problems = verify_bundle(bundle)
+    problems = verify_bundle(bundle) + (bundle_signature_problems(bundle) if signer is not None else [])
     if problems:
         raise EvidenceError(f"{bundle}: does not verify against its manifest: {'; '.join(problems[:5])}")
     return EvidenceResult(org, dossier, out, bundle, junit, report_html, tuple(dossier.warnings))
+
+
+def history_name(org: str, fingerprint: Mapping[str, Any]) -> str:
+    """The Allure history file of one target: its CRM base URL and CRM organisation id, so that
+    two tenants — or two stagings behind one profile name — never share a trend. The sandbox
+    (new ports and ids at every start) is one target per organisation."""
+    if fingerprint.get("environment") == "sandbox":
+        return f"{org}-sandbox.jsonl"
+    crm_org = fingerprint.get("crm_organisation")
+    org_id = crm_org.get("id") if isinstance(crm_org, Mapping) else fingerprint.get("organization_id")
+    target = f"{fingerprint.get('crm_base_url') or ''}|{org_id or ''}"
+    return f"{org}-{hashlib.sha256(target.encode()).hexdigest()[:12]}.jsonl"
+
+
+def _report_links(
+    links: Mapping[str, Sequence[str]], report_html: Path | None, out: Path
+) -> dict[str, list[str]]:
+    """Each scenario's evidence, its page in the offline report first: Allure 3 opens a test
+    result at `index.html#<md5 of the result's uuid>`."""
+    if report_html is None:
+        return {nodeid: list(files) for nodeid, files in links.items()}
+    page = report_html.relative_to(out).as_posix()
+    found: dict[str, list[str]] = {}
+    for nodeid, files in links.items():
+        uuids = [Path(f).name.removesuffix("-result.json") for f in files if f.endswith("-result.json")]
+        pages = [f"{page}#{hashlib.md5(u.encode(), usedforsecurity=False).hexdigest()}" for u in uuids]
+        found[nodeid] = [*pages, *files]
+    return found
 
 
 def _html_report(
@@ -281,7 +321,7 @@ def _html_report(
     org: str,
     summary: RunSummary,
     allure_cli: Path | None,
-    history_dir: Path,
+    history_file: Path,
     warnings: list[str],
 ) -> Path | None:
     name = f"golive {summary.name} ({org}) — run {summary.run_id}"
@@ -289,7 +329,7 @@ def _html_report(
         out / "allure-results",
         out / "report",
         report_name=name.strip(),
-        history_file=history_dir / f"{org}.jsonl",
+        history_file=history_file,
         allure_cli=allure_cli,
     )
     warnings.extend(outcome.warnings)
@@ -354,7 +394,7 @@ class RunEvidence:
         """0 only when every organisation is GO; 3 on a leak, 2 on another error, else 1."""
         if self.leaks:
             return EXIT_LEAK
-        if self.errors:
+        if self.errors or not self.results:
             return EXIT_ERROR
         return EXIT_GO if all(r.dossier.go for r in self.results) else EXIT_NO_GO
 
@@ -370,11 +410,17 @@ def build_run_evidence(
     history_dir: Path,
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    signer: Signer | None = None,
 ) -> RunEvidence:
     """:func:`build_evidence` for each organisation (default: all of the run), then
     ``evidence/ci-summary.md`` (appended to ``$GITHUB_STEP_SUMMARY`` when set).
     An organisation's error never stops the others."""
     slugs = list(dict.fromkeys(organisations)) or run_organisations(run_dir)
+    if not slugs:
+        raise EvidenceError(
+            f"run {run_dir.name} has no organisation to give evidence for ({run_dir / 'summary'} "
+            "is empty): did the run stop before its scenarios, e.g. at the preflight?"
+        )
     results: list[EvidenceResult] = []
     errors: dict[str, str] = {}
     leaks: set[str] = set()
@@ -390,6 +436,7 @@ def build_run_evidence(
                 allure_cli=allure_cli,
                 history_dir=history_dir,
                 now=now,
+                signer=signer,
             )
         except EvidenceError as exc:
             errors[org] = str(exc)

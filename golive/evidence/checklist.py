@@ -7,6 +7,7 @@ auto+db (scenarios + SQL checks), static (a check of files), attest (a person an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -243,3 +244,18 @@ ITEMS: tuple[Item, ...] = tuple(
 )
 BY_ID = {item.id: item for item in ITEMS}
 BY_TAG = {item.tag: item for item in ITEMS}
+
+
+SMOKE_TAG = "smoke"
+
+
+UI_TAG = "ui"  # screens of what other scenarios prove: evidence, never a GO condition
+
+
+def is_mandatory(tags: Iterable[str]) -> bool:
+    """A scenario the runbook's GO needs: every `@smoke` one, and those of a mandatory item —
+    never a `@ui` one."""
+    found = set(tags)
+    if UI_TAG in found:
+        return False
+    return SMOKE_TAG in found or any(f"checklist-{item}" in found for item in MANDATORY)

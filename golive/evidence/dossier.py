@@ -19,16 +19,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 from golive.errors import EvidenceError
 from golive.evidence import checklist
-from golive.evidence.attestations import Attestation
+from golive.evidence.attestations import Attestation, ScenarioAttestation
 from golive.evidence.summary import OUTCOMES, Outcome, RunSummary
 
 Verdict = Literal["GO", "NO-GO"]
 GO: Verdict = "GO"
 NO_GO: Verdict = "NO-GO"
-SMOKE_TAG = "smoke"
+SMOKE_TAG = checklist.SMOKE_TAG
 KNOWN_GAP_TAG = "known_gap"
-UI_TAG = "ui"  # screens of what other scenarios prove: evidence, never a GO condition
+UI_TAG = checklist.UI_TAG
 VERIFICATION_QUERIES = ("1_conversation_links", "2_contact_identities", "3_identity_resolution_log")
+# What a failure message says when the cause is the target's configuration (golive.errors).
+CONFIGURATION_ERRORS = ("ConfigError", "TargetUnreachable", "target unreachable")
 _MESSAGE_LIMIT = 300
 
 
@@ -58,6 +60,25 @@ class Scenario:
     duration_s: float
     message: str
     evidence: tuple[str, ...] = ()  # files of the bundle (Allure result + attachments)
+    attest: str = ""  # not runnable on this target: what a person must attest instead
+    attestation: ScenarioAttestation | None = None  # the person's answer, when there is one
+
+    @property
+    def key(self) -> str:
+        """`<feature>: <scenario>`: how attestations (and fault profiles) name it."""
+        return f"{self.feature}: {self.scenario}"
+
+    @property
+    def attested(self) -> bool:
+        """Skipped because the target cannot run it, and a person attested it instead."""
+        answered = self.attestation is not None and self.attestation.accepted
+        return self.outcome == "skipped" and bool(self.attest) and answered
+
+    @property
+    def configuration_problem(self) -> bool:
+        """Failed because of the target's configuration, not the product (the preflight normally
+        stops such a run before any scenario)."""
+        return self.outcome == "failed" and any(m in self.message for m in CONFIGURATION_ERRORS)
 
     @property
     def checklist_ids(self) -> tuple[str, ...]:
@@ -66,9 +87,7 @@ class Scenario:
 
     @property
     def mandatory(self) -> bool:
-        if UI_TAG in self.tags:
-            return False
-        return SMOKE_TAG in self.tags or any(i in checklist.MANDATORY for i in self.checklist_ids)
+        return checklist.is_mandatory(self.tags)
 
     @property
     def known_gap(self) -> bool:
@@ -111,6 +130,8 @@ class Scenario:
             "outcome": self.outcome,
             "duration_s": self.duration_s,
             "message": self.message,
+            "attest": self.attest,
+            "attestation": self.attestation.as_dict() if self.attestation else None,
             "evidence": list(self.evidence),
         }
 
@@ -160,11 +181,14 @@ class ItemStatus:
         parts: list[str] = []
         if self.scenarios:
             counts = self.outcome_counts
-            if counts["failed"] == 0 and counts["skipped"] == 0:
-                parts.append(f"{counts['passed']} passed")
+            attested = sum(1 for s in self.scenarios if s.attested)
+            skipped = counts["skipped"] - attested
+            if counts["failed"] == 0 and skipped == 0:
+                parts.append(f"{counts['passed']} passed" + (f", {attested} attested" if attested else ""))
             else:
                 detail = [f"{counts['failed']} failed"] if counts["failed"] else []
-                detail += [f"{counts['skipped']} not run"] if counts["skipped"] else []
+                detail += [f"{skipped} not run"] if skipped else []
+                detail += [f"{attested} attested"] if attested else []
                 parts.append(f"{', '.join(detail)} of {len(self.scenarios)}")
         if self.sql is not None:
             parts.append(f"SQL {self.sql}")
@@ -238,6 +262,7 @@ class Dossier:
     generated_at: datetime
     signed_off_by: str | None = None
     signed_at: datetime | None = None
+    signer_key: str | None = None  # the Ed25519 key's fingerprint: signed_off_by comes from the key
     files: Mapping[str, str | None] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     leak_scan_secrets: tuple[str, ...] = ()  # names (never values) the bundle is scanned for
@@ -251,6 +276,14 @@ class Dossier:
     @property
     def go(self) -> bool:
         return self.verdict == GO
+
+    @property
+    def crm_organisation(self) -> dict[str, str] | None:
+        """The CRM organisation the run's API key belongs to (`/me`): id and name."""
+        found = self.fingerprint.get("crm_organisation")
+        if isinstance(found, Mapping) and found.get("id"):
+            return {"id": str(found["id"]), "name": str(found.get("name") or found["id"])}
+        return None
 
     def counts(self) -> dict[str, int]:
         counts = Counter(s.outcome for s in self.scenarios)
@@ -295,6 +328,7 @@ def scenarios_from_summary(summary: RunSummary) -> list[Scenario]:
             outcome=s.outcome,
             duration_s=s.duration_s,
             message=s.message,
+            attest=s.attest,
         )
         for s in summary.scenarios
     ]

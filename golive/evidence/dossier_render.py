@@ -26,10 +26,13 @@ def to_json(dossier: Dossier) -> str:
         "verdict": dossier.verdict,
         "reasons": [r.as_dict() for r in dossier.reasons],
         "generated_at": dossier.generated_at.isoformat(),
+        "crm_organisation": dossier.crm_organisation,
         "signed_off": (
             {
                 "by": dossier.signed_off_by,
                 "at": dossier.signed_at.isoformat() if dossier.signed_at else None,
+                "key": dossier.signer_key,
+                "signed": dossier.signer_key is not None,
             }
             if dossier.signed_off_by
             else None
@@ -88,6 +91,17 @@ def _link(path: str | None, text: str | None = None) -> str:
     return f"[{text or path}]({path.replace(' ', '%20')})"
 
 
+def _evidence_links(files: Sequence[str]) -> str:
+    """The scenario's page in the offline report first, then its raw Allure result."""
+    if not files:
+        return "—"
+    pages = [f for f in files if "#" in f]
+    raw = [f for f in files if "#" not in f]
+    links = [_link(p, "report") for p in pages[:1]] + [_link(r, "result") for r in raw[:1]]
+    extra = len(raw) - 1
+    return " · ".join(links) + (f" +{extra}" if extra > 0 else "")
+
+
 _OUTCOME_MARK = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭ not run"}
 _STATUS_MARK = {
     "automated": "automated",
@@ -100,18 +114,29 @@ _STATUS_MARK = {
 def render_markdown(dossier: Dossier) -> str:
     d = dossier
     mark = "✅ GO" if d.go else "❌ NO-GO"
-    out: list[str] = [f"# Go/No-Go dossier — {d.name} (`{d.organisation}`)", ""]
+    crm = d.crm_organisation
+    title = crm["name"] if crm else d.name
+    out: list[str] = [f"# Go/No-Go dossier — {title} (`{d.organisation}`)", ""]
     out += [f"**Verdict: {mark}**", ""]
-    signed = (
-        f"{d.signed_off_by}, {d.signed_at.isoformat() if d.signed_at else ''}"
-        if d.signed_off_by
-        else "not signed (pass --signed-off-by NAME)"
-    )
+    when = d.signed_at.isoformat() if d.signed_at else ""
+    if d.signed_off_by and d.signer_key:
+        signed = f"{d.signed_off_by} (Ed25519 key {d.signer_key}), {when}; signature: MANIFEST.sha256.sig"
+    elif d.signed_off_by:
+        signed = f"{d.signed_off_by} — a name only, NOT signed (sign with --sign-key KEY)"
+    else:
+        signed = "not signed (golive evidence --sign-key KEY)"
     counts, mandatory = d.counts(), d.mandatory_counts()
+    attested = sum(1 for s in d.scenarios if s.mandatory and s.attested)
     out += _table(
         ["", ""],
         [
-            ("organisation", f"{d.name} ({d.organisation})"),
+            (
+                "CRM organisation",
+                f"{crm['name']} ({crm['id']}), as the CRM's /me names the API key's organisation"
+                if crm
+                else "not read (the profile has no CRM API key)",
+            ),
+            ("profile", f"{d.name} ({d.organisation})"),
             ("environment", d.environment),
             ("run", d.run_id),
             ("generated", d.generated_at.isoformat()),
@@ -124,7 +149,8 @@ def render_markdown(dossier: Dossier) -> str:
             (
                 "mandatory scenarios",
                 f"{mandatory['passed']} passed, {mandatory['failed']} failed, "
-                f"{mandatory['skipped']} not run (of {mandatory['total']})",
+                f"{mandatory['skipped'] - attested} not run, {attested} attested in place "
+                f"(of {mandatory['total']})",
             ),
             (
                 "attestation file",
@@ -140,8 +166,9 @@ def render_markdown(dossier: Dossier) -> str:
     if d.go:
         watched = " no critical error in the window after the run," if d.monitoring is not None else ""
         out += [
-            "GO: every mandatory scenario passed, the SQL checks are consistent, WhatsApp "
-            f"did not regress,{watched} and every mandatory manual item is attested.",
+            "GO: every mandatory scenario passed (or, where this target cannot run it, a person "
+            "attested it), the SQL checks are consistent, WhatsApp did not regress,"
+            f"{watched} and every mandatory manual item is attested.",
             "",
         ]
     else:
@@ -205,6 +232,30 @@ def render_markdown(dossier: Dossier) -> str:
         out.append("No attestation applies to this organisation.")
     out.append("")
 
+    cannot_run = [s for s in d.scenarios if s.outcome == "skipped" and s.attest]
+    if cannot_run:
+        out += ["## Scenarios this target cannot run (attested by a person instead)", ""]
+        out += _table(
+            ["scenario", "why, and what to attest", "answer", "by", "at", "what was seen"],
+            [
+                (
+                    s.key,
+                    s.attest,
+                    s.attestation.answer if s.attestation else "**not answered**",
+                    s.attestation.by if s.attestation else "—",
+                    s.attestation.at.isoformat() if s.attestation else "—",
+                    s.attestation.seen if s.attestation else "—",
+                )
+                for s in cannot_run
+            ],
+        )
+        out += [
+            "",
+            'Answer each in the attestation file: `[[scenario]]` with `scenario = "<the name above>"`, '
+            "`answer`, `by`, `at`, `seen`, `organisations`.",
+            "",
+        ]
+
     out += ["## Scenarios", ""]
     out += _table(
         ["scenario", "checklist", "outcome", "s", "evidence", "message"],
@@ -213,11 +264,11 @@ def render_markdown(dossier: Dossier) -> str:
                 s.label,
                 ", ".join(s.checklist_ids) + (" (smoke)" if SMOKE_TAG in s.tags else ""),
                 _OUTCOME_MARK.get(s.outcome, s.outcome)
-                + (" — known gap" if s.known_gap and s.outcome == "failed" else ""),
+                + (" — known gap" if s.known_gap and s.outcome == "failed" else "")
+                + (" — configuration problem" if s.configuration_problem else "")
+                + (f" — attested by {s.attestation.by}" if s.attested and s.attestation else ""),
                 f"{s.duration_s:.2f}",
-                _link(s.evidence[0], "result") + (f" +{len(s.evidence) - 1}" if len(s.evidence) > 1 else "")
-                if s.evidence
-                else "—",
+                _evidence_links(s.evidence),
                 shorten(s.message, 160),
             )
             for s in d.scenarios
@@ -330,13 +381,17 @@ def render_markdown(dossier: Dossier) -> str:
         ("Chatwoot", fp.get("chatwoot_base_url")),
         ("n8n", fp.get("n8n_base_url")),
     ]
+    deployment = fp.get("crm_deployment") if isinstance(fp.get("crm_deployment"), dict) else {}
     facts = [
+        ("CRM organisation", f"{crm['name']} ({crm['id']})" if crm else None),
         ("CRM version", (versions or {}).get("crm")),
+        ("CRM deployment", ", ".join(f"{k}={v}" for k, v in (deployment or {}).items()) or None),
         ("Chatwoot version", (versions or {}).get("chatwoot")),
         ("n8n version", (versions or {}).get("n8n")),
         ("profile sha256", fp.get("profile_sha256")),
         ("golive version", fp.get("golive_version")),
         ("git commit", fp.get("git_commit")),
+        ("git branch", fp.get("git_branch")),
     ]
     out += _table(
         ["", ""],
@@ -345,10 +400,13 @@ def render_markdown(dossier: Dossier) -> str:
     )
     workflows = [w for w in fp.get("workflows") or [] if isinstance(w, dict)]
     if workflows:
-        out += ["", "n8n workflows:", ""]
+        out += ["", "The organisation's n8n flow(s), live:", ""]
         out += _table(
-            ["id", "name", "versionId", "active"],
-            [(w.get("id"), w.get("name"), w.get("versionId"), w.get("active")) for w in workflows],
+            ["id", "name", "versionId", "active", "updated"],
+            [
+                (w.get("id"), w.get("name"), w.get("versionId"), w.get("active"), w.get("updatedAt") or "—")
+                for w in workflows
+            ],
         )
     out.append("")
 

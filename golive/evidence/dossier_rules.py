@@ -4,9 +4,11 @@
 
 * **mandatory scenarios** – every scenario tagged with an item of
   :data:`golive.evidence.checklist.MANDATORY`, and every ``@smoke`` scenario – must pass; a
-  skipped one is *not run*, not a pass; a failed one tagged ``@known_gap`` is reported
-  as a known gap of the real CRM; a mandatory item with no scenario at all is *not
-  proven*;
+  skipped one is *not run*, not a pass, unless the target cannot run it (no outage switch, no
+  second organisation) and a person attested it (``[[scenario]]`` in the attestation file); a
+  failed one tagged ``@known_gap`` is reported as a known gap of the real CRM, one that failed
+  on the target's configuration as a configuration problem; a mandatory item with no scenario
+  at all is *not proven*;
 * **SQL checks consistent**: the run's consistency checks found nothing (duplicate
   conversation links, duplicate identities, identities of a deleted/foreign contact),
   and the verification queries' rows show no duplicate either; no SQL evidence at all
@@ -74,6 +76,7 @@ def build_dossier(
     attestations: AttestationFile | None,
     generated_at: datetime,
     signed_off_by: str | None = None,
+    signer_key: str | None = None,
     evidence: Mapping[str, Sequence[str]] | None = None,
     files: Mapping[str, str | None] | None = None,
     warnings: Sequence[str] = (),
@@ -84,8 +87,12 @@ def build_dossier(
     """Apply the GO/NO-GO rules to one organisation's run. Pure: no I/O."""
     org = organisation or summary.organisation
     links = evidence or {}
-    scenarios = [replace(s, evidence=tuple(links.get(s.nodeid, ()))) for s in scenarios_from_summary(summary)]
     answers = attestations.for_organisation(org) if attestations is not None else {}
+    scenario_answers = attestations.for_scenarios(org) if attestations is not None else {}
+    scenarios = [
+        replace(s, evidence=tuple(links.get(s.nodeid, ())), attestation=scenario_answers.get(s.key))
+        for s in scenarios_from_summary(summary)
+    ]
     notes = list(warnings)
 
     unknown = sorted(
@@ -133,6 +140,7 @@ def build_dossier(
         generated_at=generated_at,
         signed_off_by=signed_off_by,
         signed_at=generated_at if signed_off_by else None,
+        signer_key=signer_key,
         files=dict(files or {}),
         warnings=tuple(notes),
         leak_scan_secrets=tuple(sorted(set(leak_scan_secrets))),
@@ -185,10 +193,41 @@ def _scenario_reasons(scenarios: Sequence[Scenario]) -> list[Reason]:
         ]
     reasons: list[Reason] = []
     for s in scenarios:
-        if not s.mandatory or s.outcome == "passed":
+        if not s.mandatory or s.outcome == "passed" or s.attested:
             continue
         why = f": {shorten(s.message)}" if s.message else ""
-        if s.outcome == "failed" and s.known_gap:
+        if s.outcome == "skipped" and s.attest and s.attestation is not None:
+            att = s.attestation
+            reasons.append(
+                Reason(
+                    "attestation_negative",
+                    f"mandatory scenario {s.label}, which this target cannot run, answered "
+                    f"'{att.answer}' by {att.by}: {shorten(att.seen, 160)}",
+                    s.checklist_ids,
+                    s.nodeid,
+                )
+            )
+        elif s.outcome == "skipped" and s.attest:
+            reasons.append(
+                Reason(
+                    "scenario_attestation_needed",
+                    f"mandatory scenario {s.label} cannot run on this target ({shorten(s.attest, 220)}); "
+                    f'answer it in the attestation file: [[scenario]] scenario = "{s.key}"',
+                    s.checklist_ids,
+                    s.nodeid,
+                )
+            )
+        elif s.configuration_problem:
+            reasons.append(
+                Reason(
+                    "configuration_problem",
+                    f"mandatory scenario failed on the target's configuration, not on the product: "
+                    f"{s.label}{why}",
+                    s.checklist_ids,
+                    s.nodeid,
+                )
+            )
+        elif s.outcome == "failed" and s.known_gap:
             reasons.append(
                 Reason(
                     "known_gap",

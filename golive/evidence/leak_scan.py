@@ -3,18 +3,23 @@
 Files are scanned as raw bytes (text or binary); zip files are opened and every member
 scanned, and so are the files an Allure single-file report embeds. The forms looked for are
 :func:`golive.secrets.secret_forms`, the very list the redactor removes.
+
+A secret nobody registered cannot be looked for by value, so JSON documents are also read by
+name: a field named like a secret (``secret``, ``token``, ``password``, ``api_key``…) whose value
+is not a redaction marker is a leak too (:func:`golive.secrets.unredacted_fields`).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from golive.errors import EvidenceError
 from golive.evidence.offline_html import embedded_report_files
-from golive.secrets import MIN_SECRET_LENGTH, Secret, secret_forms
+from golive.secrets import MIN_SECRET_LENGTH, Secret, secret_forms, unredacted_fields
 
 _MAX_ZIP_DEPTH = 3
 
@@ -42,6 +47,8 @@ def _scan_bytes(
     for name, needles in patterns.items():
         if any(needle in data for needle in needles):
             hits.add((location, name))
+    for field in _unredacted_json_fields(data, location):
+        hits.add((location, f"unredacted field {field}"))
     if depth >= _MAX_ZIP_DEPTH:
         return
     if data[:4] == b"PK\x03\x04" or location.lower().endswith(".zip"):
@@ -57,6 +64,16 @@ def _scan_bytes(
         text = data.decode("utf-8", errors="replace")
         for embedded, payload in embedded_report_files(text).items():
             _scan_bytes(payload, f"{location}:{embedded}", patterns, hits, depth + 1)
+
+
+def _unredacted_json_fields(data: bytes, location: str) -> list[str]:
+    if not location.lower().endswith(".json") and data.lstrip()[:1] not in (b"{", b"["):
+        return []
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return []
+    return unredacted_fields(document)[:5]
 
 
 def leak_scan(
@@ -76,8 +93,6 @@ def leak_scan(
         if len(value) >= MIN_SECRET_LENGTH:
             patterns.setdefault(name, set()).update(secret_patterns(value))
     hits: set[tuple[str, str]] = set()
-    if not patterns:
-        return []
     for path in paths:
         if not path.is_file():
             continue

@@ -16,7 +16,8 @@ from golive.errors import EvidenceError
 
 MANIFEST_NAME = "MANIFEST.sha256"
 BUNDLE_NAME = "bundle.zip"
-_NOT_IN_MANIFEST = frozenset({MANIFEST_NAME, BUNDLE_NAME})
+SIGNATURE_NAME = "MANIFEST.sha256.sig"  # golive.evidence.signing: signs the manifest, so not in it
+_NOT_IN_MANIFEST = frozenset({MANIFEST_NAME, BUNDLE_NAME, SIGNATURE_NAME})
 
 
 def sha256_file(path: Path) -> str:
@@ -85,7 +86,11 @@ def verify_bundle(bundle: Path) -> list[str]:
             if MANIFEST_NAME not in names:
                 return [f"missing: {MANIFEST_NAME}"]
             expected = parse_manifest(zf.read(MANIFEST_NAME).decode("utf-8"))
-            actual = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in names if n != MANIFEST_NAME}
+            actual = {
+                n: hashlib.sha256(zf.read(n)).hexdigest()
+                for n in names
+                if n not in (MANIFEST_NAME, SIGNATURE_NAME)
+            }
     except (OSError, zipfile.BadZipFile) as exc:
         return [f"unreadable: {bundle.name} ({exc})"]
     return _compare(expected, actual)
@@ -101,5 +106,7 @@ def write_bundle(root: Path) -> Path:
                 continue
             zf.write(path, path.relative_to(root).as_posix())
         zf.write(root / MANIFEST_NAME, MANIFEST_NAME)
+        if (root / SIGNATURE_NAME).is_file():
+            zf.write(root / SIGNATURE_NAME, SIGNATURE_NAME)
     partial.replace(bundle)
     return bundle

@@ -37,6 +37,22 @@ def git_commit(root: Path) -> str:
     return f"{commit}{'-dirty' if dirty else ''}"
 
 
+def git_branch(root: Path) -> str:
+    """The branch golive ran from ("detached" at a bare commit, "unknown" outside git)."""
+    try:
+        branch = subprocess.run(
+            ["git", "rev-parse", "--abbrev-ref", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return "detached" if branch == "HEAD" else branch or "unknown"
+
+
 @dataclass(frozen=True)
 class RunDir:
     root: Path

@@ -31,6 +31,9 @@ class ScenarioOutcome:
     duration_s: float = 0.0
     http_ms: float = 0.0
     message: str = ""  # the one-line reason of a failure or skip, redacted
+    # Skipped because the target cannot run it (no outage switch, no second organisation):
+    # what a person must attest instead. Empty for every other outcome.
+    attest: str = ""
 
     @property
     def key(self) -> str:
@@ -111,6 +114,7 @@ def _scenario(entry: Any, index: int, source: str) -> ScenarioOutcome:
         duration_s=float(entry.get("duration_s") or 0.0),
         http_ms=float(entry.get("http_ms") or 0.0),
         message=str(entry.get("message") or ""),
+        attest=str(entry.get("attest") or ""),
     )
 
 

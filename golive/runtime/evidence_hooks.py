@@ -1,8 +1,11 @@
 """Evidence hooks: steps never record evidence, these hooks do.
 
-Every HTTP exchange is attached to the Allure step that made it (redacted by value), each
-scenario is labelled with its organisation and checklist items, its outcome is recorded for
-the run summary, and the run's files are left under reports/<run-id>/.
+Every HTTP exchange is attached to the Allure step that made it — one attachment per exchange,
+titled by its request (`POST /deals/{id}/move-stage → 200 (CRM API)`), pretty-printed, redacted
+by name and by value. Step parameters show the step's own values, never fixture objects. Each
+scenario is labelled with its organisation and checklist items; its outcome travels with its
+report (so a pytest-xdist controller receives it from its workers) and is recorded for the run
+summary; the run's files are left under reports/<run-id>/ by the one process that owns the run.
 """
 
 from __future__ import annotations
@@ -11,23 +14,28 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import allure
+import psycopg
 import pytest
+from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from golive import __version__
 from golive.clients.http import Exchange, ExchangeLog, recording
 from golive.clients.sql import SqlVerifier
+from golive.config import Organisation
 from golive.errors import GoliveError
 from golive.evidence import checklist
 from golive.evidence.allure_files import write_environment, write_executor
 from golive.evidence.scrub import scrub_tree
 from golive.evidence.summary import RunSummary, ScenarioOutcome
 from golive.runtime.fingerprint import fingerprint, write_fingerprint
-from golive.runtime.state import SCENARIO, STATE, RunState
-from golive.secrets import REDACTOR
+from golive.runtime.run_secrets import load_discoveries, run_secrets_path
+from golive.runtime.state import ATTEST, SCENARIO, STATE, RunState
+from golive.secrets import REDACTOR, Secret, redact_fields
 
 SEVERITY = {"smoke": "critical", "regression": "normal"}
 EPIC = "Instagram DM v2 rollout"
@@ -35,23 +43,33 @@ SQL_EVIDENCE_TAG = "checklist-8.3"  # scenarios that collect the go-live evidenc
 
 
 def exchanges_json(exchanges: Sequence[Exchange]) -> str:
-    return REDACTOR.redact(json.dumps([e.as_dict() for e in exchanges], indent=2, ensure_ascii=False))
+    documents = [e.as_dict(parse_bodies=True) for e in exchanges]
+    return REDACTOR.redact(json.dumps(documents, indent=2, ensure_ascii=False))
 
 
-def attach_exchanges(exchanges: Sequence[Exchange], title: str) -> None:
-    if exchanges:
+def exchange_json(exchange: Exchange) -> str:
+    return REDACTOR.redact(json.dumps(exchange.as_dict(parse_bodies=True), indent=2, ensure_ascii=False))
+
+
+def attach_exchanges(exchanges: Sequence[Exchange], when: str = "") -> None:
+    """One attachment per exchange, titled by its request (and `when`, outside a step)."""
+    for exchange in exchanges:
         allure.attach(
-            exchanges_json(exchanges),
-            name=f"{title} ({len(exchanges)})",
+            exchange_json(exchange),
+            name=REDACTOR.redact(exchange.title + (f" — {when}" if when else "")),
             attachment_type=allure.attachment_type.JSON,
         )
 
 
 def sql_evidence(sql: SqlVerifier) -> dict[str, object]:
-    return {
-        "verification_queries": sql.verification_results(),
-        "consistency_problems": sql.consistency_problems(),
-    }
+    evidence: dict[str, object] = redact_fields(
+        {
+            "verification_queries": sql.verification_results(),
+            "consistency_problems": sql.consistency_problems(),
+        },
+        "sql",
+    )
+    return evidence
 
 
 def attach_sql_evidence(sql: SqlVerifier) -> dict[str, object]:
@@ -97,30 +115,47 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     request.config.stash[STATE].logs[request.node.nodeid] = (log, context)
 
 
-def _attach(request: pytest.FixtureRequest, exchanges: list[Exchange], title: str) -> None:
+def _attach(request: pytest.FixtureRequest, exchanges: list[Exchange], when: str = "") -> None:
     state = request.config.stash[STATE]
-    slug = _slug(request)
-    spent = sum(e.elapsed_ms for e in exchanges)
-    state.http_ms[slug] += spent
-    state.scenario_http_ms[request.node.nodeid] += spent
-    state.http_count[slug] += len(exchanges)
-    attach_exchanges(exchanges, title)
+    nodeid = request.node.nodeid
+    state.scenario_http_ms[nodeid] += sum(e.elapsed_ms for e in exchanges)
+    state.scenario_http_count[nodeid] += len(exchanges)
+    attach_exchanges(exchanges, when)
 
 
-def _attach_pending(request: pytest.FixtureRequest, title: str) -> None:
+def _attach_pending(request: pytest.FixtureRequest, when: str = "") -> None:
     entry = request.config.stash[STATE].logs.get(request.node.nodeid)
     if entry is not None:
-        _attach(request, entry[0].drain(), title)
+        _attach(request, entry[0].drain(), when)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
-    _attach_pending(request, "HTTP exchanges")
+    _attach_pending(request)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_step_error(request: pytest.FixtureRequest, **_: Any) -> None:
-    _attach_pending(request, "HTTP exchanges (failing step)")
+    _attach_pending(request)
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) and not isinstance(value, Secret)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_bdd_before_step_call(step_func_args: dict[str, Any], **_: Any) -> Any:
+    """allure-pytest-bdd records every argument of a step function as a step parameter, by
+    repr() (n8n-and-tooling §3.1): fixtures would show as `<CrmClient object at 0x…>`. While it
+    looks, the arguments are only the step's own values (those parsed from its text); the step
+    function itself still gets every argument."""
+    hidden = {name: value for name, value in step_func_args.items() if not _plain(value)}
+    for name in hidden:
+        del step_func_args[name]
+    try:
+        return (yield)
+    finally:
+        step_func_args.update(hidden)
 
 
 def pytest_bdd_after_scenario(request: pytest.FixtureRequest, scenario: Any, **_: Any) -> None:
@@ -129,7 +164,7 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, scenario: Any, **_
     if entry is None:
         return
     log, context = entry
-    _attach(request, log.drain(), "HTTP exchanges (after the steps)")
+    _attach(request, log.drain(), "after the steps")
     context.__exit__(None, None, None)
     if SQL_EVIDENCE_TAG in scenario.tags and state.targets is not None:
         sql = state.targets.clients(_slug(request)).sql
@@ -143,8 +178,20 @@ def _message(report: pytest.TestReport) -> str:
     if report.failed and crash is not None:
         return REDACTOR.redact(str(crash.message))
     if report.skipped and isinstance(report.longrepr, tuple):
-        return REDACTOR.redact(str(report.longrepr[2]))
+        return REDACTOR.redact(str(report.longrepr[2]).removeprefix("Skipped: "))
     return ""
+
+
+def _scenario_of(item: pytest.Item) -> tuple[str, str]:
+    """(scenario name, feature file stem) of a scenario that never started (skipped at setup,
+    so pytest_bdd_before_scenario never ran): from the template pytest-bdd bound it to."""
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
+    if template is None:
+        return item.name, ""
+    return str(template.name), Path(str(template.feature.rel_filename)).stem
+
+
+OUTCOME_ATTRIBUTE = "golive_outcome"  # carried by the report, so xdist sends it to the controller
 
 
 @pytest.hookimpl(wrapper=True)
@@ -156,31 +203,80 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if state is None or slug is None:
         return report
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        name, feature = item.stash.get(SCENARIO, (item.name, ""))
-        state.outcomes[slug].append(
-            ScenarioOutcome(
-                nodeid=item.nodeid,
-                scenario=name,
-                feature=feature,
-                tags=tuple(sorted({m.name for m in item.iter_markers()})),
-                outcome=report.outcome,
-                duration_s=round(report.duration, 3),
-                http_ms=round(state.scenario_http_ms.pop(item.nodeid, 0.0), 2),
-                message=_message(report),
-            )
+        name, feature = item.stash.get(SCENARIO, None) or _scenario_of(item)
+        outcome = ScenarioOutcome(
+            nodeid=item.nodeid,
+            scenario=name,
+            feature=feature,
+            tags=tuple(sorted({m.name for m in item.iter_markers()})),
+            outcome=report.outcome,
+            duration_s=round(report.duration, 3),
+            http_ms=round(state.scenario_http_ms.pop(item.nodeid, 0.0), 2),
+            message=_message(report),
+            attest=item.stash.get(ATTEST, "") if report.outcome == "skipped" else "",
         )
+        count = state.scenario_http_count.pop(item.nodeid, 0)
+        setattr(report, OUTCOME_ATTRIBUTE, {"slug": slug, "http_count": count, **asdict(outcome)})
     return report
+
+
+class OutcomeRecorder:
+    """Records the outcome a report carries: in the process that ran the scenario, or in the
+    pytest-xdist controller that received the report from a worker."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, OUTCOME_ATTRIBUTE, None)
+        state = self.config.stash.get(STATE, None)
+        if not isinstance(data, dict) or state is None or state.worker:
+            return
+        entry = dict(data)
+        slug, count = str(entry.pop("slug")), int(entry.pop("http_count", 0))
+        outcome = ScenarioOutcome(**{**entry, "tags": tuple(entry.get("tags") or ())})
+        state.record(slug, outcome, count)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(OutcomeRecorder(config), "golive-outcome-recorder")
 
 
 @pytest.hookimpl(tryfirst=True)  # before the plugin closes the clients these files are read with
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is not None and state.run_dir is not None and state.targets is not None:
+    if state is not None and state.run_dir is not None and not state.worker and state.outcomes:
         _write_run_files(state)
 
 
+def _org_files(state: RunState, slug: str, env: dict[str, str]) -> Organisation | None:
+    """The organisation's SQL evidence and fingerprint; a failure is one line, never a traceback."""
+    assert state.run_dir is not None
+    targets = state.get_targets()
+    try:
+        clients = targets.clients(slug)
+    except GoliveError as exc:
+        sys.stderr.write(f"golive: {slug}: no fingerprint or SQL evidence: {REDACTOR.redact(str(exc))}\n")
+        return None
+    org = clients.organisation
+    env[f"{slug}.crm"] = org.crm_base_url
+    env[f"{slug}.environment"] = org.environment
+    env[f"{slug}.profile_sha256"] = org.fingerprint
+    if clients.sql is not None:
+        try:
+            write_sql_evidence(state.run_dir.sql / f"{slug}.json", clients.sql)
+        except (GoliveError, psycopg.Error) as exc:
+            sys.stderr.write(
+                f"golive: {slug}: the SQL evidence could not be read: {REDACTOR.redact(str(exc))}\n"
+            )
+    report = state.preflight.get(slug)
+    identity = report.identity if report is not None else targets.identities.get(slug)
+    write_fingerprint(state.run_dir.fingerprint(slug), fingerprint(clients, state.root, identity))
+    return org
+
+
 def _write_run_files(state: RunState) -> None:
-    assert state.run_dir is not None and state.targets is not None
+    assert state.run_dir is not None
     wall = time.monotonic() - state.started
     env: dict[str, str] = {
         "golive.version": __version__,
@@ -188,17 +284,9 @@ def _write_run_files(state: RunState) -> None:
         "python": sys.version.split()[0],
     }
     for slug in state.outcomes:
-        try:
-            clients = state.targets.clients(slug)
-        except GoliveError:
+        org = _org_files(state, slug, env)
+        if org is None:
             continue
-        org = clients.organisation
-        env[f"{slug}.crm"] = org.crm_base_url
-        env[f"{slug}.environment"] = org.environment
-        env[f"{slug}.profile_sha256"] = org.fingerprint
-        if clients.sql is not None:
-            write_sql_evidence(state.run_dir.sql / f"{slug}.json", clients.sql)
-        write_fingerprint(state.run_dir.fingerprint(slug), fingerprint(clients, state.root))
         summary = RunSummary(
             organisation=slug,
             name=org.name,
@@ -217,8 +305,10 @@ def _write_run_files(state: RunState) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or state.run_dir is None:
+    if state is None or state.run_dir is None or state.worker:
         return
+    # what the run's other processes (xdist workers) first saw in responses
+    load_discoveries(REDACTOR, run_secrets_path(state.root, state.run_dir.root))
     # logs/ is still being written by `golive smoke`, which scrubs it itself; evidence/ comes later
     for leak in scrub_tree(state.run_dir.root, REDACTOR, skip={"logs", "evidence"}):
         action = "redacted" if leak.fixed else "NOT redactable (binary)"

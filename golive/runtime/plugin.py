@@ -1,5 +1,12 @@
-"""golive's pytest plugin: options, profile validation, the organisation axis, capability tags
-and the per-organisation terminal summary. The evidence hooks live in `evidence_hooks`."""
+"""golive's pytest plugin: options, profile validation, the live preflight, the organisation
+axis, capability tags and the per-organisation terminal summary. The evidence hooks live in
+`evidence_hooks`.
+
+With pytest-xdist (`-n`) one run stays one run: the controller validates the profiles, runs the
+preflight, starts the sandbox and hands the run id and the sandbox to its workers; the workers
+run scenarios and send each outcome back with its report; the controller alone writes the
+run's files (summaries, fingerprints, SQL evidence), once per organisation.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +25,12 @@ from golive.errors import ConfigError, GoliveError
 from golive.evidence import checklist
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.run_shape import foreign_entries, has_results
+from golive.runtime.preflight import run_preflight
 from golive.runtime.registry import Targets, profile_environment, sandbox_slugs
-from golive.runtime.state import STATE, RunState
+from golive.runtime.run_secrets import run_secrets_path, share_discoveries
+from golive.runtime.sandbox_process import STATE_ENV
+from golive.runtime.state import ATTEST, STATE, RunState
+from golive.secrets import REDACTOR
 
 # The evidence hooks come with the plugin: a session of golive always leaves its evidence.
 pytest_plugins = ["golive.runtime.evidence_hooks", "golive.runtime.ui_evidence"]
@@ -37,6 +48,16 @@ CAPABILITY_MARKS = {
     "needs_exports": "exports",
     "needs_ui": "ui",
 }
+# What no setting can give a target: such a scenario is attested by a person instead.
+CONTROL_ATTEST = (
+    "the target offers no switch to take the CRM webhook down: block the webhook (or set a wrong "
+    "secret) for a test conversation, restore it, replay the lost delivery and check it was "
+    "processed exactly once (crm-contract §6.1 #5), then attest it"
+)
+OTHER_ORGANISATION_ATTEST = (
+    "no second organisation of the same kind is in this run: run it with a second organisation's "
+    "profile (--org {slug} --org OTHER), or attest that another tenant's data stayed apart"
+)
 MARKERS = {
     "smoke": "part of the go-live smoke",
     "regression": "part of the nightly regression",
@@ -62,6 +83,7 @@ MARKERS = {
     "crm-gap-19": "probes a divergence found by golive: the real Integrações page shows no Chatwoot "
     "channel section (not yet in crm-contract §7)",
 }
+WORKER_KEYS = ("golive_run_id", "golive_sandbox_state", "golive_slugs")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,6 +121,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="reports",
         help="where reports/<run-id>/ goes (default: reports)",
     )
+    group.addoption(
+        "--no-preflight",
+        action="store_true",
+        dest="golive_no_preflight",
+        help="skip the live check of every integration before the scenarios (misconfiguration "
+        "then shows as failing scenarios)",
+    )
 
 
 def _orgs_dir(config: pytest.Config) -> Path:
@@ -115,43 +144,128 @@ def _runs_features(config: pytest.Config) -> bool:
     return bool(config.getoption("golive_orgs"))
 
 
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """This process is a pytest-xdist controller: its workers run the scenarios."""
+    return getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None))
+
+
+def _run_dir(config: pytest.Config, run_id: str) -> RunDir | None:
+    if not _runs_features(config):
+        return None
+    reports = Path(config.getoption("golive_reports_dir"))
+    return RunDir((reports if reports.is_absolute() else config.rootpath / reports) / run_id)
+
+
+def _validate(config: pytest.Config, slugs: list[str], orgs_dir: Path, allow_production: bool) -> None:
+    if not slugs:
+        raise ConfigError(
+            f"no organisation selected: pass --org SLUG, or add a profile to {orgs_dir}",
+            setting="--org",
+            where=str(orgs_dir),
+        )
+    for slug in slugs:
+        path = orgs_dir / f"{slug}.toml"
+        if path.is_file() and profile_environment(path) == "sandbox":
+            continue  # written by the sandbox when it starts
+        org = load_organisation(slug, orgs_dir=orgs_dir)
+        if org.environment == "production" and not allow_production:
+            raise ConfigError(
+                f"organisation '{slug}' is marked production ({org.origin}); pass "
+                "--allow-production to run its @readonly scenarios only",
+                setting="environment",
+                where=org.origin,
+            )
+
+
+def _preflight(state: RunState) -> list[str]:
+    """Every organisation's integrations, live; the problems' lines (empty: all good)."""
+    targets = state.get_targets()
+    lines: list[str] = []
+    for slug in state.slugs:
+        try:
+            org = targets.organisation(slug)
+        except GoliveError as exc:
+            lines.append(f"{slug}: {exc}")
+            continue
+        report = run_preflight(org)
+        state.preflight[slug] = report
+        if report.identity is not None:
+            targets.identities[slug] = report.identity
+        if state.run_dir is not None:
+            report.write(state.run_dir.root / "preflight" / f"{slug}.json")
+        lines += report.lines()
+    return lines
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """Validate the selected profiles before anything runs: a bad profile exits 2 with one line."""
+    """Validate the selected profiles and check every integration live before anything runs:
+    each problem is one line on stderr, and the exit code is 2."""
     if config.option.help or config.option.version:
         return None
     orgs_dir = _orgs_dir(config)
-    slugs: list[str] = list(dict.fromkeys(config.getoption("golive_orgs"))) or sandbox_slugs(orgs_dir)
     allow_production = bool(config.getoption("golive_allow_production"))
+    if _is_worker(config):
+        given: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
+        if given.get("golive_sandbox_state"):
+            os.environ[STATE_ENV] = str(given["golive_sandbox_state"])
+        run_id = str(given["golive_run_id"])
+        state = RunState(
+            list(given["golive_slugs"]), orgs_dir, config.rootpath, run_id, None, allow_production
+        )
+        state.run_dir, state.worker = _run_dir(config, run_id), True
+        config.stash[STATE] = state
+        _share_discoveries(state)
+        return None
+    slugs: list[str] = list(dict.fromkeys(config.getoption("golive_orgs"))) or sandbox_slugs(orgs_dir)
     try:
-        if not slugs:
-            raise ConfigError(
-                f"no organisation selected: pass --org SLUG, or add a profile to {orgs_dir}",
-                setting="--org",
-                where=str(orgs_dir),
-            )
-        for slug in slugs:
-            path = orgs_dir / f"{slug}.toml"
-            if path.is_file() and profile_environment(path) == "sandbox":
-                continue  # written by the sandbox when it starts
-            org = load_organisation(slug, orgs_dir=orgs_dir)
-            if org.environment == "production" and not allow_production:
-                raise ConfigError(
-                    f"organisation '{slug}' is marked production ({org.origin}); pass "
-                    "--allow-production to run its @readonly scenarios only",
-                    setting="environment",
-                    where=org.origin,
-                )
+        _validate(config, slugs, orgs_dir, allow_production)
     except ConfigError as exc:
         sys.stderr.write(f"golive: {exc}\n")
         return 2
     run_id = config.getoption("golive_run_id") or os.environ.get("GOLIVE_RUN_ID") or new_run_id()
-    run_dir = None
-    if _runs_features(config):
-        reports = Path(config.getoption("golive_reports_dir"))
-        run_dir = RunDir((reports if reports.is_absolute() else config.rootpath / reports) / run_id)
-    config.stash[STATE] = RunState(slugs, orgs_dir, config.rootpath, run_id, run_dir, allow_production)
+    state = RunState(slugs, orgs_dir, config.rootpath, run_id, _run_dir(config, run_id), allow_production)
+    config.stash[STATE] = state
+    _share_discoveries(state)
+    if state.run_dir is None or config.option.collectonly:
+        return None
+    try:
+        if _distributed(config) and set(slugs) & set(sandbox_slugs(orgs_dir)):
+            state.get_targets().ensure_sandbox()  # one sandbox for every worker
+        problems = [] if config.getoption("golive_no_preflight") else _preflight(state)
+    except GoliveError as exc:
+        problems = [str(exc).splitlines()[0]]
+    if problems:
+        for line in problems:  # each complete on its own: the setting and the fix
+            sys.stderr.write(f"golive: {REDACTOR.redact(line)}\n")
+        if state.targets is not None:
+            state.targets.close()
+        return 2
     return None
+
+
+def _share_discoveries(state: RunState) -> None:
+    """Secrets first seen in a response reach the run's other processes (see run_secrets)."""
+    if state.run_dir is not None:
+        share_discoveries(REDACTOR, run_secrets_path(state.root, state.run_dir.root))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: each worker joins this run (its id, its sandbox), never starts its own."""
+    state = node.config.stash.get(STATE, None)
+    if state is None:
+        return
+    sandbox = state.targets.sandbox if state.targets is not None else None
+    node.workerinput["golive_run_id"] = state.run_id
+    node.workerinput["golive_slugs"] = list(state.slugs)
+    node.workerinput["golive_sandbox_state"] = (
+        str(sandbox.state_dir) if sandbox else os.environ.get(STATE_ENV)
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -208,6 +322,12 @@ def golive_targets(pytestconfig: pytest.Config) -> Targets:
     return pytestconfig.stash[STATE].get_targets()
 
 
+def _skip_unattainable(request: pytest.FixtureRequest, slug: str, why: str) -> None:
+    """Skip a scenario no setting can make runnable on this target; a person attests it."""
+    request.node.stash[ATTEST] = why
+    pytest.skip(f"{slug}: {why}")
+
+
 @pytest.fixture(autouse=True)
 def organisation(request: pytest.FixtureRequest) -> Organisation | None:
     """The organisation this scenario runs against (None outside scenarios)."""
@@ -222,11 +342,16 @@ def organisation(request: pytest.FixtureRequest) -> Organisation | None:
     missing = org.capabilities()
     for mark, capability in CAPABILITY_MARKS.items():
         if request.node.get_closest_marker(mark) and missing[capability]:
+            if capability == "control":
+                _skip_unattainable(request, slug, CONTROL_ATTEST)
             pytest.skip(f"{slug}: {missing[capability]}")
     if request.node.get_closest_marker("needs_ui"):
         no_browser = default_browser()
         if isinstance(no_browser, str):
             pytest.skip(f"{slug}: {no_browser}")
+    needs_other = request.node.get_closest_marker("needs_other_organisation") is not None
+    if needs_other and targets.other_organisation(slug, request.config.stash[STATE].slugs) is None:
+        _skip_unattainable(request, slug, OTHER_ORGANISATION_ATTEST.format(slug=slug))
     problem = targets.unreachable(slug)
     if problem:
         pytest.fail(f"{slug}: target unreachable, not running its scenarios: {problem}", pytrace=False)
@@ -236,7 +361,11 @@ def organisation(request: pytest.FixtureRequest) -> Organisation | None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is not None and state.targets is not None:
+    if state is None:
+        return
+    if not state.worker and exitstatus == 0 and state.unproven():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # skipped mandatory scenarios: not a pass
+    if state.targets is not None:
         state.targets.close()  # and stops the sandbox this session started, if any
 
 
@@ -260,7 +389,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("golive: per-organisation summary")
     for slug, outcomes in sorted(state.outcomes.items()):
         counts = Counter(outcome.outcome for outcome in outcomes)
-        verdict = "PASS" if not counts["failed"] else "FAIL"
+        unproven = state.unproven().get(slug, [])
+        verdict = "FAIL" if counts["failed"] else ("NOT PROVEN" if unproven else "PASS")
         terminalreporter.write_line(
             f"{verdict}  {slug}: {counts['passed']} passed, {counts['failed']} failed, "
             f"{counts['skipped']} skipped; {state.http_count[slug]} HTTP exchanges, "
@@ -269,5 +399,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for outcome in outcomes:
             if outcome.outcome == "failed":
                 terminalreporter.write_line(f"      ✗ {outcome.scenario}: {outcome.message[:300]}")
+        if unproven:
+            terminalreporter.write_line(
+                f"      {len(unproven)} mandatory scenario(s) did not run, so {slug} is not proven:"
+            )
+            reasons = Counter(o.message.removeprefix(f"{slug}: ") for o in unproven)
+            for reason, count in reasons.most_common():
+                attest = (
+                    " (a person can attest it)"
+                    if any(o.attest for o in unproven if reason in o.message)
+                    else ""
+                )
+                terminalreporter.write_line(f"      ⏭ {count}× {reason[:240]}{attest}")
     if state.run_dir is not None:
         terminalreporter.write_line(f"evidence: {state.run_dir.root}")

@@ -13,7 +13,7 @@ import httpx
 
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
-from golive.clients.crm import CrmClient
+from golive.clients.crm import CrmClient, Me
 from golive.clients.http import build_client
 from golive.clients.ledger import Ledger
 from golive.clients.n8n import N8nClient
@@ -71,6 +71,7 @@ class Targets:
         self._orgs: dict[str, Organisation] = {}
         self._clients: dict[str, Clients] = {}
         self._unreachable: dict[str, str] = {}
+        self.identities: dict[str, Me] = {}  # slug -> the CRM organisation `/me` named (preflight)
         self._lock = threading.RLock()
         self._http: list[httpx.Client] = []
 
@@ -83,7 +84,7 @@ class Targets:
     def ensure_sandbox(self) -> SandboxHandle:
         with self._lock:
             if self.sandbox is None:
-                self.sandbox = attach_or_start()
+                self.sandbox = attach_or_start(self.env)
                 REDACTOR.register_all(Secret(k, v) for k, v in self.sandbox.secrets.items())
             return self.sandbox
 
@@ -131,7 +132,7 @@ class Targets:
         crm = CrmClient(http=crm_http, organisation=org.slug, ledger=ledger)
         sql = None
         if org.database_dsn:
-            org_id = org.organization_id or crm.me().organization_id
+            org_id = org.organization_id or self.identity(org.slug, crm).organization_id
             sql = SqlVerifier(dsn=org.database_dsn, organization_id=org_id, timeout_s=org.timeout_s)
         n8n = n8n_webhook = None
         if org.n8n.base_url and org.n8n.api_key and org.n8n.webhook_path:
@@ -179,6 +180,13 @@ class Targets:
             self._http.append(control_http)
             control = ControlClient(http=control_http, organisation=org.slug)
         return Clients(org, crm, webhook, sql, conversations, control, n8n, chatwoot)
+
+    def identity(self, slug: str, crm: CrmClient | None = None) -> Me:
+        """The CRM organisation the profile's API key belongs to (`/me`), asked once."""
+        with self._lock:
+            if slug not in self.identities:
+                self.identities[slug] = (crm or self.clients(slug).crm).me()
+            return self.identities[slug]
 
     def other_organisation(self, slug: str, selected: list[str]) -> str | None:
         """Another organisation of the same kind, for the tenant-isolation scenarios."""

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ def start(*, faults: list[str] | None = None, log_path: Path | None = None) -> S
     return SandboxHandle(state_dir, ready, secrets, process, owns_dir=True)
 
 
-def attach_or_start() -> SandboxHandle:
-    state = os.environ.get(STATE_ENV)
+def attach_or_start(env: Mapping[str, str] | None = None) -> SandboxHandle:
+    """The sandbox `env` (default: the process's) points at, else a new one."""
+    state = (os.environ if env is None else env).get(STATE_ENV)
     return attach(Path(state)) if state else start()

@@ -316,6 +316,14 @@ CATALOGUE: tuple[Fault, ...] = (
         ("api_security: A hostile call to the public API is refused without a server error",),
     ),
     Fault(
+        "crm-signature-scheme-legacy",
+        "the webhook checks the real CRM's signature scheme: it accepts a delivery without a "
+        "signature, or whose X-Chatwoot-Signature is the secret itself or 'Bearer <secret>', and "
+        "answers 401 to Chatwoot's sha256= HMAC",
+        "known defect of the real CRM (crm-contract §7 #6): every genuine Chatwoot delivery refused",
+        ("webhook_security: A delivery signed the way Chatwoot signs is accepted",),
+    ),
+    Fault(
         "crm-outage",
         "the CRM webhook answers 503 to every delivery",
         "webhook outage: Chatwoot does not retry, events are lost",

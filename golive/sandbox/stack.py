@@ -220,6 +220,7 @@ def start_stack(
             accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
             version=build.version,
             bot_token=bot_token,
+            leak_canaries=True,
         )
         servers["chatwoot"] = serve("chatwoot", chatwoot.app())
         chatwoot_url = servers["chatwoot"].url

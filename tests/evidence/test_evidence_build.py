@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import xml.etree.ElementTree as ET
@@ -33,6 +34,7 @@ from golive.evidence.build import (
     build_evidence,
     build_run_evidence,
     find_run,
+    history_name,
     run_organisations,
 )
 from golive.evidence.ci_summary import CiRow, render_ci_summary, write_ci_summary
@@ -117,9 +119,12 @@ def test_a_clean_run_gives_go_and_a_complete_verified_bundle(
     assert dossier["leak_scan_secrets"] == [CANARY_NAME]
     assert dossier["files"]["HTML report (single file, offline)"] == "report/index.html"
     assert dossier["files"]["full run log"] == "run.log"
-    # every scenario links to its own Allure result (outline examples included)
+    # every scenario links to its page in the offline report and to its own Allure result
     linked = [s["evidence"] for s in dossier["scenarios"]]
-    assert all(e[0].endswith("-result.json") for e in linked)
+    for files in linked:
+        (raw,) = [f for f in files if f.endswith("-result.json")]
+        uuid = Path(raw).name.removesuffix("-result.json")
+        assert files[0] == f"report/index.html#{hashlib.md5(uuid.encode()).hexdigest()}"
     screens = {s["scenario"]: [f for f in s["evidence"] if f.endswith(".png")] for s in dossier["scenarios"]}
     assert [k for k, v in screens.items() if v] == [
         "The channel configuration of the organisation's inboxes is on screen"
@@ -127,6 +132,7 @@ def test_a_clean_run_gives_go_and_a_complete_verified_bundle(
     assert len({e[0] for e in linked}) == len(linked)
     markdown = (out / "dossier.md").read_text(encoding="utf-8")
     assert "**Verdict: ✅ GO**" in markdown and "[result](allure-results/" in markdown
+    assert "[report](report/index.html#" in markdown
 
 
 @pytest.mark.usefixtures("node_on_path")
@@ -401,9 +407,10 @@ def test_a_real_allure_report_per_organisation_with_its_own_history(
         }
         assert orgs == {result.organisation}
         assert verify_bundle(result.bundle) == []
-    assert sorted(p.name for p in history.iterdir()) == [f"{ORG}.jsonl", f"{OTHER_ORG}.jsonl"]
-    assert len((history / f"{ORG}.jsonl").read_text(encoding="utf-8").splitlines()) == 2
-    assert len((history / f"{OTHER_ORG}.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    pilot_file, second_file = f"{ORG}-sandbox.jsonl", f"{OTHER_ORG}-sandbox.jsonl"
+    assert sorted(p.name for p in history.iterdir()) == [pilot_file, second_file]
+    assert len((history / pilot_file).read_text(encoding="utf-8").splitlines()) == 2
+    assert len((history / second_file).read_text(encoding="utf-8").splitlines()) == 1
 
 
 # --------------------------------------------------------------------------- a whole run
@@ -450,3 +457,41 @@ def test_no_run_is_a_clear_error(tmp_path: Path) -> None:
         find_run(tmp_path / "reports")
     with pytest.raises(EvidenceError, match=r"no run 'nope'"):
         find_run(tmp_path, "nope")
+
+
+def test_evidence_for_zero_organisations_is_an_error(tmp_path: Path) -> None:
+    run = tmp_path / "reports" / RUN_ID
+    (run / "summary").mkdir(parents=True)  # e.g. a run the preflight stopped before any scenario
+
+    with pytest.raises(EvidenceError, match="has no organisation to give evidence for"):
+        build_run_evidence(
+            run,
+            signed_off_by=None,
+            attest_file=None,
+            secrets=SECRETS,
+            allure_cli=None,
+            history_dir=tmp_path / "history",
+        )
+
+
+def test_history_is_kept_per_target_never_merging_tenants() -> None:
+    staging = {"environment": "staging", "crm_base_url": "https://crm-staging.example.com"}
+    tenant_a = {**staging, "crm_organisation": {"id": "aaaaaaaa", "name": "A"}}
+    tenant_b = {**staging, "crm_organisation": {"id": "bbbbbbbb", "name": "B"}}
+    other_staging = {**tenant_a, "crm_base_url": "https://crm-other.example.com"}
+
+    names = {history_name("runbook", fp) for fp in (tenant_a, tenant_b, other_staging)}
+
+    assert len(names) == 3 and all(n.startswith("runbook-") and n.endswith(".jsonl") for n in names)
+    assert history_name("runbook", dict(tenant_a)) == history_name("runbook", tenant_a)  # stable
+    assert history_name(ORG, {"environment": "sandbox"}) == f"{ORG}-sandbox.jsonl"
+
+
+def test_the_preflight_report_goes_into_the_bundle(fake_run: Callable[..., FakeRun], tmp_path: Path) -> None:
+    run = fake_run()
+    run.write_json(f"preflight/{ORG}.json", {"organisation": ORG, "ok": True, "checks": {"crm": "reachable"}})
+
+    result = build(run, tmp_path)
+
+    assert "preflight.json" in members(result.bundle)
+    assert json.loads((result.evidence_dir / "preflight.json").read_text())["checks"] == {"crm": "reachable"}

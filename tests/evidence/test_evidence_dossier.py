@@ -374,7 +374,7 @@ def test_json_face_holds_everything_the_sign_off_needs() -> None:
 
     assert data["schema"] == "golive-dossier/1"
     assert data["verdict"] == "GO" and data["reasons"] == []
-    assert data["signed_off"] == {"by": "Ana Souza", "at": NOW.isoformat()}
+    assert data["signed_off"] == {"by": "Ana Souza", "at": NOW.isoformat(), "key": None, "signed": False}
     assert [i["id"] for i in data["items"]] == [i.id for i in checklist.ITEMS]
     assert set(data["sql"]["verification_queries"]) == {
         "1_conversation_links",
@@ -394,11 +394,11 @@ def test_markdown_face() -> None:
 
     assert markdown.startswith(f"# Go/No-Go dossier — {ORG} (sandbox) (`{ORG}`)")
     assert "**Verdict: ✅ GO**" in markdown
-    assert "| signed off by | Ana Souza, 2026-11-29T12:30:00+00:00 |" in markdown
+    assert "| signed off by | Ana Souza — a name only, NOT signed (sign with --sign-key KEY) |" in markdown
     assert "| 31 | instagram | Instagram Coronel | active | 7 |" in markdown
     assert "| 6.2 | WhatsApp regression validated | auto | yes | automated | 1 passed |" in markdown
     unsigned = render_markdown(dossier(signed_off_by=None))
-    assert "not signed (pass --signed-off-by NAME)" in unsigned
+    assert "not signed (golive evidence --sign-key KEY)" in unsigned
 
 
 def test_a_pipe_in_a_message_does_not_break_the_tables() -> None:
@@ -426,3 +426,119 @@ def test_an_unknown_checklist_tag_is_a_warning() -> None:
 
     assert result.verdict == GO
     assert any("checklist-99.9" in w for w in result.warnings)
+
+
+# --------------------------------------------------------------------------- targets that cannot run it
+
+OUTAGE = "webhook_recovery: A lost delivery is replayed once the CRM is back"
+CANNOT_RUN = "the target offers no switch to take the CRM webhook down: … then attest it"
+
+
+def cannot_run_outage() -> list[dict[str, Any]]:
+    return [
+        *clean_scenarios(),
+        {
+            **scenario(
+                "A lost delivery is replayed once the CRM is back",
+                "webhook_recovery",
+                ["smoke", "checklist-6.4", "needs_control", "needs_db"],
+                "skipped",
+                message=f"{ORG}: {CANNOT_RUN}",
+            ),
+            "attest": CANNOT_RUN,
+        },
+    ]
+
+
+def with_scenario_attestation(tmp_path: Path, answer: str = "yes") -> AttestationFile:
+    example = EXAMPLE_ATTESTATIONS.read_text(encoding="utf-8")
+    extra = f"""
+[[scenario]]
+scenario = "{OUTAGE}"
+answer = "{answer}"
+by = "Ana Souza (release manager)"
+at = 2026-11-28T15:10:00-03:00
+seen = "webhook blocked 10 min at the proxy; the lost delivery replayed; one link, one contact"
+organisations = ["{ORG}"]
+"""
+    return attestation_file(tmp_path, example + extra)
+
+
+def test_a_scenario_the_target_cannot_run_asks_a_person_to_attest_it() -> None:
+    result = dossier(scenarios=cannot_run_outage())
+
+    assert result.verdict == NO_GO
+    (reason,) = [r for r in result.reasons if r.code == "scenario_attestation_needed"]
+    assert OUTAGE in reason.message and f'scenario = "{OUTAGE}"' in reason.message
+    assert "no switch to take the CRM webhook down" in reason.message
+    markdown = render_markdown(result)
+    assert "## Scenarios this target cannot run (attested by a person instead)" in markdown
+    assert "**not answered**" in markdown
+
+
+def test_an_attested_scenario_counts_and_the_dossier_says_who_attested_it(tmp_path: Path) -> None:
+    result = dossier(scenarios=cannot_run_outage(), attestations=with_scenario_attestation(tmp_path))
+
+    assert result.verdict == GO, [r.message for r in result.reasons]
+    attested = next(s for s in result.scenarios if s.key == OUTAGE)
+    assert attested.attested and attested.attestation is not None
+    item = next(i for i in result.items if i.item.id == "6.4")
+    assert "1 attested" in item.result
+    markdown = render_markdown(result)
+    assert "attested by Ana Souza (release manager)" in markdown
+    assert "1 attested in place" in markdown
+    data = json.loads(to_json(result))
+    entry = next(s for s in data["scenarios"] if s["label"].startswith(OUTAGE))
+    assert entry["attestation"]["seen"].startswith("webhook blocked")
+
+
+def test_a_no_for_a_scenario_the_target_cannot_run_is_no_go(tmp_path: Path) -> None:
+    result = dossier(scenarios=cannot_run_outage(), attestations=with_scenario_attestation(tmp_path, "no"))
+
+    assert "attestation_negative" in codes(result) and result.verdict == NO_GO
+
+
+def test_a_skip_for_a_missing_setting_cannot_be_attested_away(tmp_path: Path) -> None:
+    scenarios = cannot_run_outage()
+    scenarios[-1] = {**scenarios[-1], "attest": "", "message": f"{ORG}: no read-only database DSN"}
+
+    result = dossier(scenarios=scenarios, attestations=with_scenario_attestation(tmp_path))
+
+    assert "scenario_not_run" in codes(result) and result.verdict == NO_GO
+
+
+def test_a_scenario_attestation_must_name_a_scenario(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="field 'scenario'"):
+        attestation_file(
+            tmp_path,
+            '[[scenario]]\nscenario = "no feature here"\nanswer = "yes"\nby = "x"\n'
+            'at = 2026-11-28T15:10:00-03:00\nseen = "y"\norganisations = ["*"]\n',
+        )
+
+
+def test_a_failure_caused_by_configuration_is_not_a_product_defect() -> None:
+    message = "golive.errors.ConfigError: cannot open the read-only database connection (X_DSN): refused"
+
+    result = dossier(scenarios=with_outcome(0, "failed", message))
+
+    assert "configuration_problem" in codes(result) and "scenario_failed" not in codes(result)
+    assert "— configuration problem" in render_markdown(result)
+
+
+def test_the_dossier_is_titled_by_the_crm_organisation_of_the_api_key() -> None:
+    fingerprint = {
+        **clean_fingerprint(ORG),
+        "crm_organisation": {"id": "6f1c2a9e", "name": "Coronel Picanha"},
+    }
+    result = build_dossier(
+        RunSummary.from_dict(summary(ORG)),
+        sql=sql_from_json(clean_sql()),
+        fingerprint=fingerprint,
+        attestations=load_attestations(EXAMPLE_ATTESTATIONS),
+        generated_at=NOW,
+    )
+
+    markdown = render_markdown(result)
+    assert markdown.startswith(f"# Go/No-Go dossier — Coronel Picanha (`{ORG}`)")
+    assert "| CRM organisation | Coronel Picanha (6f1c2a9e), as the CRM's /me names" in markdown
+    assert json.loads(to_json(result))["crm_organisation"] == {"id": "6f1c2a9e", "name": "Coronel Picanha"}

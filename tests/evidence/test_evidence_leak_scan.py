@@ -74,7 +74,10 @@ def test_basic_auth_header_is_found(folder: Path) -> None:
     header = base64.b64encode(f"robot:{CANARY}".encode()).decode()
     (folder / "exchanges.json").write_text(json.dumps({"Authorization": f"Basic {header}"}), encoding="utf-8")
 
-    assert scan(folder) == [("exchanges.json", CANARY_NAME)]
+    assert scan(folder) == [
+        ("exchanges.json", CANARY_NAME),
+        ("exchanges.json", "unredacted field Authorization"),  # found by name as well
+    ]
 
 
 def test_a_url_encoded_canary(folder: Path) -> None:
@@ -135,3 +138,34 @@ def test_whatever_form_the_leak_scan_finds_redaction_removes(folder: Path, shape
     assert [(leak.path, leak.fixed) for leak in leaks] == [(log, True)]
     assert leak_scan([log], secrets, root=folder) == []
     assert "«redacted:DB_PASSWORD»" in log.read_text(encoding="utf-8")
+
+
+# --- by name: a secret nobody registered -------------------------------------------------------
+
+
+def test_an_unregistered_secret_in_a_json_field_is_found_by_its_name(folder: Path) -> None:
+    hooks = {"payload": {"webhooks": [{"id": 2, "url": "https://n8n/x", "secret": "never-registered-123"}]}}
+    (folder / "attachment.json").write_text(json.dumps(hooks), encoding="utf-8")
+
+    assert scan(folder) == [("attachment.json", "unredacted field payload.webhooks[0].secret")]
+
+
+def test_a_redacted_field_is_not_a_leak(folder: Path) -> None:
+    exchange = {
+        "headers": {
+            "x-api-key": "«redacted:SANDBOX_PILOT_CRM_API_KEY»",
+            "x-chatwoot-signature": "sha256=«redacted:x»",
+        },
+        "body": {"secretConfigured": True, "api_key_prefix": "ncrm_1234567", "token_type": "bearer"},
+    }
+    (folder / "attachment.json").write_text(json.dumps(exchange), encoding="utf-8")
+
+    assert scan(folder) == []
+
+
+def test_a_field_leak_inside_the_zip_is_found_too(folder: Path) -> None:
+    (folder / "attachment.json").write_text('{"hmac_token": "never-registered-456"}', encoding="utf-8")
+    write_manifest(folder)
+    write_bundle(folder)
+
+    assert ("bundle.zip:attachment.json", "unredacted field hmac_token") in scan(folder)

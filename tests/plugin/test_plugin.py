@@ -179,11 +179,32 @@ def test_with_the_flag_only_readonly_scenarios_run_against_production(
     result.assert_outcomes(passed=1, deselected=2)
 
 
-def test_an_unreachable_target_fails_fast_with_a_clear_message(project: pytest.Pytester) -> None:
-    write_profile(project, "gone", profile(f"http://127.0.0.1:{free_port()}"))
+def test_an_unreachable_target_stops_the_run_before_any_scenario_with_one_line(
+    project: pytest.Pytester,
+) -> None:
+    port = free_port()
+    write_profile(project, "gone", profile(f"http://127.0.0.1:{port}"))
     started = time.monotonic()
     result = project.runpytest_subprocess("features", "--org", "gone")
     assert time.monotonic() - started < 30
+    assert result.ret == 2
+    problems = [line for line in result.errlines if line.startswith("golive: gone:")]
+    assert len(problems) == 1, result.errlines
+    assert f"cannot reach the CRM at http://127.0.0.1:{port}" in problems[0]
+    assert "crm.base_url" in problems[0]
+    output = "\n".join(result.outlines + result.errlines)
+    assert (
+        "Traceback" not in output
+        and "passed" not in output
+        and "failed" not in output.replace("preflight failed", "")
+    )
+
+
+def test_without_preflight_an_unreachable_target_fails_its_scenarios_with_the_reason(
+    project: pytest.Pytester,
+) -> None:
+    write_profile(project, "gone", profile(f"http://127.0.0.1:{free_port()}"))
+    result = project.runpytest_subprocess("features", "--org", "gone", "--no-preflight")
     result.assert_outcomes(errors=2, skipped=1)
     result.stdout.fnmatch_lines(["*target unreachable*cannot reach the target*check the URL*"])
 

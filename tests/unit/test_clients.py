@@ -687,7 +687,8 @@ def test_recording_captures_each_exchange(crm_http: httpx.Client, mock: respx.Mo
     assert exchange.status == 201
     assert json.loads(exchange.request_body) == {"name": "Ana", "phone": "+5511987654321"}
     assert json.loads(exchange.response_body) == {"data": {"id": "c1"}, "action": "created"}
-    assert exchange.request_headers["x-api-key"] == API_KEY  # redaction happens when written
+    assert exchange.request_headers["x-api-key"].startswith("«redacted:")  # by name, when recorded
+    assert API_KEY not in json.dumps(exchange.as_dict())
     assert "user-agent" not in exchange.request_headers
     assert "host" not in exchange.request_headers
     assert "content-length" not in exchange.request_headers
@@ -731,6 +732,7 @@ def test_recording_captures_failed_answers_too(crm: CrmClient, mock: respx.MockR
 
 def test_recording_keeps_the_raw_webhook_bytes(hook_http: httpx.Client, webhook_route: respx.Route) -> None:
     payload = conversation_payload()
+    payload["conversation"]["contact_inbox"].pop("pubsub_token")  # a secret: redacted when recorded
 
     with recording(ExchangeLog()) as log:
         emitter(hook_http).deliver(payload)
@@ -738,7 +740,23 @@ def test_recording_keeps_the_raw_webhook_bytes(hook_http: httpx.Client, webhook_
     exchange = log.exchanges[0]
     assert exchange.system == "crm-webhook"
     assert exchange.request_body == chatwoot.encode(payload).decode()
-    assert exchange.request_headers["x-chatwoot-signature"].startswith("sha256=")
+    signature = exchange.request_headers["x-chatwoot-signature"]
+    assert signature.startswith("sha256=") and "«redacted:" in signature  # the scheme, not the HMAC
+
+
+def test_recording_redacts_the_contacts_pubsub_token_by_name(
+    hook_http: httpx.Client, webhook_route: respx.Route
+) -> None:
+    payload = conversation_payload()
+    token = payload["conversation"]["contact_inbox"]["pubsub_token"]
+
+    with recording(ExchangeLog()) as log:
+        emitter(hook_http).deliver(payload)
+
+    body = json.loads(log.exchanges[0].request_body)
+    assert token not in log.exchanges[0].request_body
+    assert body["conversation"]["contact_inbox"]["pubsub_token"].startswith("«redacted:")
+    assert body["conversation"]["id"] == payload["conversation"]["id"]  # the rest is kept
 
 
 def test_a_huge_body_is_truncated_in_the_evidence(crm_http: httpx.Client, mock: respx.MockRouter) -> None:

@@ -14,11 +14,28 @@ from golive.sandbox.chatwoot.delivery import Deliveries, Delivery
 from golive.sandbox.chatwoot.events import Events
 from golive.sandbox.chatwoot.setup import AccountSetup, WebhookSetup
 from golive.sandbox.chatwoot.state import Store, User
-from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build, now
+from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build, now, secure_token
 
 # The build it plays unless told otherwise: signs account webhooks (>= 4.11.2) and API-inbox
 # callbacks (>= 4.13.0) and sends `account` in conversation payloads (4.15-based code).
 CHATWOOT_VERSION = NEWEST_VERSION
+# Leak canaries: one more webhook per account whose secret, URL token and (echoed) name are
+# secrets the suite never loads — it meets them only in `GET …/webhooks` answers, as it meets
+# the real webhooks' secrets. The project's leak test proves none of them reaches reports/.
+# Its only event is never fired by this double, and port 9 (discard) would swallow it anyway.
+CANARY_WEBHOOK_URL = "http://127.0.0.1:9/golive-leak-canary"
+CANARY_WEBHOOK_ID = 9000
+
+
+def _canary_webhook(number: int) -> WebhookSetup:
+    secret, token = secure_token(), secure_token()
+    return WebhookSetup(
+        number,
+        f"{CANARY_WEBHOOK_URL}?token={token}",
+        ("conversation_typing_on",),
+        secret,
+        name=f"golive leak canary, echoing its secret {secret}",
+    )
 
 
 class ChatwootDouble:
@@ -33,12 +50,16 @@ class ChatwootDouble:
         version: str = CHATWOOT_VERSION,
         bot_token: str | None = None,
         message_first: bool = False,
+        leak_canaries: bool = False,
     ) -> None:
         if not api_token:
             raise ValueError("the Chatwoot double needs an api_token")
         self.build = Build(version)
         self._store = Store(accounts, self.build)
         self._store.message_first = message_first
+        if leak_canaries:
+            for number, account in enumerate(accounts):
+                self._store.add_webhook(account.id, _canary_webhook(CANARY_WEBHOOK_ID + number))
         self._deliveries = Deliveries(self._store, timeout_s=delivery_timeout_s, on_failed=self._failed)
         self._events = Events(self._store, self._deliveries)
         api = ApplicationApi(self._store, self._events, api_token, bot_token)

@@ -33,6 +33,17 @@ def server_error(line: str) -> JSONResponse:
     return JSONResponse({"error": "Internal server error"}, status_code=500, headers=log_header(line))
 
 
+def _legacy_signature_ok(signature: str, secret: str) -> bool:
+    """The real CRM's check (crm-contract §7 #6, LagostaCRM lib/chatwoot/webhooks.ts
+    `validateWebhookSignature`): no header passes, and so does a header equal to the secret or
+    to `Bearer <secret>`; Chatwoot's `sha256=` HMAC never does. The timestamp is not read."""
+    if not signature:
+        return True
+    return signature == secret or signature == f"Bearer {secret}"
+
+
+
+
 class WebhookHandler:
     def __init__(self, pool: Pool, faults: FaultState, secret: str | None) -> None:
         self.pool = pool
@@ -90,6 +101,8 @@ class WebhookHandler:
 
     def _signature_ok(self, request: Request, body: bytes) -> bool:
         assert self.secret is not None
+        if self.faults.on("crm-signature-scheme-legacy"):
+            return _legacy_signature_ok(request.headers.get("x-chatwoot-signature") or "", self.secret)
         signature = request.headers.get("x-chatwoot-signature")
         timestamp = request.headers.get("x-chatwoot-timestamp")
         if signature is None and self.faults.on("unsigned-webhook-accepted"):
