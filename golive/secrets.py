@@ -302,7 +302,7 @@ def redact_body(text: str, content_type: str = "", origin: str = "") -> str:
     if stripped[:1] in ("{", "["):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what a parser follows
             return redact_url_credentials(text, origin)
         redacted = redact_fields(data, origin)
         return text if redacted == data else json.dumps(redacted, ensure_ascii=False)

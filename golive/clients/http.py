@@ -96,11 +96,14 @@ _ID_SEGMENT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA
 
 
 def _parsed(body: str) -> Any:
+    """A JSON body as its document (shown pretty-printed in the evidence), anything else as text."""
     if body[:1] in ("{", "["):
         try:
-            return json.loads(body)
-        except ValueError:
+            document = json.loads(body)
+            json.dumps(document)  # what can be read back must also be written (depth)
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to re-serialise
             return body
+        return document
     return body
 
 

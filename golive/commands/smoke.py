@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from golive.commands.monitor import monitor_after_run
-from golive.commands.prune import running
 from golive.commands.preflight import preflight_all, unique
+from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
 from golive.errors import ConfigError

@@ -42,13 +42,19 @@ EPIC = "Instagram DM v2 rollout"
 SQL_EVIDENCE_TAG = "checklist-8.3"  # scenarios that collect the go-live evidence
 
 
+def _json(document: object) -> str:
+    """Readable JSON (non-ASCII kept) that a UTF-8 file can hold: a lone surrogate a hostile
+    scenario sent is written as its escape instead of failing the write."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def exchanges_json(exchanges: Sequence[Exchange]) -> str:
-    documents = [e.as_dict(parse_bodies=True) for e in exchanges]
-    return REDACTOR.redact(json.dumps(documents, indent=2, ensure_ascii=False))
+    return REDACTOR.redact(_json([e.as_dict(parse_bodies=True) for e in exchanges]))
 
 
 def exchange_json(exchange: Exchange) -> str:
-    return REDACTOR.redact(json.dumps(exchange.as_dict(parse_bodies=True), indent=2, ensure_ascii=False))
+    return REDACTOR.redact(_json(exchange.as_dict(parse_bodies=True)))
 
 
 def attach_exchanges(exchanges: Sequence[Exchange], when: str = "") -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from golive.clients.http import ExchangeLog, build_client, recording
+from golive.clients.http import Exchange, ExchangeLog, build_client, recording
 from golive.runtime.evidence_hooks import exchanges_json
 from golive.secrets import (
     Redactor,
@@ -239,3 +239,30 @@ def test_a_huge_body_is_redacted_by_name_before_it_is_cut(
     kept = log.exchanges[0].response_body
     assert secret not in kept and kept.startswith('{"secret": "«redacted:chatwoot:secret»"')
     assert secret in redactor.known()
+
+
+def hostile_exchange(body: str) -> Exchange:
+    return Exchange(
+        "crm-webhook", "POST", "http://crm.test/api/chatwoot/webhook", {}, body, 400, {}, "{}", 1.0
+    )
+
+
+def test_json_nested_beyond_the_parser_is_redacted_as_text_and_attached(
+    redactor: Redactor, canary: Any
+) -> None:
+    """Hostile scenarios send JSON 50,000 levels deep: the evidence keeps it as text."""
+    secret = canary("deep")
+    redactor.register(Secret("DEEP", secret))
+    deep = "[" * 50_000 + f'"{secret}"' + "]" * 50_000
+
+    assert redact_body(deep) == deep  # too deep to parse by name: left for redaction by value
+    attached = exchanges_json([hostile_exchange(deep)])
+
+    assert secret not in attached and json.loads(attached)[0]["request"]["body"].startswith("[[[")
+
+
+def test_a_lone_surrogate_in_a_body_is_attached_as_its_escape() -> None:
+    attached = exchanges_json([hostile_exchange('{"content": "oi \\ud800"}')])
+
+    attached.encode("utf-8")  # what the evidence file must hold
+    assert "\\ud800" in attached

@@ -42,8 +42,6 @@ def _legacy_signature_ok(signature: str, secret: str) -> bool:
     return signature == secret or signature == f"Bearer {secret}"
 
 
-
-
 class WebhookHandler:
     def __init__(self, pool: Pool, faults: FaultState, secret: str | None) -> None:
         self.pool = pool
