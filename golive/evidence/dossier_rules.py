@@ -107,6 +107,7 @@ def build_dossier(
     sql_reasons = _sql_reasons(sql)
     reasons += sql_reasons
     reasons += _attestation_reasons(org, attestations, answers)
+    reasons += _contradicted_attestations(scenarios, answers)
     rule = None
     if monitoring is not None:
         rule = go_rule(list(monitoring), environment=summary.environment, organisation=org)
@@ -356,6 +357,31 @@ def _sql_reasons(sql: SqlEvidence) -> list[Reason]:
                     "sql_incomplete",
                     f"SQL verification query {name} has no result in the run",
                     SQL_ITEMS,
+                )
+            )
+    return reasons
+
+
+def _contradicted_attestations(
+    scenarios: Sequence[Scenario], answers: Mapping[str, Attestation]
+) -> list[Reason]:
+    """A mandatory item a person attested, whose own scenario failed on this target: the failure
+    wins (a "yes" cannot outvote a check that ran and saw otherwise). Mandatory scenarios are
+    judged by `_scenario_reasons` already."""
+    reasons = []
+    for s in scenarios:
+        if s.outcome != "failed" or s.mandatory:
+            continue
+        attested = [i for i in s.checklist_ids if (a := answers.get(i)) is not None and a.mandatory]
+        if attested:
+            gap = "known gap of the real CRM, " if s.known_gap else ""
+            reasons.append(
+                Reason(
+                    "attestation_contradicted",
+                    f"{', '.join(attested)} attested as done, but its scenario failed ({gap}{s.label}): "
+                    f"{shorten(s.message)}",
+                    tuple(attested),
+                    s.nodeid,
                 )
             )
     return reasons

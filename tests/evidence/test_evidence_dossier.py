@@ -542,3 +542,18 @@ def test_the_dossier_is_titled_by_the_crm_organisation_of_the_api_key() -> None:
     assert markdown.startswith(f"# Go/No-Go dossier — Coronel Picanha (`{ORG}`)")
     assert "| CRM organisation | Coronel Picanha (6f1c2a9e), as the CRM's /me names" in markdown
     assert json.loads(to_json(result))["crm_organisation"] == {"id": "6f1c2a9e", "name": "Coronel Picanha"}
+
+
+def test_a_failing_check_outvotes_a_persons_yes_on_a_mandatory_attested_item() -> None:
+    """RLS (2.4) is attested and made mandatory in the example file; when its scenario ran and
+    failed, the attestation cannot turn the verdict into GO."""
+    scenarios = clean_scenarios()
+    for s in scenarios:
+        if "checklist-2.4" in s["tags"]:
+            s["outcome"], s["message"] = "failed", "row-level security is off on messaging_contact_identities"
+
+    result = dossier(scenarios=scenarios)
+
+    assert result.verdict == NO_GO
+    (reason,) = [r for r in result.reasons if r.code == "attestation_contradicted"]
+    assert reason.items == ("2.4",) and "row-level security is off" in reason.message
