@@ -32,7 +32,12 @@ Channel = Literal["whatsapp", "instagram"]
 Injection = Literal["delivery", "chatwoot"]  # how the suite makes a customer's message reach the target
 Environment = Literal["sandbox", "staging", "production"]
 SignatureMode = Literal["hmac", "legacy"]  # Chatwoot's HMAC, or the legacy shared-secret header
+# How Chatwoot starts the organisation's n8n flow: the account webhook (`message_created`, the
+# message at the top) or an automation rule ("send webhook": `automation_event.message_created`,
+# the conversation at the top).
+Trigger = Literal["account_webhook", "automation_rule"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 INJECTIONS: tuple[Injection, ...] = get_args(Injection)
 ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
 SIGNATURE_MODES: tuple[SignatureMode, ...] = get_args(SignatureMode)
@@ -79,6 +84,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n8n.workflow_exports", "SMOKE_N8N_WORKFLOW_EXPORTS", kind=list, default=[]),
     Setting("n8n.move_keyword", "SMOKE_N8N_MOVE_KEYWORD"),
     Setting("n8n.move_stage", "SMOKE_N8N_MOVE_STAGE"),
+    Setting(
+        "n8n.trigger",
+        "SMOKE_N8N_TRIGGER",
+        default="account_webhook",
+        help="account_webhook or automation_rule",
+    ),
+    # The agent flow's parts are found by what they do; a profile may name them instead.
+    Setting("n8n.trigger_node", "SMOKE_N8N_TRIGGER_NODE"),
+    Setting("n8n.agent_node", "SMOKE_N8N_AGENT_NODE"),
+    Setting("n8n.memory_node", "SMOKE_N8N_MEMORY_NODE"),
+    Setting("n8n.deal_node", "SMOKE_N8N_DEAL_NODE"),
+    Setting("n8n.reply_node", "SMOKE_N8N_REPLY_NODE"),
+    Setting("n8n.stage_tools", "SMOKE_N8N_STAGE_TOOLS", kind=list, default=[]),
+    Setting("redis.url", "SMOKE_REDIS_URL", secret=True, help="read-only Redis of the agent flows"),
     Setting("database.dsn", "SMOKE_DATABASE_URL", secret=True, help="read-only DSN"),
     Setting("control.url", "SMOKE_CONTROL_URL"),
     Setting("control.token", "SMOKE_CONTROL_TOKEN", secret=True),
@@ -94,6 +113,18 @@ class Inbox:
 
 
 @dataclass(frozen=True)
+class FlowRoles:
+    """Node names a profile gives for the agent flow's parts (None: found by what they do)."""
+
+    trigger: str | None = None
+    agent: str | None = None
+    memory: str | None = None
+    deal: str | None = None  # the node that exposes deal_id to the tools
+    reply: str | None = None  # the node that answers the customer in Chatwoot
+    stage_tools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class N8n:
     base_url: str | None
     api_key: Secret | None
@@ -102,6 +133,8 @@ class N8n:
     workflow_exports: tuple[Path, ...]
     move_keyword: str | None
     move_stage: str | None
+    trigger: Trigger = "account_webhook"
+    roles: FlowRoles = field(default_factory=FlowRoles)
 
 
 @dataclass(frozen=True)
@@ -131,6 +164,7 @@ class Organisation:
     database_dsn: Secret | None
     control_url: str | None
     control_token: Secret | None
+    redis_url: Secret | None = None
     fingerprint: str = field(default="", compare=False)
 
     @property
@@ -151,6 +185,7 @@ class Organisation:
             "board": "" if self.board_key and self.target_stage else "no [board] key/target_stage",
             "exports": "" if self.n8n.workflow_exports else "no [n8n] workflow_exports in the profile",
             "secret": "" if self.webhook_secret else "no webhook secret (crm.webhook_secret_env)",
+            "redis": "" if self.redis_url else "no read-only Redis of the agent flows ([redis] url_env)",
         }
 
     def secrets(self) -> list[Secret]:
@@ -161,6 +196,7 @@ class Organisation:
             self.n8n.api_key,
             self.database_dsn,
             self.control_token,
+            self.redis_url,
         ]
         return [s for s in found if s is not None]
 
@@ -356,6 +392,11 @@ def build_organisation(
             setting="environment",
             where=file_label,
         )
+    if values["n8n.trigger"] not in TRIGGERS:
+        raise invalid("n8n.trigger", f"expected {' or '.join(TRIGGERS)}")
+    redis_url = values["redis.url"]
+    if redis_url is not None and not re.fullmatch(r"rediss?://\S+", redis_url.reveal()):
+        raise invalid("redis.url", "expected a redis:// or rediss:// URL")
     exports_base = base_dir or Path.cwd()
     n8n = N8n(
         base_url=(values["n8n.base_url"] or "").rstrip("/") or None,
@@ -365,6 +406,15 @@ def build_organisation(
         workflow_exports=tuple(exports_base / p for p in values["n8n.workflow_exports"]),
         move_keyword=values["n8n.move_keyword"],
         move_stage=values["n8n.move_stage"],
+        trigger=cast(Trigger, values["n8n.trigger"]),
+        roles=FlowRoles(
+            trigger=values["n8n.trigger_node"],
+            agent=values["n8n.agent_node"],
+            memory=values["n8n.memory_node"],
+            deal=values["n8n.deal_node"],
+            reply=values["n8n.reply_node"],
+            stage_tools=tuple(values["n8n.stage_tools"]),
+        ),
     )
     org = Organisation(
         slug=slug,
@@ -390,6 +440,7 @@ def build_organisation(
         database_dsn=values["database.dsn"],
         control_url=(values["control.url"] or "").rstrip("/") or None,
         control_token=values["control.token"],
+        redis_url=redis_url,
         fingerprint=_fingerprint(values),
     )
     REDACTOR.register_all(org.secrets())

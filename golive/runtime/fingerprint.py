@@ -48,10 +48,32 @@ def fingerprint(clients: Clients, root: Path) -> dict[str, Any]:
         "profile_origin": org.origin,
         "golive_version": __version__,
         "git_commit": git_commit(root),
-        "versions": {"crm": _safe(clients.crm.api_version)},
-        "workflows": [],
+        "versions": {
+            "crm": _safe(clients.crm.api_version),
+            # a real n8n's version, or the sandbox's n8n double saying so (and why)
+            "n8n": _safe(clients.n8n.version) if clients.n8n is not None else None,
+        },
+        "workflows": _workflows(clients),
         "channel_configs": channel_configs,
     }
+
+
+def _workflows(clients: Clients) -> list[dict[str, Any]]:
+    """The organisation's v2 workflow as n8n reports it (id, name, active, version)."""
+    n8n, path = clients.n8n, clients.organisation.n8n.webhook_path
+    if n8n is None or not path:
+        return []
+    workflow = _safe(lambda: n8n.workflow_for_path(path))
+    if workflow is None:
+        return []
+    return [
+        {
+            "id": workflow.id,
+            "name": workflow.name,
+            "active": workflow.active,
+            "versionId": workflow.version_id,
+        }
+    ]
 
 
 def write_fingerprint(path: Path, data: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ CAPABILITY_MARKS = {
     "needs_board": "board",
     "needs_secret": "secret",
     "needs_exports": "exports",
+    "needs_redis": "redis",
 }
 MARKERS = {
     "smoke": "part of the go-live smoke",
@@ -44,6 +45,7 @@ MARKERS = {
     "needs_board": "needs the profile's board key and target stage",
     "needs_secret": "needs the webhook signing secret",
     "needs_exports": "needs exported n8n workflow files in the profile",
+    "needs_redis": "needs read-only access to the agent flows' Redis",
     "needs_other_organisation": "needs a second organisation of the same kind",
 }
 

@@ -20,7 +20,7 @@ from golive.errors import SandboxError
 from golive.waiting import eventually
 
 STATE_ENV = "GOLIVE_SANDBOX_STATE"
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 300.0  # a first start with a real n8n migrates its database (~1 min)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The sandbox's control API: switch fault profiles and the outage at run time.
+"""The sandbox's control API: switch fault profiles and the outage at run time, for the whole
+sandbox or (the faults of an organisation's own n8n and model) for one organisation.
 
 Guarded by a token (a sandbox secret). Not part of any real system; profiles point
 the suite at it as `[control] url`, which is what the `@needs_control` tag checks.
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from golive.errors import SandboxError
 from golive.sandbox.faults import BY_NAME, CATALOGUE, FaultState
 
 
@@ -24,6 +26,7 @@ def control_app(
     token: str,
     on_change: Callable[[frozenset[str], frozenset[str]], None],
     reset: Callable[[], None],
+    organisations: frozenset[str] = frozenset(),
 ) -> Starlette:
     def authorised(request: Request) -> bool:
         given = request.headers.get("x-golive-control-token", "")
@@ -33,6 +36,7 @@ def control_app(
         return JSONResponse(
             {
                 "active": sorted(faults.active),
+                "by_organisation": faults.scoped,
                 "outage": faults.outage,
                 "catalogue": [fault.as_dict() for fault in CATALOGUE],
             }
@@ -41,20 +45,29 @@ def control_app(
     async def put_faults(request: Request) -> JSONResponse:
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
+        expected = 'expected {"active": [names], "organisation": slug (optional)}'
         try:
-            names = json.loads(await request.body()).get("active")
+            body = json.loads(await request.body())
+            names, organisation = body.get("active"), body.get("organisation")
         except (ValueError, AttributeError):
-            return JSONResponse({"error": 'expected {"active": [names]}'}, 400)
+            return JSONResponse({"error": expected}, 400)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            return JSONResponse({"error": 'expected {"active": [names]}'}, 400)
+            return JSONResponse({"error": expected}, 400)
+        if organisation is not None and not isinstance(organisation, str):
+            return JSONResponse({"error": expected}, 400)
         unknown = [n for n in names if n not in BY_NAME]
         if unknown:
             return JSONResponse(
                 {"error": f"unknown fault(s): {', '.join(unknown)}", "known": sorted(BY_NAME)}, 400
             )
-        previous = faults.set(names)
-        on_change(previous, faults.active)
-        return JSONResponse({"active": sorted(faults.active)})
+        if organisation is not None and organisation not in organisations:
+            return JSONResponse({"error": f"unknown organisation {organisation!r}"}, 400)
+        try:
+            previous = faults.set(names, organisation)
+            on_change(previous, faults.active)
+        except (ValueError, SandboxError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"active": sorted(faults.active), "by_organisation": faults.scoped})
 
     async def put_outage(request: Request) -> JSONResponse:
         if not authorised(request):
@@ -78,7 +91,7 @@ def control_app(
         run, in milliseconds instead of a new cluster."""
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
-        previous = faults.set([])
+        previous = faults.clear()
         faults.set_outage(False)
         on_change(previous, faults.active)
         await run_in_threadpool(reset)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.crm import Answer, CrmClient
 from golive.clients.n8n import N8nClient
+from golive.clients.redis import RedisReader
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookAnswer, WebhookEmitter
 from golive.config import Organisation
@@ -28,6 +29,7 @@ __all__ = [
     "N8nClient",
     "Organisation",
     "Outage",
+    "RedisReader",
     "Sent",
     "SqlVerifier",
     "WebhookAnswer",

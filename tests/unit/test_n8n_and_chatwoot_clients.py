@@ -25,19 +25,36 @@ def n8n_client() -> N8nClient:
     return N8nClient(http=http, organisation="acme")
 
 
-def execution(eid: str, status: str, message_id: int) -> dict[str, Any]:
-    body = {"id": message_id, "event": "message_created"}
+def execution(eid: str, status: str, message_id: int, *, automation: bool = False) -> dict[str, Any]:
+    """An execution as real n8n 1.123 returns it: sub-nodes before the agent in the object,
+    the start order in `executionIndex`, the node types in `workflowData` (names are free)."""
+    body: dict[str, Any] = {"id": message_id, "event": "message_created"}
+    if automation:  # the conversation at the top, the message in messages[0]
+        body = {"id": 418, "event": "automation_event.message_created", "messages": [{"id": message_id}]}
+    memory_asked = {"action": "loadMemoryVariables", "values": {"input": "Oi"}}
+    memory_answered = {"action": "loadMemoryVariables", "chatHistory": []}
     return {
         "id": eid,
         "workflowId": "wf-1",
         "status": status,
+        "workflowData": {
+            "nodes": [
+                {"name": "Gatilho", "type": "n8n-nodes-base.webhook"},
+                {"name": "Memoria_Redis", "type": "@n8n/n8n-nodes-langchain.memoryRedisChat"},
+            ]
+        },
         "data": {
             "resultData": {
                 "runData": {
-                    "Webhook": [{"data": {"main": [[{"json": {"body": body}}]]}}],
-                    "Memoria": [
-                        {"data": {"ai_memory": [[{"json": {"sessionKey": "instagram:17841400000000031"}}]]}}
+                    "Memoria_Redis": [
+                        {
+                            "executionIndex": 1,
+                            "executionStatus": "success",
+                            "inputOverride": {"ai_memory": [[{"json": memory_asked}]]},
+                            "data": {"ai_memory": [[{"json": memory_answered}]]},
+                        }
                     ],
+                    "Gatilho": [{"executionIndex": 0, "data": {"main": [[{"json": {"body": body}}]]}}],
                 }
             }
         },
@@ -96,8 +113,31 @@ def test_the_execution_of_a_message_is_awaited_until_it_finishes(respx_mock: res
     )
     found = n8n_client().execution_for_message("wf-1", 222, timeout=5)
     assert found.id == "2" and found.finished
-    assert found.output("Memoria") == {"sessionKey": "instagram:17841400000000031"}
-    assert found.nodes_run() == ["Webhook", "Memoria"]
+    assert found.nodes_run() == ["Gatilho", "Memoria_Redis"]  # by executionIndex
+    assert found.trigger() == "Gatilho"
+    [call] = found.sub_runs("Memoria_Redis")
+    assert call.asked["action"] == "loadMemoryVariables" and call.answered["chatHistory"] == []
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_an_automation_rule_body_is_matched_by_its_message(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("/api/v1/executions").mock(
+        return_value=httpx.Response(200, json={"data": [execution("7", "success", 333, automation=True)]})
+    )
+    found = n8n_client().execution_for_message("wf-1", 333, timeout=1)
+    assert found.id == "7" and found.message_id() == 333
+    with pytest.raises(WaitTimeout):
+        n8n_client().execution_for_message("wf-1", 418, timeout=0.05)  # the conversation id is not it
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_the_version_says_when_the_n8n_is_the_sandbox_double(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.get("/rest/settings")
+    route.mock(return_value=httpx.Response(200, json={"data": {"versionCli": "1.123.81"}}))
+    assert n8n_client().version() == "1.123.81"
+    double = {"versionCli": "golive n8n double", "golive": {"double": True, "why": "no n8n install"}}
+    route.mock(return_value=httpx.Response(200, json={"data": double}))
+    assert n8n_client().version() == "golive n8n double (no real n8n: no n8n install)"
 
 
 @respx.mock(base_url=N8N, assert_all_mocked=True)
