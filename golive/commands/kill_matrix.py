@@ -48,6 +48,9 @@ MESSAGE_MUST_MENTION: dict[str, str] = {
     "api-key-not-required": r"AUTH_MISSING",
     "cross-tenant-deal-access": r"tenant leak",
     "ai-summary-dropped": r"ai_summary",
+    "model-never-calls-tool": r"did not call its stage-move tool",
+    "n8n-memory-by-conversation": r"conversation:\d+|keyed by the conversation id",
+    "n8n-reply-wrong-conversation": r"answer the customer in conversation|went to conversation",
 }
 
 

@@ -99,8 +99,10 @@ class N8nSide:
     # --- start --------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, orgs: list[OrgFlow], shared: Shared, faults: FaultState, state_dir: Path) -> N8nSide:
-        kind, why = choose()
+    def start(
+        cls, orgs: list[OrgFlow], shared: Shared, faults: FaultState, state_dir: Path, mode: str | None = None
+    ) -> N8nSide:
+        kind, why = choose(mode)
         side = cls(kind, why)
         side._orgs = orgs
         try:

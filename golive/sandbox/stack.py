@@ -144,7 +144,7 @@ def _apply_fault_side_effects(pool: Pool, before: frozenset[str], after: frozens
             )
 
 
-def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
+def start_stack(state_dir: Path, *, faults: list[str] | None = None, n8n_mode: str | None = None) -> Stack:
     """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`."""
     state_dir.mkdir(parents=True, exist_ok=True)
     app_password, reader_password = _secret(), _secret()
@@ -182,7 +182,7 @@ def start_stack(state_dir: Path, *, faults: list[str] | None = None) -> Stack:
         shared = Shared(
             servers["crm"].url, chatwoot_url, chatwoot_token, ACCOUNT_ID, BOARD_KEY, MOVE_KEYWORD, MOVE_STAGE
         )
-        n8n = N8nSide.start(flows, shared, state, state_dir)
+        n8n = N8nSide.start(flows, shared, state, state_dir, n8n_mode)
         for number, (org, flow) in enumerate(zip(orgs, flows, strict=True), start=2):
             url = f"{n8n.url}/webhook/{flow.webhook_path}"
             if org.n8n_trigger == "automation_rule":

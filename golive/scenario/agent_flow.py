@@ -97,6 +97,12 @@ def handled(run: FlowRun) -> None:
     nodes = execution.nodes_run()
     if roles.agent is None:
         raise _fail(f"the workflow that ran has no AI Agent fed by its webhook ({roles.describe()})")
+    if roles.reply is not None and execution.node_status(roles.reply) == "error":
+        target = _quiet_value(roles.workflow.url(roles.reply), roles, roles.reply, execution)
+        raise _fail(
+            f"the flow could not answer the customer in conversation {run.sent.conversation_id}: "
+            f"{roles.reply!r} posted to {target} and failed: {execution.node_error(roles.reply)}"
+        )
     if execution.status != "success" or not execution.ran(roles.agent):
         raise _fail(
             f"the agent flow did not handle the message: execution {execution.id} ended "
@@ -179,10 +185,10 @@ def moved_by_deal_id(run: FlowRun, first: FlowRun, crm: CrmClient, org: Organisa
         raise _fail(f"the agent has no stage-move tool ({roles.describe()})")
     called = [t for t in roles.stage_tools if execution.sub_runs(t)]
     if not called:
-        asked = [call.asked.get("messages") for call in execution.sub_runs(_model(roles))][:1]
+        said = (execution.main_output(roles.agent or "") or {}).get("output")
         raise _fail(
             f"the agent did not call its stage-move tool ({', '.join(roles.stage_tools)}) for a "
-            f"message asking for the next step; the model answered in text ({asked})"
+            f"message asking for the next step; the model only answered in text: {said!r}"
         )
     findings = lint_workflow(execution.workflow_data(), source=f"execution {execution.id}")
     broken = [f for f in findings if f.rule == "R1" and f.node in called and f.verdict == FAIL]
@@ -191,17 +197,6 @@ def moved_by_deal_id(run: FlowRun, first: FlowRun, crm: CrmClient, org: Organisa
     stage = required(org.n8n.move_stage or org.target_stage, f"the agent's stage of '{org.slug}'")
     deal_in_stage(
         crm, required(org.board_key, f"the board key of '{org.slug}'"), required(deal_id, "deal_id"), stage
-    )
-
-
-def _model(roles: Roles) -> str | None:
-    return next(
-        (
-            src
-            for ctype, src in roles.workflow.ai_in.get(roles.agent or "", [])
-            if ctype == "ai_languageModel"
-        ),
-        None,
     )
 
 

@@ -16,6 +16,7 @@ in n8n's run data).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,8 +166,19 @@ def _walk(value: Any, path: list[str]) -> Any:
     return value
 
 
+_STRING_METHODS: dict[str, Callable[[str], str]] = {
+    ".toLowerCase()": str.lower,
+    ".toUpperCase()": str.upper,
+    ".trim()": str.strip,
+}
+
+
 def _reference(operand: str, roles: Roles, context: str, execution: Execution) -> Any:
     text = operand.strip()
+    for method, apply in _STRING_METHODS.items():
+        if text.endswith(method):
+            value = _reference(text[: -len(method)], roles, context, execution)
+            return apply(value) if isinstance(value, str) else value
     for pattern in (_NODE_REF, _LEGACY_REF):
         m = pattern.match(text)
         if m:

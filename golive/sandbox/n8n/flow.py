@@ -309,8 +309,9 @@ class Flow:
             body = {"to_stage_label": stage, "ai_summary": summary}
         try:
             result: Any = [self._crm(setup, "POST", path, body=body)]
-        except NodeFailure as failure:  # a tool's error goes back to the model as its answer
-            result = f'There was an error: "{failure.message}"'
+        except NodeFailure as failure:  # the error goes back to the model as the tool's answer
+            run.tool_failed("Mover estagio", dict(arguments), failure, agent=AGENT, begun=begun)
+            return f'There was an error: "{failure.message}"'
         run.sub_node(
             "Mover estagio",
             "ai_tool",

@@ -26,7 +26,7 @@ STATUS_MESSAGES = {
     404: "The resource you are requesting could not be found",
     405: "Method not allowed - please check you are using the right HTTP method",
     409: "Conflict - the request could not be completed due to a conflict",
-    422: "Unprocessable entity - please check your parameters",
+    422: "Your request is invalid or could not be processed by the service",
     429: "The service is receiving too many requests from you",
     500: "The service was not able to process your request",
     502: "Bad gateway - the service failed to handle your request",
@@ -119,6 +119,31 @@ class Run:
         if sub_run:  # a tool: n8n notes which run of the tool node this call was
             entry["metadata"] = {"subRun": [{"node": name, "runIndex": len(self.run_data.get(name, []))}]}
         self.run_data.setdefault(name, []).append(entry)
+
+    def tool_failed(
+        self, name: str, asked: dict[str, Any], failure: NodeFailure, *, agent: str, begun: tuple[float, int]
+    ) -> None:
+        """A tool call the service refused: n8n records the error on the tool's run (its data is
+        what it was asked) and hands the error to the model; the execution goes on."""
+        began, index = begun
+        detail = failure.body.get("error") if isinstance(failure.body, dict) else failure.body
+        self.run_data.setdefault(name, []).append(
+            {
+                "startTime": _ms(began),
+                "executionTime": max(0, _ms(time.time()) - _ms(began)),
+                "executionIndex": index,
+                "executionStatus": "error",
+                "source": [{"previousNode": agent, "previousNodeRun": 0}],
+                "data": {"ai_tool": [[{"json": asked}]]},
+                "inputOverride": {"ai_tool": [[{"json": asked}]]},
+                "metadata": {"subRun": [{"node": name, "runIndex": len(self.run_data.get(name, []))}]},
+                "error": {
+                    "message": f"{failure.message}\n\nDetails: {detail}" if detail else failure.message,
+                    "name": "NodeOperationError",
+                    "description": str(detail) if detail is not None else None,
+                },
+            }
+        )
 
     def fail(
         self, name: str, failure: NodeFailure, *, prev: str | None, begun: tuple[float, int], node_type: str
