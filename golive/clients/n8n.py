@@ -6,6 +6,10 @@ asked) and `data.ai_*` (what it answered); `executionIndex` is the order nodes s
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +20,8 @@ from golive.clients.http import expect, send
 from golive.waiting import eventually
 
 UNFINISHED = {"new", "running", "waiting", "unknown"}
+_UNSEEN = object()
+_SENTRY_META = re.compile(r'<meta name="n8n:config:sentry" content="([A-Za-z0-9+/=]+)"')
 WEBHOOK_TYPE = "n8n-nodes-base.webhook"
 AUTOMATION = "automation_event."
 
@@ -178,6 +184,9 @@ class N8nClient:
     def __init__(self, *, http: httpx.Client, organisation: str) -> None:
         self._http = http
         self._org = organisation
+        # finished execution id -> the Chatwoot message it handled (a finished one never changes)
+        self._handled: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
@@ -215,8 +224,9 @@ class N8nClient:
         )
 
     def version(self) -> str | None:
-        """n8n's version (`/rest/settings`, which a real n8n serves without login); the sandbox's
-        n8n double says that it is one, and why no real n8n ran."""
+        """n8n's version. `/rest/settings` names it (`versionCli`) only to a logged-in user; to
+        anyone else a real n8n says it in its editor page, whose Sentry config carries the
+        release (`n8n@1.123.81`). The sandbox's n8n double says that it is one, and why."""
         body = expect(send(self._http, self._org, "GET", "/rest/settings"), self._org, 200)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
@@ -225,7 +235,19 @@ class N8nClient:
         version = str(data.get("versionCli") or "") or None
         if golive.get("double"):
             return f"{version} (no real n8n: {golive.get('why') or 'not installed'})"
-        return version
+        return version or self._release()
+
+    def _release(self) -> str | None:
+        page = send(self._http, self._org, "GET", "/")
+        found = _SENTRY_META.search(page.text) if page.status_code == 200 else None
+        if found is None:
+            return None
+        try:
+            config = json.loads(base64.b64decode(found.group(1)))
+        except ValueError:
+            return None
+        release = str(config.get("release") or "") if isinstance(config, dict) else ""
+        return release.removeprefix("n8n@") or None
 
     def workflow_for_path(self, path: str) -> Workflow | None:
         """The workflow whose Webhook node listens on `path` (active or not)."""
@@ -259,7 +281,16 @@ class N8nClient:
         """The finished execution that the delivery of Chatwoot message `message_id` started."""
 
         def probe() -> Execution | None:
-            for execution in self.executions(workflow_id):
+            # the list without run data (cheap), then each execution not seen finished before
+            for listed in self.executions(workflow_id, include_data=False):
+                with self._lock:
+                    known = self._handled.get(listed.id, _UNSEEN)
+                if known is not _UNSEEN and known != message_id:
+                    continue
+                execution = self.execution(listed.id)
+                if execution.finished:
+                    with self._lock:
+                        self._handled[execution.id] = execution.message_id()
                 if execution.message_id() == message_id:
                     return execution if execution.finished else None
             return None
