@@ -106,6 +106,10 @@ def _npm(args: list[str], cwd: Path, path: str) -> None:
         raise N8nInstallError(f"npm {' '.join(args[:2])} failed (exit {proc.returncode}): {tail}")
 
 
+def _write(root: Path, manifest: dict[str, object]) -> None:
+    (root / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
 def install(where: Path | None = None) -> N8nInstall:
     """Install Node 22 and n8n under `where` (idempotent). Raises N8nInstallError."""
     root = where or home()
@@ -115,18 +119,21 @@ def install(where: Path | None = None) -> N8nInstall:
     if shutil.which("npm") is None:
         raise N8nInstallError("npm is not on PATH; install Node.js and npm first")
     root.mkdir(parents=True, exist_ok=True)
-    manifest = {
-        "name": "golive-n8n",
-        "private": True,
-        "dependencies": {NODE_PACKAGE: NODE_VERSION, "n8n": N8N_VERSION},
-        "overrides": {"xlsx": XLSX_OVERRIDE},
-    }
-    (root / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     quiet = ["--no-audit", "--no-fund", "--loglevel=error"]
-    # Node 22 first, alone: the n8n install must run its native builds under it.
-    _npm(["install", "--no-save", *quiet, f"{NODE_PACKAGE}@{NODE_VERSION}"], root, os.environ["PATH"])
-    node_first = N8nInstall(root, "").env_path()
-    _npm(["install", *quiet], root, node_first)
+    manifest: dict[str, object] = {"name": "golive-n8n", "private": True}
+    # Node 22 first, alone (a package.json naming only it): n8n's native modules must build under
+    # Node 22, and `npm install` installs everything its package.json names.
+    _write(root, {**manifest, "dependencies": {NODE_PACKAGE: NODE_VERSION}})
+    _npm(["install", *quiet], root, os.environ["PATH"])
+    _write(
+        root,
+        {
+            **manifest,
+            "dependencies": {NODE_PACKAGE: NODE_VERSION, "n8n": N8N_VERSION},
+            "overrides": {"xlsx": XLSX_OVERRIDE},
+        },
+    )
+    _npm(["install", *quiet], root, N8nInstall(root, "").env_path())
     found = find_install(root)
     if found is None:
         raise N8nInstallError(f"npm finished but {root}/node_modules has no n8n or no Node 22")

@@ -114,19 +114,26 @@ def _spawn(install: N8nInstall, user_folder: Path, log: Path) -> tuple[subproces
     return process, f"http://127.0.0.1:{port}"
 
 
-def _wait_ready(running: RunningN8n, timeout: float) -> None:
-    """`/healthz` answers before the migrations end, `/healthz/readiness` once the database is
-    migrated, and the REST API a moment later: ready means `/rest/settings` answers."""
+def _ready(url: str) -> bool:
+    """n8n answers in stages: `/healthz` before its migrations, a "starting up" page on every
+    path while they run, `/healthz/readiness` once the database is migrated and connected, and
+    its REST API a moment after. Ready means the last two: readiness, and settings as JSON."""
+    try:
+        if httpx.get(f"{url}/healthz/readiness", timeout=2).status_code != 200:
+            return False
+        settings = httpx.get(f"{url}/rest/settings", timeout=2)
+        return settings.status_code == 200 and isinstance(settings.json().get("data"), dict)
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
 
+
+def _wait_ready(running: RunningN8n, timeout: float) -> None:
     def ready() -> bool:
         if running.process.poll() is not None:
             raise SandboxError(
                 f"n8n exited with code {running.process.returncode} while starting:\n{running.log_tail()}"
             )
-        try:
-            return httpx.get(f"{running.url}/rest/settings", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return _ready(running.url)
 
     try:
         eventually(ready, timeout=timeout, what=f"n8n at {running.url} to be ready")
