@@ -231,7 +231,10 @@ class N8nSide:
             self.real.apply(lambda slug: workflow_fault(faults.for_organisation(slug)))
 
     def reset(self) -> None:
-        """Chat memory and buffers forgotten; the workflows themselves follow `apply_faults`."""
+        """Chat memory and buffers forgotten, every workflow active; which variant each runs
+        follows `apply_faults`."""
+        if self.real is not None:
+            self.real.reactivate()
         if self.redis is not None:
             flush_all(self.redis)
         if self.model is not None:

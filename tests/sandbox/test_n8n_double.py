@@ -1187,3 +1187,14 @@ def test_setups_are_validated_and_do_not_show_the_crm_key(
         )
     with pytest.raises(ValueError, match="API keys"):
         N8nDouble(faults=FaultState(), api_key=API_KEY, limited_api_key=API_KEY, workflows=[])
+
+
+def test_reset_forgets_memory_and_reactivates_the_workflows(sandbox: Sandbox, crm: FakeCrm) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    execution_for(sandbox, deliver(sandbox, ig_message("Oi")))
+    sandbox.api.post(f"/api/v1/workflows/{PILOT_ID}/deactivate").raise_for_status()
+    sandbox.double.reset()
+    assert sandbox.api.get(f"/api/v1/workflows/{PILOT_ID}").json()["active"] is True
+    assert sandbox.api.get(f"/api/v1/workflows/{SECOND_ID}").json()["active"] is False  # as set up
+    again = execution_for(sandbox, deliver(sandbox, ig_message("Oi de novo")))
+    assert out(again, "Memoria", "ai_memory")["chatHistory"] == []

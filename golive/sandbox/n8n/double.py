@@ -58,9 +58,12 @@ class N8nDouble:
         )
 
     def reset(self) -> None:
-        """Forget the agents' chat memory (a real n8n's sits in Redis, flushed on reset)."""
+        """Forget the agents' chat memory (a real n8n's sits in Redis, flushed on reset) and
+        make every workflow active again, as set up."""
         with self._state.lock:
             self._state.memory.clear()
+            for workflow in self._state.workflows.values():
+                workflow.active = workflow.setup.active
 
     def close(self) -> None:
         """Stop the worker (after the executions already queued) and close the CRM clients."""

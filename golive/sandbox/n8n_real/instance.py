@@ -134,6 +134,11 @@ class RealN8n:
         for slug in list(self._orgs):
             self.switch(slug, wanted(slug))
 
+    def reactivate(self) -> None:
+        """Every organisation's workflow active again (a scenario may have switched one off)."""
+        for workflow_id in self._ids.values():
+            self.admin.activate(workflow_id)
+
     def stop(self) -> None:
         self.admin.close()
         self.running.stop()
