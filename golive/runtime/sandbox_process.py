@@ -99,6 +99,11 @@ def start(*, faults: list[str] | None = None, log_path: Path | None = None) -> S
         SandboxHandle(state_dir, {}, {}, process, owns_dir=True).stop()
         raise
     assert ready is not None
+    n8n = ready.get("n8n") or {}
+    if n8n.get("kind") == "double":  # the one warning a user sees: no real n8n runs the flows
+        sys.stderr.write(
+            f"golive: WARNING: the sandbox runs the n8n double, not a real n8n: {n8n.get('why')}\n"
+        )
     secrets = read_dotenv(Path(ready["secrets_env"]))
     return SandboxHandle(state_dir, ready, secrets, process, owns_dir=True)
 

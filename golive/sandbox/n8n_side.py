@@ -9,7 +9,6 @@ it) or `double` (the fast path)."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import sys
@@ -27,8 +26,6 @@ from golive.sandbox.n8n_real.install import find_install, missing_reason
 from golive.sandbox.n8n_real.instance import Credential, OrgSetup, RealN8n
 from golive.sandbox.redis import RunningRedis, find_redis_server, flush_all, start_redis
 from golive.sandbox.servers import RunningServer, serve
-
-log = logging.getLogger("golive.sandbox")
 
 MODE_ENV = "GOLIVE_SANDBOX_N8N"
 MODES = ("auto", "real", "double")
@@ -109,11 +106,11 @@ class N8nSide:
             if kind == "real":
                 side._start_real(orgs, shared, faults, state_dir)
             else:
-                # One warning, on the sandbox's stderr (its log), naming what is missing.
+                # One warning, on the sandbox's stderr (its log), naming what is missing; whoever
+                # started the sandbox repeats it from ready.json (`n8n.why`).
                 print(
                     f"golive sandbox: WARNING: the agent flows run on the n8n double: {why}", file=sys.stderr
                 )
-                log.warning("the agent flows run on the n8n double: %s", why)
                 side._start_double(orgs, shared, faults)
         except BaseException:
             side.stop()

@@ -14,8 +14,9 @@ from golive.sandbox.n8n_side import choose
 ROOT = Path(__file__).resolve().parents[2]
 # With a real n8n every message the suite sends runs the organisation's agent flow (0.3–1 s of
 # n8n, Redis and model double each, on the same 2 cores), so a fault run takes ~8–15 s instead
-# of ~5 s: the matrix took 220 s (484 s on a heavily shared machine) against 188 s with the double.
-BUDGET_S = {"real": 600, "double": 300}
+# of ~5 s: the matrix took 220 s, and 473–484 s while other jobs loaded the machine, against
+# 188 s with the double.
+BUDGET_S = {"real": 720, "double": 300}
 
 pytestmark = pytest.mark.slow
 
