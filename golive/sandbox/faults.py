@@ -254,10 +254,17 @@ class FaultState:
 
     def set_outage(self, value: bool, inboxes: frozenset[int] = frozenset()) -> None:
         """On for every delivery, or only for those of some inboxes: organisations tested in
-        parallel on one sandbox must not take each other down."""
+        parallel on one sandbox must not take each other down — so an inbox outage is added to
+        the others on, and ended for those inboxes only (no inboxes: everything ends)."""
         with self._lock:
-            self._outage = value and not inboxes
-            self._outage_inboxes = inboxes if value else frozenset()
+            if not inboxes:
+                self._outage = value
+                if not value:
+                    self._outage_inboxes = frozenset()
+            elif value:
+                self._outage_inboxes |= inboxes
+            else:
+                self._outage_inboxes -= inboxes
 
     def outage_for(self, inbox_id: object) -> bool:
         return self.outage or (isinstance(inbox_id, int) and inbox_id in self._outage_inboxes)

@@ -21,7 +21,7 @@ class Outage:
         self.active = True
 
     def end(self) -> None:
-        self._control.set_outage(False)
+        self._control.set_outage(False, self._inboxes)  # only this organisation's inboxes
         self.active = False
 
 

@@ -129,3 +129,16 @@ def test_a_fault_that_cannot_be_scoped_is_refused(
     answer = client.put("/faults", json=body)
     assert answer.status_code == 400 and error in answer.json()["error"]
     assert faults.scoped == {} and faults.active == frozenset()
+
+
+def test_outages_of_two_organisations_overlap_and_end_separately(
+    control: tuple[httpx.Client, FaultState, list[frozenset[str]]],
+) -> None:
+    client, faults, _ = control
+    client.put("/outage", json={"on": True, "inboxes": [30, 31]}).raise_for_status()
+    client.put("/outage", json={"on": True, "inboxes": [40, 41]}).raise_for_status()
+    assert faults.outage_for(30) and faults.outage_for(40)
+    client.put("/outage", json={"on": False, "inboxes": [40, 41]}).raise_for_status()
+    assert faults.outage_for(31) and not faults.outage_for(41)  # the first one is still down
+    client.put("/outage", json={"on": False}).raise_for_status()
+    assert not faults.outage_for(30) and not faults.outage
