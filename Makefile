@@ -14,13 +14,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Allure 3 CLI into .golive/tools/allure (needs node + npm; without them the HTML report is
-# skipped with a warning and the raw results are kept). Chromium for the @ui scenarios: Debian's
-# package when it is missing and we may install it (root + apt-get); otherwise the scenarios are
-# skipped with the reason (GOLIVE_BROWSER or `playwright install chromium` are the other ways).
+# skipped with a warning and the raw results are kept). The real n8n: Node 22 + n8n 1.123.81
+# into .golive/tools/n8n (or GOLIVE_N8N_HOME; ~3 min and 1.8 GB the first time), its migrated
+# user folder, and Debian's redis-server (apt-get, as root). Without them the sandbox runs the
+# n8n double and says so. Chromium for the @ui scenarios: Debian's package when it is missing
+# and we may install it (root + apt-get); otherwise the scenarios are skipped with the reason
+# (GOLIVE_BROWSER or `playwright install chromium` are the other ways).
 CHROMIUM ?= /usr/bin/chromium
 
 tools: install
 	-@$(BIN)/python -m golive.evidence.allure_cli install
+	-@$(BIN)/python -m golive.sandbox.n8n_real install
 	@if [ -x "$(CHROMIUM)" ]; then \
 		echo "chromium: $$($(CHROMIUM) --version 2>/dev/null | tail -1)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -1,7 +1,8 @@
 Feature: The v2 agent flow in n8n
   A customer's message reaches the organisation's agent flow in n8n. The flow resolves the
   contact and the deal at the start, carries the deal id, keys the conversation memory by the
-  canonical identity, and moves that deal by its id when the customer asks for the next step.
+  canonical identity, moves that deal by its id when the customer asks for the next step, and
+  answers the customer in the conversation the message came from.
 
   @smoke @checklist-4.2 @checklist-4.3 @checklist-4.4 @checklist-3.2 @needs_n8n @needs_api
   Scenario: An Instagram first DM goes through the agent flow
@@ -28,3 +29,16 @@ Feature: The v2 agent flow in n8n
     Given an Instagram user whose message arrives without a usable identifier
     When the user sends a first direct message
     Then the organisation's agent flow stops the message as an invalid identity
+
+  @checklist-4.4 @checklist-3.3 @needs_n8n @needs_chatwoot
+  Scenario: The agent answers each message in the conversation it came from
+    Given a person who writes on both WhatsApp and Instagram
+    When the person writes on WhatsApp and then on Instagram
+    Then the agent answered each message in the conversation it came from
+
+  @checklist-4.4 @checklist-3.3 @needs_n8n @needs_redis
+  Scenario: The agent's memory and buffer live under the canonical key in Redis
+    Given an Instagram user with no history in the organisation
+    When the user sends a first direct message
+    Then the organisation's agent flow handles the message successfully
+    And Redis holds the customer's memory under the canonical key and nothing under the conversation id

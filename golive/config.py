@@ -32,7 +32,12 @@ Channel = Literal["whatsapp", "instagram"]
 Injection = Literal["delivery", "chatwoot"]  # how the suite makes a customer's message reach the target
 Environment = Literal["sandbox", "staging", "production"]
 SignatureMode = Literal["hmac", "legacy"]  # Chatwoot's HMAC, or the legacy shared-secret header
+# How Chatwoot starts the organisation's n8n flow: the account webhook (`message_created`, the
+# message at the top) or an automation rule ("send webhook": `automation_event.message_created`,
+# the conversation at the top).
+Trigger = Literal["account_webhook", "automation_rule"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 INJECTIONS: tuple[Injection, ...] = get_args(Injection)
 ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
 SIGNATURE_MODES: tuple[SignatureMode, ...] = get_args(SignatureMode)
@@ -86,6 +91,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n8n.workflow_exports", "SMOKE_N8N_WORKFLOW_EXPORTS", kind=list, default=[]),
     Setting("n8n.move_keyword", "SMOKE_N8N_MOVE_KEYWORD"),
     Setting("n8n.move_stage", "SMOKE_N8N_MOVE_STAGE"),
+    Setting(
+        "n8n.trigger",
+        "SMOKE_N8N_TRIGGER",
+        default="account_webhook",
+        help="account_webhook or automation_rule",
+    ),
+    # The agent flow's parts are found by what they do; a profile may name them instead.
+    Setting("n8n.trigger_node", "SMOKE_N8N_TRIGGER_NODE"),
+    Setting("n8n.agent_node", "SMOKE_N8N_AGENT_NODE"),
+    Setting("n8n.memory_node", "SMOKE_N8N_MEMORY_NODE"),
+    Setting("n8n.deal_node", "SMOKE_N8N_DEAL_NODE"),
+    Setting("n8n.reply_node", "SMOKE_N8N_REPLY_NODE"),
+    Setting("n8n.stage_tools", "SMOKE_N8N_STAGE_TOOLS", kind=list, default=[]),
+    Setting("redis.url", "SMOKE_REDIS_URL", secret=True, help="read-only Redis of the agent flows"),
     Setting("database.dsn", "SMOKE_DATABASE_URL", secret=True, help="read-only DSN"),
     Setting("control.url", "SMOKE_CONTROL_URL"),
     Setting("control.token", "SMOKE_CONTROL_TOKEN", secret=True),
@@ -113,6 +132,18 @@ class Inbox:
 
 
 @dataclass(frozen=True)
+class FlowRoles:
+    """Node names a profile gives for the agent flow's parts (None: found by what they do)."""
+
+    trigger: str | None = None
+    agent: str | None = None
+    memory: str | None = None
+    deal: str | None = None  # the node that exposes deal_id to the tools
+    reply: str | None = None  # the node that answers the customer in Chatwoot
+    stage_tools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class N8n:
     base_url: str | None
     api_key: Secret | None
@@ -121,6 +152,8 @@ class N8n:
     workflow_exports: tuple[Path, ...]
     move_keyword: str | None
     move_stage: str | None
+    trigger: Trigger = "account_webhook"
+    roles: FlowRoles = field(default_factory=FlowRoles)
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,7 @@ class Organisation:
     control_url: str | None
     control_token: Secret | None
     chatwoot_version: str = NEWEST_CHATWOOT
+    redis_url: Secret | None = None
     fingerprint: str = field(default="", compare=False)
     ui_base_url: str | None = None  # the CRM's web app; None = crm_base_url
     ui_user: str | None = None  # the QA user the @ui scenarios log in as
@@ -244,6 +278,7 @@ class Organisation:
             "ui": ""
             if self.ui_user and self.ui_password
             else "no QA user for the CRM's web app ([ui] user and password_env)",
+            "redis": "" if self.redis_url else "no read-only Redis of the agent flows ([redis] url_env)",
         }
 
     def secrets(self) -> list[Secret]:
@@ -255,6 +290,7 @@ class Organisation:
             self.database_dsn,
             self.control_token,
             self.ui_password,
+            self.redis_url,
         ]
         return [s for s in found if s is not None]
 
@@ -460,6 +496,11 @@ def build_organisation(
             setting="environment",
             where=file_label,
         )
+    if values["n8n.trigger"] not in TRIGGERS:
+        raise invalid("n8n.trigger", f"expected {' or '.join(TRIGGERS)}")
+    redis_url = values["redis.url"]
+    if redis_url is not None and not re.fullmatch(r"rediss?://\S+", redis_url.reveal()):
+        raise invalid("redis.url", "expected a redis:// or rediss:// URL")
     exports_base = base_dir or Path.cwd()
     n8n = N8n(
         base_url=(values["n8n.base_url"] or "").rstrip("/") or None,
@@ -469,6 +510,15 @@ def build_organisation(
         workflow_exports=tuple(exports_base / p for p in values["n8n.workflow_exports"]),
         move_keyword=values["n8n.move_keyword"],
         move_stage=values["n8n.move_stage"],
+        trigger=cast(Trigger, values["n8n.trigger"]),
+        roles=FlowRoles(
+            trigger=values["n8n.trigger_node"],
+            agent=values["n8n.agent_node"],
+            memory=values["n8n.memory_node"],
+            deal=values["n8n.deal_node"],
+            reply=values["n8n.reply_node"],
+            stage_tools=tuple(values["n8n.stage_tools"]),
+        ),
     )
     org = Organisation(
         slug=slug,
@@ -495,6 +545,7 @@ def build_organisation(
         control_url=(values["control.url"] or "").rstrip("/") or None,
         control_token=values["control.token"],
         chatwoot_version=str(values["chatwoot.version"]).lstrip("v"),
+        redis_url=redis_url,
         fingerprint=_fingerprint(values),
         ui_base_url=ui_base_url,
         ui_user=values["ui.user"] or None,

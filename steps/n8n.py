@@ -5,11 +5,13 @@ from __future__ import annotations
 from pytest_bdd import given, then, when
 
 from golive.scenario import (
+    ChatwootClient,
     Conversations,
     CrmClient,
     DataFactory,
     N8nClient,
     Organisation,
+    RedisReader,
     Sent,
     WorkflowSwitch,
     agent_flow,
@@ -29,13 +31,28 @@ def _(flow: agent_flow.FlowRun) -> None:
 
 
 @then("the flow keyed the conversation memory by the Instagram identity")
-def _(flow: agent_flow.FlowRun) -> None:
-    agent_flow.memory_keyed_by_instagram_identity(flow)
+def _(flow: agent_flow.FlowRun, redis_reader: RedisReader | None) -> None:
+    agent_flow.memory_keyed_by_instagram_identity(flow, redis_reader)
 
 
 @then("the flow keyed the conversation memory by the WhatsApp identity")
-def _(flow: agent_flow.FlowRun) -> None:
-    agent_flow.memory_keyed_by_whatsapp_identity(flow)
+def _(flow: agent_flow.FlowRun, redis_reader: RedisReader | None) -> None:
+    agent_flow.memory_keyed_by_whatsapp_identity(flow, redis_reader)
+
+
+@then("Redis holds the customer's memory under the canonical key and nothing under the conversation id")
+def _(flow: agent_flow.FlowRun, redis_reader: RedisReader | None) -> None:
+    agent_flow.canonical_keys_in_redis(flow, redis_reader)
+
+
+@then("the agent answered each message in the conversation it came from")
+def _(
+    n8n: N8nClient,
+    organisation: Organisation,
+    chatwoot_api: ChatwootClient,
+    both: customers.TwoChannels,
+) -> None:
+    agent_flow.answered_in_own_conversations(n8n, organisation, chatwoot_api, both.whatsapp, both.instagram)
 
 
 @when("the customer asks for the next step in the same conversation", target_fixture="next_flow")

@@ -28,6 +28,22 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class AutomationRule:
+    id: int
+    event_name: str
+    active: bool
+    webhook_urls: tuple[str, ...]  # the URLs of its "send webhook event" actions
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A conversation opened through the API for a customer of a non-API inbox."""
+
+    contact_id: int
+    conversation_id: int
+
+
+@dataclass(frozen=True)
 class Created:
     contact_id: int
     source_id: str
@@ -76,6 +92,23 @@ class ChatwootClient:
             for w in payload
         ]
 
+    def automation_rules(self) -> list[AutomationRule]:
+        payload = self._json("GET", "/automation_rules", 200)["payload"]
+        return [
+            AutomationRule(
+                int(r["id"]),
+                str(r.get("event_name", "")),
+                bool(r.get("active")),
+                tuple(
+                    str(url)
+                    for action in r.get("actions") or []
+                    if action.get("action_name") == "send_webhook_event"
+                    for url in action.get("action_params") or []
+                ),
+            )
+            for r in payload
+        ]
+
     def incoming_message(
         self, *, inbox_id: int, name: str, phone: str | None, text: str, source_id: str
     ) -> Created:
@@ -113,6 +146,40 @@ class ChatwootClient:
         conversation_id = int(conversation["id"])
         self._record("conversation", conversation_id, contact_id=contact_id, inbox_id=inbox_id)
         return Created(contact_id, source_id, conversation_id, self.add_message(conversation_id, text))
+
+    def open_conversation(self, *, inbox_id: int, name: str, phone: str | None, source_id: str) -> Opened:
+        """The contact, its inbox link (`source_id`: the IGSID or wa_id) and the conversation,
+        as the channel would have made them when the customer's first message arrived. Chatwoot
+        then emits `conversation_created` to its webhooks, as for a real first message."""
+        # A customer the inbox already knows (same source_id) keeps their contact: the legacy
+        # lookup by source_id opens a new conversation for that contact inbox.
+        again = send(
+            self._http,
+            self._org,
+            "POST",
+            f"{self._base}/conversations",
+            json={"source_id": source_id, "inbox_id": inbox_id},
+        )
+        if again.status_code == 200:
+            known = again.json()
+            return Opened(int(known["meta"]["sender"]["id"]), int(known["id"]))
+        expect(again, self._org, 404)  # no such contact inbox yet
+        contact_id = self._existing_contact(phone) if phone else None
+        if contact_id is None:
+            created = self._json("POST", "/contacts", 200, json={"name": name, "phone_number": phone})
+            contact_id = int(created["payload"]["contact"]["id"])
+        conversation = self._json(
+            "POST",
+            "/conversations",
+            200,
+            json={"source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id},
+        )
+        return Opened(contact_id, int(conversation["id"]))
+
+    def messages(self, conversation_id: int) -> list[dict[str, Any]]:
+        """The conversation's latest messages, oldest first."""
+        payload = self._json("GET", f"/conversations/{conversation_id}/messages", 200)["payload"]
+        return [m for m in payload if isinstance(m, dict)]
 
     def _existing_contact(self, phone: str) -> int | None:
         found = self._json("GET", "/contacts/search", 200, params={"q": phone})["payload"]

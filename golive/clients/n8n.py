@@ -1,7 +1,15 @@
-"""n8n: the public API (`/api/v1`, `X-N8N-API-KEY`) and the executions a delivery started."""
+"""n8n: the public API (`/api/v1`, `X-N8N-API-KEY`) and the executions a delivery started.
+
+Run data is read in the shape real n8n records it: a main node's output under `data.main`, each
+call of an agent's sub-node (memory, model, tool) as one run with `inputOverride` (what it was
+asked) and `data.ai_*` (what it answered); `executionIndex` is the order nodes started in."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +21,29 @@ from golive.clients.http import expect, send
 from golive.waiting import eventually
 
 UNFINISHED = {"new", "running", "waiting", "unknown"}
+_UNSEEN = object()
+_SENTRY_META = re.compile(r'<meta name="n8n:config:sentry" content="([A-Za-z0-9+/=]+)"')
+WEBHOOK_TYPE = "n8n-nodes-base.webhook"
+AUTOMATION = "automation_event."
+
+
+def _first_json(connections: Any) -> dict[str, Any] | None:
+    """The first item's json of the first non-empty branch of a `{kind: [[items]]}` map."""
+    for branches in (connections or {}).values() if isinstance(connections, dict) else []:
+        for branch in branches or []:
+            for item in branch or []:
+                if isinstance(item, dict) and isinstance(item.get("json"), dict):
+                    return dict(item["json"])
+    return None
+
+
+@dataclass(frozen=True)
+class SubRun:
+    """One call of an agent's sub-node: what it was asked and what it answered."""
+
+    asked: dict[str, Any]
+    answered: dict[str, Any]
+    status: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +80,72 @@ class Execution:
         return result
 
     def nodes_run(self) -> list[str]:
-        return list(self.run_data())
+        """Nodes in the order they started (`executionIndex`; the object's order without it)."""
+        data = self.run_data()
+        position = {name: index for index, name in enumerate(data)}
+
+        def started(name: str) -> tuple[int, int]:
+            indexes = [r.get("executionIndex") for r in data[name] if isinstance(r, dict)]
+            known = [i for i in indexes if isinstance(i, int)]
+            return (min(known) if known else position[name], position[name])
+
+        return sorted(data, key=started)
+
+    def ran(self, node: str | None) -> bool:
+        return node is not None and bool(self.run_data().get(node))
+
+    def started_before(self, first: str, then: str) -> bool:
+        order = self.nodes_run()
+        return first in order and then in order and order.index(first) < order.index(then)
+
+    def node_status(self, node: str) -> str | None:
+        runs = self.run_data().get(node) or []
+        return str(runs[-1].get("executionStatus")) if runs else None
+
+    def node_error(self, node: str) -> str:
+        runs = self.run_data().get(node) or []
+        error = (runs[-1].get("error") if runs else None) or {}
+        detail = error.get("description") or ""
+        return f"{error.get('message', '')}{f' ({detail})' if detail else ''}"
+
+    def main_output(self, node: str, branch: int | None = None) -> dict[str, Any] | None:
+        """The first item a main node produced (on `branch`, or on its first non-empty one)."""
+        runs = self.run_data().get(node) or []
+        if not runs:
+            return None
+        branches = (runs[-1].get("data") or {}).get("main") or []
+        if branch is not None:
+            items = branches[branch] if branch < len(branches) else []
+            return dict(items[0]["json"]) if items and isinstance(items[0].get("json"), dict) else None
+        return _first_json({"main": branches})
+
+    def branch_items(self, node: str) -> list[int]:
+        """How many items each output branch of a node got (an If: [true, false])."""
+        runs = self.run_data().get(node) or []
+        branches = ((runs[-1].get("data") or {}).get("main") or []) if runs else []
+        return [len(b or []) for b in branches]
+
+    def sub_runs(self, node: str | None) -> list[SubRun]:
+        """Each call of a sub-node, in order."""
+        calls = []
+        for run in self.run_data().get(node or "") or []:
+            asked = _first_json(run.get("inputOverride")) or {}
+            answered = _first_json(run.get("data")) or {}
+            calls.append(SubRun(asked, answered, str(run.get("executionStatus", ""))))
+        return calls
+
+    def workflow_data(self) -> dict[str, Any]:
+        """The workflow as it ran (`workflowData`: the version active at the time)."""
+        data = self.raw.get("workflowData")
+        return data if isinstance(data, dict) else {}
+
+    def trigger(self) -> str | None:
+        """The Webhook node that started the execution."""
+        types = {n.get("name"): n.get("type") for n in self.workflow_data().get("nodes", [])}
+        for name in self.nodes_run():
+            if types.get(name) == WEBHOOK_TYPE:
+                return str(name)
+        return None
 
     def output(self, node: str) -> dict[str, Any] | None:
         """The first item a node produced (main, or an AI connection for tool/memory nodes)."""
@@ -69,15 +165,29 @@ class Execution:
         return f"{error.get('message', '')}{f' (node {node})' if node else ''}"
 
     def webhook_body(self) -> dict[str, Any]:
-        first = self.output("Webhook") or {}
+        trigger = self.trigger()
+        first = (self.main_output(trigger) if trigger else None) or {}
         body = first.get("body")
         return body if isinstance(body, dict) else {}
+
+    def message_id(self) -> Any:
+        """The Chatwoot message the execution handled: the account webhook's `message_created`
+        is the message; an automation-rule body is the conversation with it in `messages[0]`."""
+        body = self.webhook_body()
+        if str(body.get("event") or "").startswith(AUTOMATION):
+            messages = body.get("messages")
+            first = messages[0] if isinstance(messages, list) and messages else {}
+            return first.get("id") if isinstance(first, dict) else None
+        return body.get("id")
 
 
 class N8nClient:
     def __init__(self, *, http: httpx.Client, organisation: str) -> None:
         self._http = http
         self._org = organisation
+        # finished execution id -> the Chatwoot message it handled (a finished one never changes)
+        self._handled: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
@@ -115,17 +225,35 @@ class N8nClient:
         )
 
     def version(self) -> str | None:
-        """n8n's version where the instance exposes it (`/rest/settings`, which its editor reads
-        before login: `data.versionCli`); None when it does not."""
+        """n8n's version where the instance exposes it. `/rest/settings` names it (`versionCli`)
+        only to a logged-in user; to anyone else a real n8n says it in its editor page, whose
+        Sentry config carries the release (`n8n@1.123.81`). The sandbox's n8n double says that
+        it is one, and why. None when neither says."""
         response = send(self._http, self._org, "GET", "/rest/settings")
-        if response.status_code != 200:
+        try:
+            body = response.json() if response.status_code == 200 else None
+        except ValueError:
+            body = None
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            return self._release()
+        golive: dict[str, Any] = data["golive"] if isinstance(data.get("golive"), dict) else {}
+        version = str(data.get("versionCli") or "") or None
+        if golive.get("double"):
+            return f"{version} (no real n8n: {golive.get('why') or 'not installed'})"
+        return version or self._release()
+
+    def _release(self) -> str | None:
+        page = send(self._http, self._org, "GET", "/")
+        found = _SENTRY_META.search(page.text) if page.status_code == 200 else None
+        if found is None:
             return None
         try:
-            data = response.json().get("data")
-        except (ValueError, AttributeError):
+            config = json.loads(base64.b64decode(found.group(1)))
+        except ValueError:
             return None
-        version = data.get("versionCli") if isinstance(data, dict) else None
-        return str(version) if version else None
+        release = str(config.get("release") or "") if isinstance(config, dict) else ""
+        return release.removeprefix("n8n@") or None
 
     def workflow_for_path(self, path: str) -> Workflow | None:
         """The workflow whose Webhook node listens on `path` (active or not)."""
@@ -173,8 +301,17 @@ class N8nClient:
         """The finished execution that the delivery of Chatwoot message `message_id` started."""
 
         def probe() -> Execution | None:
-            for execution in self.executions(workflow_id):
-                if execution.webhook_body().get("id") == message_id:
+            # the list without run data (cheap), then each execution not seen finished before
+            for listed in self.executions(workflow_id, include_data=False):
+                with self._lock:
+                    known = self._handled.get(listed.id, _UNSEEN)
+                if known is not _UNSEEN and known != message_id:
+                    continue
+                execution = self.execution(listed.id)
+                if execution.finished:
+                    with self._lock:
+                        self._handled[execution.id] = execution.message_id()
+                if execution.message_id() == message_id:
                     return execution if execution.finished else None
             return None
 

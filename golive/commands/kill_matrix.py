@@ -92,6 +92,9 @@ MESSAGE_MUST_MENTION: dict[str, str] = {
     "org-from-top-level-account-only": r"acknowledged but wrote nothing.*no_matching_tenant",
     "api-unvalidated-input": r"server error",
     "crm-signature-scheme-legacy": r"signature scheme not Chatwoot's",
+    "model-never-calls-tool": r"did not call its stage-move tool",
+    "n8n-memory-by-conversation": r"conversation:\d+|keyed by the conversation id",
+    "n8n-reply-wrong-conversation": r"answer the customer in conversation|went to conversation",
 }
 # How the monitoring window after a run appears among the scenarios (faults name it in caught_by).
 MONITOR_KEY = "monitor: No critical error in the window after the run"

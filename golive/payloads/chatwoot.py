@@ -364,6 +364,13 @@ def message_created(conv: Conversation, msg: Message) -> dict[str, Any]:
     return body
 
 
+def automation_message_created(conv: Conversation, msg: Message) -> dict[str, Any]:
+    """What an automation rule's "send webhook" action posts when a message is created: the
+    conversation (as in conversation events, the message in `messages[0]`) with
+    `event: "automation_event.message_created"`. Chatwoot sends it unsigned."""
+    return {"event": "automation_event.message_created", **conversation_object(conv, msg)}
+
+
 def contact_created(account_id: int, account_name: str, contact: Contact) -> dict[str, Any]:
     return {
         "event": "contact_created",

@@ -89,6 +89,7 @@ def fingerprint(clients: Clients, root: Path, identity: Me | None = None) -> dic
         "versions": {
             "crm": _safe(clients.crm.api_version),
             "chatwoot": _safe(chatwoot.version) if chatwoot is not None else None,
+            # a real n8n's version, or the sandbox's n8n double saying so (and why)
             "n8n": _safe(n8n.version) if n8n is not None else None,
         },
         "crm_deployment": _safe(clients.crm.deployment) or {},

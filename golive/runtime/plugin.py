@@ -47,6 +47,7 @@ CAPABILITY_MARKS = {
     "needs_secret": "secret",
     "needs_exports": "exports",
     "needs_ui": "ui",
+    "needs_redis": "redis",
 }
 # What no setting can give a target: such a scenario is attested by a person instead.
 CONTROL_ATTEST = (
@@ -71,6 +72,7 @@ MARKERS = {
     "needs_board": "needs the profile's board key and target stage",
     "needs_secret": "needs the webhook signing secret",
     "needs_exports": "needs exported n8n workflow files in the profile",
+    "needs_redis": "needs read-only access to the agent flows' Redis",
     "needs_other_organisation": "needs a second organisation of the same kind",
     "needs_ui": "needs a browser (Chromium) and the QA user of the CRM's web app ([ui])",
     "ui": "captures the CRM's screens with a real browser (evidence; never decides the verdict)",

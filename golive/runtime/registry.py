@@ -17,6 +17,7 @@ from golive.clients.crm import CrmClient, Me
 from golive.clients.http import build_client
 from golive.clients.ledger import Ledger
 from golive.clients.n8n import N8nClient
+from golive.clients.redis import RedisReader
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookEmitter
 from golive.config import Organisation, load_organisation, load_profile_file
@@ -51,6 +52,7 @@ class Clients:
     control: ControlClient | None
     n8n: N8nClient | None
     chatwoot: ChatwootClient | None
+    redis: RedisReader | None = None
 
 
 class Targets:
@@ -179,7 +181,10 @@ class Targets:
             )
             self._http.append(control_http)
             control = ControlClient(http=control_http, organisation=org.slug)
-        return Clients(org, crm, webhook, sql, conversations, control, n8n, chatwoot)
+        redis = None
+        if org.redis_url:  # the agent flows' Redis, read only (@needs_redis)
+            redis = RedisReader(url=org.redis_url.reveal(), organisation=org.slug, timeout_s=org.timeout_s)
+        return Clients(org, crm, webhook, sql, conversations, control, n8n, chatwoot, redis)
 
     def identity(self, slug: str, crm: CrmClient | None = None) -> Me:
         """The CRM organisation the profile's API key belongs to (`/me`), asked once."""
@@ -215,6 +220,8 @@ class Targets:
         for clients in self._clients.values():
             if clients.sql is not None:
                 clients.sql.close()
+            if clients.redis is not None:
+                clients.redis.close()
         for http in self._http:
             http.close()
         if self.sandbox is not None:

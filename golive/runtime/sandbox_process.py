@@ -21,7 +21,7 @@ from golive.errors import SandboxError
 from golive.waiting import eventually
 
 STATE_ENV = "GOLIVE_SANDBOX_STATE"
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 300.0  # a first start with a real n8n migrates its database (~1 min)
 
 
 @dataclass
@@ -100,6 +100,11 @@ def start(*, faults: list[str] | None = None, log_path: Path | None = None) -> S
         SandboxHandle(state_dir, {}, {}, process, owns_dir=True).stop()
         raise
     assert ready is not None
+    n8n = ready.get("n8n") or {}
+    if n8n.get("kind") == "double":  # the one warning a user sees: no real n8n runs the flows
+        sys.stderr.write(
+            f"golive: WARNING: the sandbox runs the n8n double, not a real n8n: {n8n.get('why')}\n"
+        )
     secrets = read_dotenv(Path(ready["secrets_env"]))
     return SandboxHandle(state_dir, ready, secrets, process, owns_dir=True)
 

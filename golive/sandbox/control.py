@@ -1,4 +1,5 @@
-"""The sandbox's control API: switch fault profiles, and each organisation's outage, at run time.
+"""The sandbox's control API: switch fault profiles at run time, for the whole sandbox or (the
+faults of an organisation's own n8n and model) for one organisation, and each organisation's outage.
 
 Guarded by a token (a sandbox secret). Not part of any real system; profiles point
 the suite at it as `[control] url`, which is what the `@needs_control` tag checks.
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from golive.errors import SandboxError
 from golive.sandbox.faults import BY_NAME, CATALOGUE, FaultState
 
 
@@ -24,7 +26,9 @@ def control_app(
     token: str,
     on_change: Callable[[frozenset[str], frozenset[str]], None],
     reset: Callable[[], None],
+    *,
     backfill: Callable[[], dict[str, object]] | None = None,
+    organisations: frozenset[str] = frozenset(),
 ) -> Starlette:
     def authorised(request: Request) -> bool:
         given = request.headers.get("x-golive-control-token", "")
@@ -34,6 +38,7 @@ def control_app(
         return JSONResponse(
             {
                 "active": sorted(faults.active),
+                "by_organisation": faults.scoped,
                 "outages": outages_body(),
                 "catalogue": [fault.as_dict() for fault in CATALOGUE],
             }
@@ -42,20 +47,29 @@ def control_app(
     async def put_faults(request: Request) -> JSONResponse:
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
+        expected = 'expected {"active": [names], "organisation": slug (optional)}'
         try:
-            names = json.loads(await request.body()).get("active")
+            body = json.loads(await request.body())
+            names, organisation = body.get("active"), body.get("organisation")
         except (ValueError, AttributeError):
-            return JSONResponse({"error": 'expected {"active": [names]}'}, 400)
+            return JSONResponse({"error": expected}, 400)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            return JSONResponse({"error": 'expected {"active": [names]}'}, 400)
+            return JSONResponse({"error": expected}, 400)
+        if organisation is not None and not isinstance(organisation, str):
+            return JSONResponse({"error": expected}, 400)
         unknown = [n for n in names if n not in BY_NAME]
         if unknown:
             return JSONResponse(
                 {"error": f"unknown fault(s): {', '.join(unknown)}", "known": sorted(BY_NAME)}, 400
             )
-        previous = faults.set(names)
-        on_change(previous, faults.active)
-        return JSONResponse({"active": sorted(faults.active)})
+        if organisation is not None and organisation not in organisations:
+            return JSONResponse({"error": f"unknown organisation {organisation!r}"}, 400)
+        try:
+            previous = faults.set(names, organisation)
+            on_change(previous, faults.active)
+        except (ValueError, SandboxError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"active": sorted(faults.active), "by_organisation": faults.scoped})
 
     def outages_body() -> dict[str, list[int]]:
         return {owner: sorted(inboxes) for owner, inboxes in sorted(faults.outages().items())}
@@ -88,8 +102,7 @@ def control_app(
         run, in milliseconds instead of a new cluster."""
         if not authorised(request):
             return JSONResponse({"error": "bad control token"}, 401)
-        previous = faults.set([])
-        faults.end_all_outages()
+        previous = faults.clear()  # faults, per-organisation faults and outages
         on_change(previous, faults.active)
         await run_in_threadpool(reset)
         return JSONResponse({"reset": True})

@@ -3,6 +3,11 @@
 Each fault stands for a regression the rollout fears or a defect known in the
 real system, and names the scenario(s) that must catch it. The kill matrix
 switches them at run time through the control API (`PUT /faults`).
+
+A fault is on for the whole sandbox, or — for the faults of an organisation's own n8n and model
+(`PER_ORGANISATION`) — for one organisation only, so organisations tested in parallel on one
+sandbox do not break each other. With a real n8n a workflow fault is a broken variant of the
+workflow imported over that organisation's copy (`golive.sandbox.workflows.VARIANTS`).
 """
 
 from __future__ import annotations
@@ -67,7 +72,8 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault(
         "key-without-prefix",
         "the n8n flow builds session/memory keys from the bare external id, without the channel "
-        "prefix, so WhatsApp and Instagram keys can collide",
+        "prefix, so WhatsApp and Instagram keys can collide (workflow variant "
+        "nonconformant/r3-key-without-prefix.json)",
         "non-canonical session keys (checklist 3.3/4.4)",
         (
             "n8n_agent_flow: An Instagram first DM goes through the agent flow",
@@ -100,8 +106,9 @@ CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "n8n-move-by-phone",
-        "the n8n flow moves stages through move-stage-by-identity with the phone, not by deal_id "
-        "(and the workflow it serves says so)",
+        "the n8n flow's stage tool posts to move-stage-by-identity with the contact's phone and "
+        "email instead of the deal id, as the real exports' crm_* tools do (workflow variant "
+        "nonconformant/r1-move-by-identity.json)",
         "known gap of the real exports (crm-contract §7 #4)",
         (
             "n8n_agent_flow: A WhatsApp customer goes through the agent flow",
@@ -110,10 +117,35 @@ CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "n8n-name-memory-key",
-        "when the external id is missing the n8n flow keys memory by the contact's name and lets "
-        "the agent run",
+        "when the IGSID is missing the n8n flow stands the contact's name in for it, so the event "
+        "passes the identity gate and its keys are built from a name (workflow variant "
+        "nonconformant/r4-name-fallback.json)",
         "identity fallbacks to names (crm-contract §4.3; template rule R4)",
         ("n8n_agent_flow: A DM without a usable identifier is not handled by the agent",),
+    ),
+    Fault(
+        "model-never-calls-tool",
+        "the organisation's chat model answers every message in plain text and never calls the "
+        "stage-move tool, even when the customer asks for the next step",
+        "the agent's funnel moves silently lost (a model or prompt change)",
+        ("n8n_agent_flow: An Instagram first DM goes through the agent flow",),
+    ),
+    Fault(
+        "n8n-memory-by-conversation",
+        "the n8n flow keys the agent's memory by the Chatwoot conversation "
+        "(<source>:conversation:<id>), so a customer's next conversation starts with no memory "
+        "(workflow variant nonconformant/r3-conversation-session-key.json)",
+        "non-canonical memory keys (template rule R3; the real exports' conversation fallback)",
+        # with a real n8n the Redis scenario catches it too (it needs a Redis the double has not)
+        ("n8n_agent_flow: An Instagram first DM goes through the agent flow",),
+    ),
+    Fault(
+        "n8n-reply-wrong-conversation",
+        "the n8n flow posts its answer to conversation `body.id` — the conversation in an "
+        "automation-rule body, but the message id in the account webhook's message_created "
+        "(workflow variant faults/reply-to-body-id.json)",
+        "the customer gets no answer, or another conversation gets it",
+        ("n8n_agent_flow: The agent answers each message in the conversation it came from",),
     ),
     Fault(
         "stale-signature-accepted",
@@ -374,38 +406,81 @@ CATALOGUE: tuple[Fault, ...] = (
     ),
 )
 BY_NAME = {fault.name: fault for fault in CATALOGUE}
+# Faults of an organisation's own n8n workflow or model: they may be switched per organisation.
+PER_ORGANISATION = frozenset(
+    {
+        "key-without-prefix",
+        "n8n-move-by-phone",
+        "n8n-name-memory-key",
+        "n8n-memory-by-conversation",
+        "n8n-reply-wrong-conversation",
+        "model-never-calls-tool",
+    }
+)
 
 
 class FaultState:
-    """The active faults, and the outages scenarios switch on. Thread-safe.
+    """The active faults — for the whole sandbox, and per organisation — and the outages
+    scenarios switch on. Thread-safe.
 
-    Faults are switched for the whole sandbox by the kill matrix or `golive sandbox --fault`,
-    never by a scenario. Outages are switched by scenarios, and organisations under test at
-    once share the sandbox: each owner (an organisation) holds its own outage, for its own
-    inboxes, and ending it ends only that one — one organisation's outage never starts, hides
-    or lifts another's.
+    Whole-sandbox faults are switched by the kill matrix or `golive sandbox --fault`, never by a
+    scenario. Faults of an organisation's own n8n flow and model (`PER_ORGANISATION`) may be
+    switched for that organisation alone. Outages are switched by scenarios, and organisations
+    under test at once share the sandbox: each owner (an organisation) holds its own outage, for
+    its own inboxes, and ending it ends only that one — one organisation's outage never starts,
+    hides or lifts another's.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active: frozenset[str] = frozenset()
+        self._scoped: dict[str, frozenset[str]] = {}  # organisation slug -> its own faults
         self._outages: dict[str, frozenset[int]] = {}  # owner -> the inboxes it took down
 
-    def set(self, names: list[str]) -> frozenset[str]:
+    def set(self, names: list[str], organisation: str | None = None) -> frozenset[str]:
+        """Replace the faults of the whole sandbox, or of one organisation (only faults in
+        `PER_ORGANISATION`); the previous global set is returned."""
         unknown = [n for n in names if n not in BY_NAME]
         if unknown:
             raise KeyError(", ".join(unknown))
+        if organisation is not None:
+            global_only = [n for n in names if n not in PER_ORGANISATION]
+            if global_only:
+                raise ValueError(
+                    f"fault(s) {', '.join(global_only)} can only be switched for the whole sandbox"
+                )
         with self._lock:
             previous = self._active
-            self._active = frozenset(names)
+            if organisation is None:
+                self._active = frozenset(names)
+            else:
+                self._scoped[organisation] = frozenset(names)
         return previous
 
-    def on(self, name: str) -> bool:
-        return name in self._active
+    def clear(self) -> frozenset[str]:
+        """No fault anywhere, and no outage: the previous global set is returned."""
+        with self._lock:
+            previous = self._active
+            self._active = frozenset()
+            self._scoped.clear()
+            self._outages.clear()
+        return previous
+
+    def on(self, name: str, organisation: str | None = None) -> bool:
+        return name in self._active or (
+            organisation is not None and name in self._scoped.get(organisation, frozenset())
+        )
+
+    def for_organisation(self, organisation: str) -> frozenset[str]:
+        return self._active | self._scoped.get(organisation, frozenset())
 
     @property
     def active(self) -> frozenset[str]:
         return self._active
+
+    @property
+    def scoped(self) -> dict[str, list[str]]:
+        return {slug: sorted(names) for slug, names in self._scoped.items() if names}
 
     @property
     def outage(self) -> bool:
@@ -419,10 +494,6 @@ class FaultState:
     def end_outage(self, owner: str) -> None:
         with self._lock:
             self._outages.pop(owner, None)
-
-    def end_all_outages(self) -> None:
-        with self._lock:
-            self._outages.clear()
 
     def outages(self) -> dict[str, frozenset[int]]:
         with self._lock:

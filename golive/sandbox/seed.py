@@ -26,6 +26,9 @@ class SeedOrg:
     legacy_phone_e164: str
     test_igsid: str
     whatsapp_channel: str = "Channel::Whatsapp"  # Channel::Api: a bridge (Evolution) inbox
+    # how Chatwoot starts its n8n flow: the account webhook's message_created, or an automation
+    # rule posting automation_event.message_created (some real LagostaCRM flows)
+    n8n_trigger: str = "account_webhook"
     organization_id: str = ""
     api_key: str = field(default="", repr=False)
 
@@ -53,6 +56,7 @@ SEED_ORGS = (
         "+5521987654322",
         "17841400000000041",
         "Channel::Api",
+        "automation_rule",
     ),
 )
 

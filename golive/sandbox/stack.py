@@ -11,7 +11,13 @@ from pathlib import Path
 
 import psycopg
 
-from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot import (
+    AccountSetup,
+    AutomationRuleSetup,
+    ChatwootDouble,
+    InboxSetup,
+    WebhookSetup,
+)
 from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build
 from golive.sandbox.control import control_app
 from golive.sandbox.crm import rls
@@ -20,7 +26,7 @@ from golive.sandbox.crm.backfill import run_backfill, seed_legacy
 from golive.sandbox.crm.users import QaUser, qa_email, seed_qa_users
 from golive.sandbox.db import Conn, Pool
 from golive.sandbox.faults import FaultState
-from golive.sandbox.n8n import N8nDouble, WorkflowSetup
+from golive.sandbox.n8n_side import N8nSide, OrgFlow, Shared
 from golive.sandbox.postgres import Cluster, start_cluster
 from golive.sandbox.seed import ACCOUNT_ID, ACCOUNT_NAME, SEED_ORGS, SeedOrg, seed, wipe
 from golive.sandbox.servers import RunningServer, serve
@@ -31,7 +37,7 @@ APP_ROLE = "lagosta_app"
 READER_ROLE = "golive_reader"
 LINK_UNIQUE_INDEX = "messaging_conversation_links_org_conv_uniq"
 MESSAGE_UNIQUE_KEY = "messaging_messages_cache_org_message_uniq"
-# The flow the n8n double runs is the template v2 export shipped in fixtures/ (source checkout).
+# The v2 template export shipped in fixtures/ (source checkout): what each organisation's n8n runs.
 N8N_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "n8n" / "agent-v2.json"
 BOARD_KEY = "atendimento"
 MOVE_KEYWORD = "orçamento"
@@ -85,14 +91,19 @@ class Stack:
     servers: dict[str, RunningServer]
     orgs: list[SeedOrg]
     secret_values: dict[str, str] = field(repr=False)
-    n8n: N8nDouble | None = None
+    n8n: N8nSide | None = None
     chatwoot: ChatwootDouble | None = None
     chatwoot_build: Build = field(default_factory=Build)
     traffic: LiveTraffic | None = None
+    flows: list[OrgFlow] = field(default_factory=list)
 
     @property
     def urls(self) -> dict[str, str]:
-        return {name: server.url for name, server in self.servers.items()}
+        urls = {name: server.url for name, server in self.servers.items()}
+        if self.n8n is not None:
+            urls["n8n"] = self.n8n.url
+            urls |= {name: server.url for name, server in self.n8n.servers.items() if name != "n8n"}
+        return urls
 
     def stop(self) -> None:
         if self.traffic is not None:
@@ -102,7 +113,7 @@ class Stack:
         for server in self.servers.values():
             server.stop()
         if self.n8n is not None:
-            self.n8n.close()
+            self.n8n.stop()
         self.pool.close()
         self.cluster.stop()
         for name in ("ready.json", "secrets.env"):
@@ -189,7 +200,11 @@ def _seed_extras(conn: Conn, orgs: list[SeedOrg], qa_password: str) -> None:
 
 
 def start_stack(
-    state_dir: Path, *, faults: list[str] | None = None, chatwoot_version: str | None = None
+    state_dir: Path,
+    *,
+    faults: list[str] | None = None,
+    chatwoot_version: str | None = None,
+    n8n_mode: str | None = None,
 ) -> Stack:
     """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`.
 
@@ -206,10 +221,9 @@ def start_stack(
     cluster = start_cluster()
     servers: dict[str, RunningServer] = {}
     pool: Pool | None = None
-    n8n: N8nDouble | None = None
+    n8n: N8nSide | None = None
     chatwoot: ChatwootDouble | None = None
     traffic: LiveTraffic | None = None
-    n8n_key, n8n_list_key = _secret(), _secret()
     try:
         _prepare_database(cluster, app_password, reader_password)
         pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
@@ -235,45 +249,46 @@ def start_stack(
         )
         the_traffic = traffic
         the_pool = pool
-        n8n = N8nDouble(
-            faults=state,
-            api_key=n8n_key,
-            limited_api_key=n8n_list_key,
-            workflows=[
-                WorkflowSetup(
-                    id=f"wf-{_short(org)}-v2",
-                    name=f"LagostaCRM Agente v2 — {org.name}",
-                    webhook_path=f"lagosta-agent-v2-{_short(org)}",
-                    crm_base_url=servers["crm"].url,
-                    crm_api_key=org.api_key,
-                    board_key=BOARD_KEY,
-                    move_keyword=MOVE_KEYWORD,
-                    move_stage=MOVE_STAGE,
-                    template_path=N8N_TEMPLATE,
-                    api_channel_sources={
-                        org.whatsapp_inbox: "WHATSAPP",
-                        org.instagram_inbox: "INSTAGRAM",
-                    },
-                )
-                for org in orgs
-            ],
-        )
-        servers["n8n"] = serve("n8n", n8n.app())
-        # One n8n webhook per tenant, bound to its WhatsApp inbox (Chatwoot wants unique URLs per
-        # account, and an unbound one would hand each tenant's flow the other's customers).
-        for number, org in enumerate(orgs, start=2):
-            chatwoot.add_webhook(
-                ACCOUNT_ID,
-                WebhookSetup(
-                    number,
-                    f"{servers['n8n'].url}/webhook/lagosta-agent-v2-{_short(org)}",
-                    ("message_created",),
-                    _secret(),
-                    inbox_id=org.whatsapp_inbox,
-                    name=f"n8n {org.name}",
-                ),
+        flows = [
+            OrgFlow(
+                org.slug,
+                org.name,
+                f"lagosta-agent-v2-{_short(org)}",
+                org.api_key,
+                {org.whatsapp_inbox: "WHATSAPP"} if org.whatsapp_channel == "Channel::Api" else {},
+                database,
             )
+            for database, org in enumerate(orgs)
+        ]
+        shared = Shared(
+            servers["crm"].url, chatwoot_url, chatwoot_token, ACCOUNT_ID, BOARD_KEY, MOVE_KEYWORD, MOVE_STAGE
+        )
+        n8n = N8nSide.start(flows, shared, state, state_dir, n8n_mode)
+        for number, (org, flow) in enumerate(zip(orgs, flows, strict=True), start=2):
+            url = f"{n8n.url}/webhook/{flow.webhook_path}"
+            if org.n8n_trigger == "automation_rule":
+                # an automation rule "message created, incoming, in these inboxes → send webhook"
+                chatwoot.add_automation_rule(
+                    ACCOUNT_ID,
+                    AutomationRuleSetup(number, url, inbox_ids=(org.whatsapp_inbox, org.instagram_inbox)),
+                )
+            else:
+                # One n8n webhook per tenant, bound to its WhatsApp inbox (Chatwoot wants unique
+                # URLs per account, and an unbound one would hand each tenant's flow the other's
+                # customers).
+                chatwoot.add_webhook(
+                    ACCOUNT_ID,
+                    WebhookSetup(
+                        number,
+                        url,
+                        ("message_created",),
+                        _secret(),
+                        inbox_id=org.whatsapp_inbox,
+                        name=f"n8n {org.name}",
+                    ),
+                )
         the_chatwoot = chatwoot
+        the_n8n = n8n
 
         def reset() -> None:
             with the_pool.transaction() as conn:
@@ -281,6 +296,7 @@ def start_stack(
                 seed(conn, chatwoot_url=chatwoot_url, chatwoot_token=chatwoot_token, again=orgs)
                 _seed_extras(conn, orgs, qa_password)
             the_chatwoot.reset()
+            the_n8n.reset()
 
         def backfill() -> dict[str, object]:
             with the_pool.transaction() as conn:
@@ -289,10 +305,18 @@ def start_stack(
         def on_change(before: frozenset[str], after: frozenset[str]) -> None:
             _apply_fault_side_effects(the_pool, before, after)
             _switch_issue13_faults(the_pool, the_traffic, before, after)
+            the_n8n.apply_faults(state)
 
         servers["control"] = serve(
             "control",
-            control_app(state, control_token, on_change, reset, backfill),
+            control_app(
+                state,
+                control_token,
+                on_change,
+                reset,
+                backfill=backfill,
+                organisations=frozenset(org.slug for org in orgs),
+            ),
         )
         if faults:
             previous = state.set(faults)
@@ -305,11 +329,12 @@ def start_stack(
         for server in servers.values():
             server.stop()
         if n8n is not None:
-            n8n.close()
+            n8n.stop()
         if pool is not None:
             pool.close()
         cluster.stop()
         raise
+    redis_urls = {_redis_env(flow): n8n.redis_url(flow) for flow in flows}
     secret_values = {
         "GOLIVE_SANDBOX_WEBHOOK_SECRET": webhook_secret,
         "GOLIVE_SANDBOX_CONTROL_TOKEN": control_token,
@@ -317,13 +342,14 @@ def start_stack(
         "GOLIVE_SANDBOX_DB_PASSWORD": app_password,
         "GOLIVE_SANDBOX_CHATWOOT_TOKEN": chatwoot_token,
         "GOLIVE_SANDBOX_CHATWOOT_BOT_TOKEN": bot_token,
-        "GOLIVE_SANDBOX_N8N_API_KEY": n8n_key,
-        "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n_list_key,
+        "GOLIVE_SANDBOX_N8N_API_KEY": n8n.api_key,
+        "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n.list_key,
         "GOLIVE_SANDBOX_QA_PASSWORD": qa_password,
         **{_key_env(org): org.api_key for org in orgs},
+        **{name: url for name, url in redis_urls.items() if url is not None},
     }
     stack = Stack(
-        state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot, build, traffic
+        state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot, build, traffic, flows
     )
     write_state(stack)
     return stack
@@ -331,6 +357,10 @@ def start_stack(
 
 def _key_env(org: SeedOrg) -> str:
     return f"GOLIVE_{org.slug.upper().replace('-', '_')}_API_KEY"
+
+
+def _redis_env(flow: OrgFlow) -> str:
+    return f"GOLIVE_{flow.slug.upper().replace('-', '_')}_REDIS_URL"
 
 
 def write_state(stack: Stack) -> None:
@@ -356,6 +386,7 @@ def write_state(stack: Stack) -> None:
         "profiles": profiles,
         "secrets_env": str(secrets_file),
         "database": {"host": "127.0.0.1", "port": stack.cluster.port, "dbname": DB_NAME},
+        "n8n": stack.n8n.describe() if stack.n8n is not None else None,
     }
     (stack.state_dir / "ready.json").write_text(json.dumps(ready, indent=2), encoding="utf-8")
 
@@ -365,6 +396,8 @@ def _profile_toml(stack: Stack, org: SeedOrg) -> str:
     # A Chatwoot that does not sign is paired with a CRM that checks nothing (see start_stack).
     signed = stack.chatwoot_build.signs_account_webhooks
     secret_line = 'webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"\n' if signed else ""
+    flow = next(f for f in stack.flows if f.slug == org.slug)
+    redis = f'\n[redis]\nurl_env = "{_redis_env(flow)}"\n' if _redis_env(flow) in stack.secret_values else ""
     return f"""# Written by the golive sandbox; valid while it runs. Secrets are in secrets.env.
 name = "{org.name}"
 environment = "sandbox"
@@ -396,7 +429,8 @@ target_stage = "Proposta"
 [n8n]
 base_url = "{urls["n8n"]}"
 api_key_env = "GOLIVE_SANDBOX_N8N_API_KEY"
-webhook_path = "lagosta-agent-v2-{_short(org)}"
+webhook_path = "{flow.webhook_path}"
+trigger = "{org.n8n_trigger}"
 workflow_tag = "v2"
 workflow_exports = ["{N8N_TEMPLATE}"]
 move_keyword = "{MOVE_KEYWORD}"
@@ -415,4 +449,4 @@ password_env = "GOLIVE_SANDBOX_QA_PASSWORD"
 
 [monitor]
 window = "{MONITOR_WINDOW}"
-"""
+{redis}"""

@@ -14,6 +14,7 @@ from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
 from golive.clients.crm import Answer, CrmClient, Deal
 from golive.clients.n8n import N8nClient
+from golive.clients.redis import RedisReader
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Organisation
@@ -36,6 +37,7 @@ __all__ = [
     "N8nClient",
     "Organisation",
     "Outage",
+    "RedisReader",
     "Sent",
     "SqlVerifier",
     "UiSession",

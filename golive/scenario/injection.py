@@ -1,8 +1,15 @@
 """Customers writing to an organisation: Chatwoot conversations and the deliveries they cause.
 
 A first message in Chatwoot fires `conversation_created` and `message_created`; both go to
-the CRM webhook, and `message_created` also to n8n. In *delivery* mode the suite signs and
-posts them itself, exactly as Chatwoot would.
+the CRM webhook, and the message also to n8n — as the account webhook's `message_created`, or
+as an automation rule's `automation_event.message_created` (the profile's `[n8n] trigger`). In
+*delivery* mode the suite signs and posts them itself, exactly as Chatwoot would.
+
+The agent flow answers in the conversation through Chatwoot's API, so in delivery mode the
+conversation must exist there: when the profile has a Chatwoot API, the suite opens the
+customer's conversation with it first (contact, inbox link with the IGSID / wa_id, conversation
+— what the channel does when a first message arrives) and delivers the events with the ids
+Chatwoot gave. Chatwoot itself then also emits `conversation_created` to the CRM, as it would.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from golive.clients.chatwoot import ChatwootClient
+from golive.clients.chatwoot import ChatwootClient, Opened
 from golive.clients.ledger import Ledger
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Injection, Organisation
@@ -128,6 +135,8 @@ class Conversations:
         conv = conversation or self.conversation(channel, person)
         external_id = conv.source_id if channel == "instagram" else conv.contact.phone_number
         self._will_resolve(channel, external_id, person)
+        if plain:
+            conv = self._opened_in_chatwoot(channel, conv)
         message = self._message(text)
         events = (chatwoot.conversation_created(conv, message), chatwoot.message_created(conv, message))
         deliveries = tuple(self._prepare(event, signing, headers) for event in events)
@@ -214,10 +223,28 @@ class Conversations:
     ) -> Delivery:
         return self.crm_webhook.prepare(payload, signing=signing, build=self.build, extra_headers=headers)
 
+    def _opened_in_chatwoot(self, channel: Channel, conv: chatwoot.Conversation) -> chatwoot.Conversation:
+        """The conversation with Chatwoot's ids, once opened there (when the profile has a
+        Chatwoot API and the customer has an id the inbox can link: otherwise as it was)."""
+        if self.chatwoot_api is None or not conv.source_id or conv.inbox_id != self.org.inboxes[channel].id:
+            return conv
+        opened: Opened = self.chatwoot_api.open_conversation(
+            inbox_id=conv.inbox_id,
+            name=conv.contact.name,
+            phone=conv.contact.phone_number,
+            source_id=conv.source_id,
+        )
+        return replace(
+            conv, display_id=opened.conversation_id, contact=replace(conv.contact, id=opened.contact_id)
+        )
+
     def _to_n8n(self, conv: chatwoot.Conversation, message: chatwoot.Message) -> tuple[WebhookAnswer, ...]:
-        """Chatwoot's account webhook for n8n is subscribed to message events only."""
+        """What starts the n8n flow: the account webhook's `message_created` (subscribed to
+        message events only), or an automation rule's conversation-shaped body."""
         if self.n8n_webhook is None:
             return ()
+        if self.org.n8n.trigger == "automation_rule":
+            return (self.n8n_webhook.deliver(chatwoot.automation_message_created(conv, message)),)
         return (self.n8n_webhook.deliver(chatwoot.message_created(conv, message)),)
 
     def _through_chatwoot(self, channel: Channel, person: Person, text: str) -> Sent:

@@ -95,6 +95,18 @@ def crm_webhook_registered(chatwoot_api: ChatwootClient, org: Organisation) -> N
 def n8n_webhook_registered(chatwoot_api: ChatwootClient, org: Organisation) -> None:
     url = f"{org.n8n.base_url}/webhook/{org.n8n.webhook_path}"
     inbox_ids = {inbox.id for inbox in org.inboxes.values()}
+    if org.n8n.trigger == "automation_rule":
+        rules = [
+            r
+            for r in chatwoot_api.automation_rules()
+            if r.active and r.event_name == "message_created" and url in r.webhook_urls
+        ]
+        if not rules:
+            raise _fail(
+                f"no active Chatwoot automation rule sends message_created to the n8n flow at {url} "
+                "(the profile's [n8n] trigger is automation_rule)"
+            )
+        return
     hooks = [
         w
         for w in chatwoot_api.webhooks()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,10 @@ from golive.scenario.injection import Conversations, Sent
 from golive.waiting import eventually
 
 _VOLATILE = {"updated_at", "last_used_at"}
+# The conversation's latest message moves on whenever someone writes — the organisation's agent
+# answers through Chatwoot at its own pace — so a replay is judged on it separately: it may not
+# move it back nor rewrite it.
+_LATEST = ("last_message_at", "last_message_sender", "last_message_preview")
 INVALID_SIGNATURE = 401
 
 
@@ -285,15 +290,33 @@ def replay(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> Replay
     return Replayed(before, conversations.replay(sent))
 
 
+def _moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _latest_unharmed(before: dict[str, object], after: dict[str, object]) -> None:
+    then, now = _moment(before.get("last_message_at")), _moment(after.get("last_message_at"))
+    changed = {k: (before.get(k), after.get(k)) for k in _LATEST if before.get(k) != after.get(k)}
+    if then is not None and (now is None or now < then or (now == then and changed)):
+        raise AssertionError(
+            "the replay moved the conversation's latest message back or rewrote it: "
+            f"{changed} (before → after)"
+        )
+
+
 def unchanged_by_replay(sql: SqlVerifier, sent: Sent, replayed: Replayed) -> None:
     before = replayed.before
     after = snapshot(sql, sent, before.link.get("contact_id"))
-    if before.link != after.link:
-        diff = {
-            k: (before.link.get(k), after.link.get(k))
-            for k in set(before.link) | set(after.link)
-            if before.link.get(k) != after.link.get(k)
-        }
+    _latest_unharmed(before.link, after.link)
+    kept = {k: v for k, v in before.link.items() if k not in _LATEST}
+    now = {k: v for k, v in after.link.items() if k not in _LATEST}
+    if kept != now:
+        diff = {k: (kept.get(k), now.get(k)) for k in set(kept) | set(now) if kept.get(k) != now.get(k)}
         raise AssertionError(f"the replay changed the conversation link: {diff} (before → after)")
     if before.identities != after.identities:
         raise AssertionError(

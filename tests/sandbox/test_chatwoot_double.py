@@ -27,7 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from golive.sandbox.chatwoot import AccountSetup, ChatwootDouble, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot import (
+    AccountSetup,
+    AutomationRuleSetup,
+    ChatwootDouble,
+    InboxSetup,
+    WebhookSetup,
+)
 from golive.sandbox.chatwoot.double import CHATWOOT_VERSION
 from golive.sandbox.servers import RunningServer, serve
 from golive.waiting import eventually
@@ -1087,3 +1093,30 @@ def test_a_hostile_body_is_a_400_never_a_500(sb: Sandbox, body: bytes) -> None:
     answer = sb.client.post("/contacts", content=body, headers={"Content-Type": "application/json"})
 
     assert answer.status_code == 400, answer.text
+
+
+# --- automation rules --------------------------------------------------------------------------
+
+
+def test_an_automation_rule_posts_the_conversation_for_incoming_messages_unsigned(sb: Sandbox) -> None:
+    url = f"{sb.receiver.url}/automation"
+    sb.double.add_automation_rule(ACCOUNT, AutomationRuleSetup(9, url, inbox_ids=(API,)))
+    conversation = new_conversation(sb)
+    incoming = post_message(sb, conversation["id"], "Quero um orçamento", message_type="incoming")
+    post_message(sb, conversation["id"], "Claro!", message_type="outgoing")  # not for the rule
+    other = new_conversation(sb, API_UNSIGNED)
+    post_message(sb, other["id"], "De outra caixa", message_type="incoming")  # another inbox
+
+    [sent] = sb.receiver.wait_for("/automation", 1, "automation_event.message_created")
+    body = sent.json
+    assert body["event"] == "automation_event.message_created"
+    assert body["id"] == conversation["id"] and body["inbox_id"] == API  # the conversation at the top
+    assert body["messages"][0]["id"] == incoming["id"] and body["messages"][0]["message_type"] == 0
+    assert "conversation" not in body and "contact_inbox" in body and body["meta"]["sender"]
+    assert "x-chatwoot-signature" not in sent.headers and "x-chatwoot-timestamp" not in sent.headers
+    sb.double.wait_idle(10)
+    assert len(sb.receiver.at("/automation")) == 1
+    [rule] = ok(sb.client.get("/automation_rules"))["payload"]
+    assert (rule["id"], rule["event_name"], rule["active"]) == (9, "message_created", True)
+    assert rule["actions"] == [{"action_name": "send_webhook_event", "action_params": [url]}]
+    assert {c["attribute_key"] for c in rule["conditions"]} == {"message_type", "inbox_id"}

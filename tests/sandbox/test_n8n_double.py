@@ -1,8 +1,9 @@
 """Contract tests of the n8n double (golive/sandbox/n8n/).
 
-The double runs on a real loopback server and talks to a tiny fake CRM (also a real server,
-defined here) that records every call, so the tests see exactly what the flow sent where.
-Background executions are awaited by polling with a deadline, never by sleeping.
+The double runs on a real loopback server and talks to a tiny fake CRM and Chatwoot (one real
+server, defined here) that records every call, so the tests see exactly what the flow sent
+where. Background executions are awaited by polling with a deadline, never by sleeping. That
+the double records what a real n8n records is tests/sandbox/test_n8n_contract.py's job.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "fixtures" / "n8n" / "agent-v2.json"
 R1_EXPORT = ROOT / "fixtures" / "n8n" / "nonconformant" / "r1-move-by-identity.json"
 R4_EXPORT = ROOT / "fixtures" / "n8n" / "nonconformant" / "r4-name-fallback.json"
+CW_TOKEN = "chatwoot-agent-token"
+GONE_CONVERSATION = 999  # a conversation the fake Chatwoot does not know
 
 API_KEY = "n8n-test-full-key"
 LIMITED_KEY = "n8n-test-list-only-key"
@@ -47,21 +50,27 @@ WA_PHONE = "+5511987654321"
 
 ALL_NODES = {
     "Webhook",
+    "Fluxo_Variaveis",
     "Filtrar mensagens",
     "Identidade canonica",
+    "Dados_Evento",
     "Identidade valida?",
     "Buscar contato",
+    "Contato encontrado?",
     "Garantir deal",
     "Contexto_Deal",
     "Buffer",
     "Memoria",
     "Chat Model",
     "AI Agent",
+    "Responder no Chatwoot",
 }
 INVALID_PATH_NODES = {
     "Webhook",
+    "Fluxo_Variaveis",
     "Filtrar mensagens",
     "Identidade canonica",
+    "Dados_Evento",
     "Identidade valida?",
     "Registrar evento invalido",
 }
@@ -91,6 +100,7 @@ class FakeCrm:
 
     def reset(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.replies: list[dict[str, Any]] = []  # what the flow posted to Chatwoot
         self.by_identifier: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_phone: dict[str, dict[str, Any]] = {}
         self.by_name: dict[str, dict[str, Any]] = {}
@@ -154,7 +164,30 @@ class FakeCrm:
                 return JSONResponse({"error": "forced by the test", "code": "DB_ERROR"}, forced)
             return self._answer(request, route, parts, body)
 
-        return Starlette(routes=[Route("/api/public/v1/{rest:path}", endpoint, methods=["GET", "POST"])])
+        async def reply(request: Request) -> JSONResponse:
+            """Chatwoot's messages endpoint: the flow's answer on a conversation."""
+            conversation = int(request.path_params["conversation"])
+            body = json.loads(await request.body())
+            with self.lock:
+                self.replies.append(
+                    {
+                        "conversation": conversation,
+                        "body": body,
+                        "token": request.headers.get("api_access_token"),
+                    }
+                )
+            if request.headers.get("api_access_token") != CW_TOKEN:
+                return JSONResponse({"error": "Invalid Access Token"}, 401)
+            if conversation == GONE_CONVERSATION:
+                return JSONResponse({"error": "Resource could not be found"}, 404)
+            return JSONResponse({"id": 77, "conversation_id": conversation, "message_type": 1, **body})
+
+        return Starlette(
+            routes=[
+                Route("/api/public/v1/{rest:path}", endpoint, methods=["GET", "POST"]),
+                Route("/api/v1/accounts/7/conversations/{conversation}/messages", reply, methods=["POST"]),
+            ]
+        )
 
     def _answer(self, request: Request, route: str, parts: list[str], body: Any) -> JSONResponse:
         q = request.query_params
@@ -221,6 +254,7 @@ class Sandbox:
     double: N8nDouble
     faults: FaultState
     url: str
+    crm_url: str
     api: httpx.Client  # /api/v1 with the full key
     web: httpx.Client  # webhooks, no key
 
@@ -233,6 +267,9 @@ def _setups(crm_url: str) -> list[WorkflowSetup]:
         "move_keyword": "orçamento",
         "move_stage": "Proposta",
         "template_path": TEMPLATE,
+        "chatwoot_base_url": crm_url,  # the fake server answers Chatwoot's messages route too
+        "chatwoot_token": CW_TOKEN,
+        "chatwoot_account_id": 7,
     }
     return [
         WorkflowSetup(
@@ -240,6 +277,7 @@ def _setups(crm_url: str) -> list[WorkflowSetup]:
             name=PILOT_NAME,
             webhook_path=PILOT_PATH,
             api_channel_sources={API_INBOX_WA: "WHATSAPP"},
+            organisation="sandbox-pilot",
             **common,
         ),
         WorkflowSetup(
@@ -248,6 +286,7 @@ def _setups(crm_url: str) -> list[WorkflowSetup]:
             webhook_path=SECOND_PATH,
             active=False,
             tags=("v2", "legacy"),
+            organisation="sandbox-second",
             **common,
         ),
     ]
@@ -266,7 +305,7 @@ def sandbox(crm: FakeCrm, crm_server: tuple[FakeCrm, RunningServer]) -> Iterator
     api = httpx.Client(base_url=server.url, headers={"X-N8N-API-KEY": API_KEY}, timeout=10)
     web = httpx.Client(base_url=server.url, timeout=10)
     try:
-        yield Sandbox(double, faults, server.url, api, web)
+        yield Sandbox(double, faults, server.url, crm_server[1].url, api, web)
     finally:
         crm.gate.set()
         api.close()
@@ -355,26 +394,48 @@ def wa_message(
     }
 
 
-def deliver(sb: Sandbox, payload: dict[str, Any], *, path: str = PILOT_PATH, test: bool = False) -> str:
-    """Post like Chatwoot would; return the delivery id (found again in customData)."""
-    delivery = str(uuid.uuid4())
+def automation(message: dict[str, Any]) -> dict[str, Any]:
+    """The same message as an automation rule posts it: the conversation at the top, the
+    message (int type) in messages[0]."""
+    embedded = {
+        "id": message["id"],
+        "content": message["content"],
+        "message_type": 0 if message["message_type"] == "incoming" else 1,
+        "private": message["private"],
+        "sender": {**message["sender"], "type": "contact"},
+    }
+    return {"event": "automation_event.message_created", **message["conversation"], "messages": [embedded]}
+
+
+def deliver(sb: Sandbox, payload: dict[str, Any], *, path: str = PILOT_PATH, test: bool = False) -> Any:
+    """Post like Chatwoot would; return the body's id (the message, or the conversation of a
+    non-message event), which finds the execution again."""
     response = sb.web.post(
         f"/{'webhook-test' if test else 'webhook'}/{path}",
         content=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "X-Chatwoot-Delivery": delivery},
+        headers={"Content-Type": "application/json", "X-Chatwoot-Delivery": str(uuid.uuid4())},
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"message": "Workflow was started"}
-    return delivery
+    messages = payload.get("messages")
+    return (
+        messages[0]["id"] if payload.get("event", "").startswith("automation_event.") else payload.get("id")
+    )
 
 
-def execution_for(sb: Sandbox, delivery: str) -> dict[str, Any]:
+def execution_for(sb: Sandbox, delivered: Any) -> dict[str, Any]:
+    def handled(execution: dict[str, Any]) -> Any:
+        body = out(execution, "Webhook")["body"]
+        if str(body.get("event", "")).startswith("automation_event."):
+            return body["messages"][0]["id"]
+        return body.get("id")
+
     def probe() -> list[dict[str, Any]]:
         response = sb.api.get("/api/v1/executions", params={"includeData": "true", "limit": 250})
         response.raise_for_status()
-        return [e for e in response.json()["data"] if e["customData"].get("chatwoot_delivery") == delivery]
+        return [e for e in response.json()["data"] if handled(e) == delivered]
 
-    found = eventually(probe, timeout=15, what=f"the n8n execution for delivery {delivery}")
+    found = eventually(probe, timeout=15, what=f"the n8n execution for {delivered}")
     assert len(found) == 1, found
     return found[0]
 
@@ -384,9 +445,15 @@ def run_data(execution: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return result
 
 
-def out(execution: dict[str, Any], node: str, kind: str = "main") -> Any:
+def out(execution: dict[str, Any], node: str, kind: str = "main", run: int = 0) -> Any:
     """The first output item's json of a node (n8n files sub-node output under ai_*)."""
-    return run_data(execution)[node][0]["data"][kind][0][0]["json"]
+    branches = run_data(execution)[node][run]["data"][kind]
+    return next(branch[0]["json"] for branch in branches if branch)
+
+
+def asked(execution: dict[str, Any], node: str, kind: str, run: int = 0) -> Any:
+    """What a sub-node was asked in one call (its `inputOverride`)."""
+    return run_data(execution)[node][run]["inputOverride"][kind][0][0]["json"]
 
 
 # --- webhooks: n8n's exact 404 bodies --------------------------------------------------------
@@ -578,15 +645,18 @@ def _node(workflow: dict[str, Any], name: str) -> dict[str, Any]:
     return nodes[name]
 
 
-def _with_path(nodes: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
-    copied: list[dict[str, Any]] = json.loads(json.dumps(nodes))
-    for node in copied:
-        if node["type"] == "n8n-nodes-base.webhook":
-            node["parameters"]["path"] = path
-    return copied
+def _shape(nodes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(n["name"], n["type"]) for n in nodes]
 
 
-def test_the_served_workflow_is_the_template_with_the_setups_identity(sandbox: Sandbox) -> None:
+def _variables(workflow: dict[str, Any]) -> dict[str, str]:
+    return {
+        a["name"]: a["value"]
+        for a in _node(workflow, "Fluxo_Variaveis")["parameters"]["assignments"]["assignments"]
+    }
+
+
+def test_the_served_workflow_is_the_organisations_copy_of_the_template(sandbox: Sandbox) -> None:
     template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
     response = sandbox.api.get(f"/api/v1/workflows/{PILOT_ID}")
     assert response.status_code == 200
@@ -596,8 +666,17 @@ def test_the_served_workflow_is_the_template_with_the_setups_identity(sandbox: S
     assert all(set(t) == {"id", "name", "createdAt", "updatedAt"} for t in workflow["tags"])
     assert workflow["isArchived"] is False and workflow["triggerCount"] == 1
     assert workflow["versionId"] == template["versionId"]
-    assert workflow["nodes"] == _with_path(template["nodes"], PILOT_PATH)
+    assert _shape(workflow["nodes"]) == _shape(template["nodes"])
     assert workflow["connections"] == template["connections"]
+    assert _node(workflow, "Webhook")["parameters"]["path"] == PILOT_PATH
+    # hosts and ids as the sandbox imports them into a real n8n: in the Set node, per organisation
+    assert _variables(workflow) == {
+        "CRM-Host": sandbox.crm_url,
+        "CRM-BoardKey": "atendimento",
+        "CW-Host": sandbox.crm_url,
+        "CW-Account": "7",
+        "CW-CanaisAPI": json.dumps({str(API_INBOX_WA): "WHATSAPP"}),
+    }
     for key in ("settings", "createdAt", "updatedAt", "activeVersion", "shared", "pinData"):
         assert key in workflow, key
     second = sandbox.api.get(f"/api/v1/workflows/{SECOND_ID}").json()
@@ -605,37 +684,35 @@ def test_the_served_workflow_is_the_template_with_the_setups_identity(sandbox: S
     assert _node(second, "Webhook")["parameters"]["path"] == SECOND_PATH
 
 
-def test_workflow_faults_serve_the_nonconformant_nodes(sandbox: Sandbox) -> None:
+def test_workflow_faults_serve_their_variant_for_that_organisation_only(sandbox: Sandbox) -> None:
     template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
     r1 = json.loads(R1_EXPORT.read_text(encoding="utf-8"))
-    r4 = json.loads(R4_EXPORT.read_text(encoding="utf-8"))
 
-    def served() -> dict[str, Any]:
-        response = sandbox.api.get(f"/api/v1/workflows/{PILOT_ID}")
+    def served(workflow_id: str = PILOT_ID) -> dict[str, Any]:
+        response = sandbox.api.get(f"/api/v1/workflows/{workflow_id}")
         assert response.status_code == 200
         body: dict[str, Any] = response.json()
         return body
 
-    sandbox.faults.set(["n8n-move-by-phone"])
+    sandbox.faults.set(["n8n-move-by-phone"], "sandbox-pilot")
     moved = served()
-    assert moved["nodes"] == _with_path(r1["nodes"], PILOT_PATH)
     assert _node(moved, "Mover estagio")["parameters"]["url"].endswith("/deals/move-stage-by-identity")
+    assert (
+        _node(moved, "Mover estagio")["parameters"]["jsonBody"]
+        == _node(r1, "Mover estagio")["parameters"]["jsonBody"]
+    )
     assert moved["versionId"] != template["versionId"]
     assert (moved["id"], moved["name"]) == (PILOT_ID, PILOT_NAME)
+    assert _variables(moved)["CRM-Host"] == sandbox.crm_url  # still this organisation's copy
+    untouched = served(SECOND_ID)
+    assert _node(untouched, "Mover estagio")["parameters"]["url"].endswith("/move-stage")
+    assert "by-identity" not in _node(untouched, "Mover estagio")["parameters"]["url"]
 
-    sandbox.faults.set(["n8n-name-memory-key"])
-    named = served()
-    assert named["nodes"] == _with_path(r4["nodes"], PILOT_PATH)
-    assert "sender.name" in _node(named, "Memoria")["parameters"]["sessionKey"]
+    sandbox.faults.set(["n8n-name-memory-key"])  # for the whole sandbox
+    named = served(SECOND_ID)
+    assert "sender?.name" in _node(named, "Identidade canonica")["parameters"]["jsCode"]
 
-    sandbox.faults.set(["n8n-move-by-phone", "n8n-name-memory-key"])
-    both = served()
-    assert _node(both, "Mover estagio") == _node(r1, "Mover estagio")
-    assert _node(both, "Memoria") == _node(r4, "Memoria")
-
-    sandbox.faults.set(["key-without-prefix"])  # a flow-only fault leaves the export alone
-    assert served()["nodes"] == _with_path(template["nodes"], PILOT_PATH)
-    sandbox.faults.set([])
+    sandbox.faults.clear()
     assert served()["versionId"] == template["versionId"]
 
 
@@ -644,8 +721,7 @@ def test_workflow_faults_serve_the_nonconformant_nodes(sandbox: Sandbox) -> None
 
 def test_an_execution_has_n8ns_shape_and_data_only_on_request(sandbox: Sandbox, crm: FakeCrm) -> None:
     crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
-    delivery = deliver(sandbox, ig_message())
-    execution = execution_for(sandbox, delivery)
+    execution = execution_for(sandbox, deliver(sandbox, ig_message()))
     assert execution["id"].isdigit()
     assert execution["status"] == "success" and execution["status"] in N8N_STATUSES
     assert execution["finished"] is True and execution["mode"] == "webhook"
@@ -653,7 +729,7 @@ def test_an_execution_has_n8ns_shape_and_data_only_on_request(sandbox: Sandbox, 
     assert execution["waitTill"] is None and execution["retryOf"] is None
     assert execution["startedAt"].endswith("Z") and execution["stoppedAt"].endswith("Z")
     assert execution["startedAt"] <= execution["stoppedAt"]
-    assert execution["customData"]["chatwoot_delivery"] == delivery
+    assert execution["customData"] == {}  # the template sets no execution metadata
     assert execution["workflowData"]["id"] == PILOT_ID
 
     plain = sandbox.api.get(f"/api/v1/executions/{execution['id']}")
@@ -662,12 +738,15 @@ def test_an_execution_has_n8ns_shape_and_data_only_on_request(sandbox: Sandbox, 
     listed = sandbox.api.get("/api/v1/executions").json()["data"]
     assert [e["id"] for e in listed] == [execution["id"]] and "data" not in listed[0]
     detailed = sandbox.api.get(f"/api/v1/executions/{execution['id']}", params={"includeData": "true"}).json()
-    assert detailed["data"]["resultData"]["lastNodeExecuted"] == "AI Agent"
+    assert detailed["data"]["resultData"]["lastNodeExecuted"] == "Responder no Chatwoot"
+    indexes = []
     for name, runs in run_data(detailed).items():
-        entry = runs[0]
-        assert isinstance(entry["startTime"], int) and isinstance(entry["executionTime"], int)
-        assert entry["executionStatus"] == "success", name
-        assert isinstance(entry["source"], list) and isinstance(entry["data"], dict)
+        for entry in runs:
+            assert isinstance(entry["startTime"], int) and isinstance(entry["executionTime"], int)
+            assert entry["executionStatus"] == "success", name
+            assert isinstance(entry["source"], list) and isinstance(entry["data"], dict)
+            indexes.append(entry["executionIndex"])
+    assert sorted(indexes) == list(range(len(indexes)))  # the order nodes started in
 
 
 def test_executions_are_listed_newest_first_and_paged_by_cursor(sandbox: Sandbox) -> None:
@@ -691,6 +770,7 @@ def test_executions_filter_by_workflow_and_status(sandbox: Sandbox, crm: FakeCrm
     crm.fail[("POST", "deals")] = 500
     crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     failed = execution_for(sandbox, deliver(sandbox, ig_message()))
+    assert failed["status"] == "error"
     ok = execution_for(sandbox, deliver(sandbox, {"event": "conversation_created", "id": 1}))
     sandbox.api.post(f"/__double/workflows/{SECOND_ID}/listen-test").raise_for_status()
     other = execution_for(
@@ -732,58 +812,73 @@ def test_a_running_execution_is_visible_by_id_but_not_listed(sandbox: Sandbox, c
 # --- the v2 agent flow ---------------------------------------------------------------------------
 
 
-def test_an_instagram_dm_runs_every_node_with_canonical_keys(sandbox: Sandbox, crm: FakeCrm) -> None:
+def test_an_instagram_dm_runs_every_node_and_answers_in_its_conversation(
+    sandbox: Sandbox, crm: FakeCrm
+) -> None:
     contact = crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     payload = ig_message()
-    delivery = deliver(sandbox, payload)
-    execution = execution_for(sandbox, delivery)
+    execution = execution_for(sandbox, deliver(sandbox, payload))
 
     assert set(run_data(execution)) == ALL_NODES
     webhook = out(execution, "Webhook")
     assert webhook["body"] == payload and webhook["params"] == {}
-    assert webhook["headers"]["x-chatwoot-delivery"] == delivery
     assert all(name == name.lower() for name in webhook["headers"])
     assert webhook["executionMode"] == "production"
     assert webhook["webhookUrl"] == f"{sandbox.url}/webhook/{PILOT_PATH}"
-    assert out(execution, "Identidade canonica") == {
+    event = {
         "source": "INSTAGRAM",
         "external_id": IGSID,
         "session_key": f"instagram:{IGSID}",
-        "buffer_key": f"buffer:instagram:{IGSID}",
         "valid": True,
         "invalid_reason": None,
+        "conversation_id": 418,
+        "content": payload["content"],
     }
+    assert out(execution, "Identidade canonica") == event
+    assert out(execution, "Dados_Evento") == event
     valid_if = run_data(execution)["Identidade valida?"][0]["data"]["main"]
     assert len(valid_if[0]) == 1 and valid_if[1] == []
     assert out(execution, "Buscar contato")["data"] == [contact]
     deal = crm.deals[contact["id"]]
-    assert out(execution, "Garantir deal")["deal_id"] == deal["id"]
-    assert out(execution, "Garantir deal")["action"] == "created"
+    assert out(execution, "Garantir deal") == {"data": deal, "action": "created"}
     assert out(execution, "Contexto_Deal") == {
         "deal_id": deal["id"],
         "contact_id": contact["id"],
         "session_key": f"instagram:{IGSID}",
     }
-    assert out(execution, "Buffer") == {
-        "list": f"buffer:instagram:{IGSID}",
-        "pushed": payload["content"],
-    }
-    memory = out(execution, "Memoria", "ai_memory")
-    assert (memory["sessionKey"], memory["history_length"]) == (f"instagram:{IGSID}", 0)
-    assert out(execution, "AI Agent")["tool_calls"] == []
-    assert execution["customData"]["chatwoot_message_id"] == str(payload["id"])
+    # the memory as real n8n logs it: load → {action, chatHistory}, save; no session key
+    assert asked(execution, "Memoria", "ai_memory")["action"] == "loadMemoryVariables"
+    assert out(execution, "Memoria", "ai_memory") == {"action": "loadMemoryVariables", "chatHistory": []}
+    assert out(execution, "Memoria", "ai_memory", run=1)["action"] == "saveContext"
+    assert "sessionKey" not in json.dumps(run_data(execution)["Memoria"])
+    answer = out(execution, "AI Agent")["output"]
+    assert answer and "Mover estagio" not in run_data(execution)
 
     lookups = crm.calls("GET", "contacts")
     assert [c["query"] for c in lookups] == [{"identifier": IGSID, "channel": "instagram"}]
     assert all(c["api_key"] == CRM_KEY for c in crm.calls())
     assert [c["body"] for c in crm.calls("POST", "deals")] == [
-        {
-            "title": f"Atendimento instagram:{IGSID}",
-            "board_key": "atendimento",
-            "contact_id": contact["id"],
-        }
+        {"title": f"Atendimento instagram:{IGSID}", "board_key": "atendimento", "contact_id": contact["id"]}
     ]
     assert crm.calls(route="move-stage") == [] and crm.calls(route="move-stage-by-identity") == []
+    reply = {"content": answer, "message_type": "outgoing", "private": False}
+    assert crm.replies == [{"conversation": 418, "body": reply, "token": CW_TOKEN}]
+    assert out(execution, "Responder no Chatwoot")["conversation_id"] == 418
+
+
+def test_an_automation_rule_body_runs_the_same_flow(sandbox: Sandbox, crm: FakeCrm) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    message = ig_message("Quero um orçamento")
+    execution = execution_for(sandbox, deliver(sandbox, automation(message)))
+    assert execution["status"] == "success"
+    event = out(execution, "Identidade canonica")
+    assert (event["session_key"], event["conversation_id"], event["content"]) == (
+        f"instagram:{IGSID}",
+        418,
+        "Quero um orçamento",
+    )
+    assert len(crm.calls("POST", "move-stage")) == 1
+    assert [r["conversation"] for r in crm.replies] == [418]
 
 
 def test_the_igsid_falls_back_to_sender_identifier_only_when_source_id_is_absent(
@@ -795,28 +890,29 @@ def test_the_igsid_falls_back_to_sender_identifier_only_when_source_id_is_absent
     assert out(execution, "Identidade canonica")["session_key"] == f"instagram:{other}"
 
 
-def test_a_new_whatsapp_customer_is_looked_up_then_created(sandbox: Sandbox, crm: FakeCrm) -> None:
+def test_a_whatsapp_customer_is_looked_up_by_the_e164_identity(sandbox: Sandbox, crm: FakeCrm) -> None:
+    known = crm.contact("Maria Legado", identifier=("whatsapp", WA_PHONE))
+    execution = execution_for(sandbox, deliver(sandbox, wa_message(phone="5511987654321")))
+    assert execution["status"] == "success"
+    event = out(execution, "Identidade canonica")
+    assert (event["source"], event["external_id"], event["session_key"]) == (
+        "WHATSAPP",
+        WA_PHONE,
+        f"whatsapp:{WA_PHONE}",
+    )
+    assert [c["query"] for c in crm.calls("GET", "contacts")] == [
+        {"identifier": WA_PHONE, "channel": "whatsapp"}
+    ]
+    assert out(execution, "Contexto_Deal")["contact_id"] == known["id"]
+
+
+def test_a_customer_the_crm_does_not_know_stops_before_the_deal(sandbox: Sandbox, crm: FakeCrm) -> None:
     execution = execution_for(sandbox, deliver(sandbox, wa_message()))
     assert execution["status"] == "success"
-    identity = out(execution, "Identidade canonica")
-    assert (identity["source"], identity["external_id"]) == ("WHATSAPP", WA_PHONE)
-    assert identity["session_key"] == f"whatsapp:{WA_PHONE}"
-    assert identity["buffer_key"] == f"buffer:whatsapp:{WA_PHONE}"
-    assert out(execution, "Buscar contato")["lookup"] == "created"
-    assert [(c["method"], c["query"], c["body"]) for c in crm.calls(route="contacts")] == [
-        ("GET", {"identifier": WA_PHONE, "channel": "whatsapp"}, None),
-        ("GET", {"phone": WA_PHONE}, None),
-        ("POST", {}, {"name": "Maria Legado", "phone": WA_PHONE}),
-    ]
-    assert out(execution, "Memoria", "ai_memory")["sessionKey"] == f"whatsapp:{WA_PHONE}"
-
-
-def test_a_known_whatsapp_customer_is_found_by_phone(sandbox: Sandbox, crm: FakeCrm) -> None:
-    legacy = crm.contact("Maria Legado", phone=WA_PHONE)
-    execution = execution_for(sandbox, deliver(sandbox, wa_message(phone="5511987654321")))
-    assert out(execution, "Buscar contato") == {"data": [legacy], "lookup": "phone"}
-    assert crm.calls("POST", "contacts") == []
-    assert out(execution, "Contexto_Deal")["contact_id"] == legacy["id"]
+    assert "Registrar contato ausente" in run_data(execution)
+    assert run_data(execution)["Contato encontrado?"][0]["data"]["main"][0] == []
+    assert "Garantir deal" not in run_data(execution) and "AI Agent" not in run_data(execution)
+    assert crm.calls("POST") == [] and crm.replies == []
 
 
 def test_an_api_channel_inbox_takes_its_source_from_the_org_config(sandbox: Sandbox, crm: FakeCrm) -> None:
@@ -827,7 +923,7 @@ def test_an_api_channel_inbox_takes_its_source_from_the_org_config(sandbox: Sand
     unknown = execution_for(
         sandbox, deliver(sandbox, wa_message(channel="Channel::Api", inbox=API_INBOX_UNCONFIGURED))
     )
-    assert out(unknown, "Registrar evento invalido")["reason"] == "unsupported_channel"
+    assert out(unknown, "Registrar evento invalido")["invalid_reason"] == "unsupported_channel"
 
 
 def _conversation_created() -> dict[str, Any]:
@@ -858,7 +954,7 @@ def test_the_filter_stops_everything_but_incoming_customer_messages(
 ) -> None:
     execution = execution_for(sandbox, deliver(sandbox, payload))
     assert execution["status"] == "success"
-    assert set(run_data(execution)) == {"Webhook", "Filtrar mensagens"}
+    assert set(run_data(execution)) == {"Webhook", "Fluxo_Variaveis", "Filtrar mensagens"}
     assert run_data(execution)["Filtrar mensagens"][0]["data"]["main"] == [[]]
     assert execution["data"]["resultData"]["lastNodeExecuted"] == "Filtrar mensagens"
     assert crm.calls() == []
@@ -883,14 +979,16 @@ def test_an_invalid_identity_is_recorded_and_never_reaches_the_crm_or_agent(
     identity = out(execution, "Identidade canonica")
     assert identity["valid"] is False and identity["session_key"] is None
     valid_if = run_data(execution)["Identidade valida?"][0]["data"]["main"]
-    assert valid_if[0] == [] and valid_if[1] == [{"json": identity}]
-    assert out(execution, "Registrar evento invalido")["reason"] == reason
+    assert valid_if[0] == [] and valid_if[1] == [{"json": identity, "pairedItem": {"item": 0}}]
+    assert out(execution, "Registrar evento invalido")["invalid_reason"] == reason
     assert execution["data"]["resultData"]["lastNodeExecuted"] == "Registrar evento invalido"
     assert crm.calls() == []
 
 
-@pytest.mark.parametrize("text", ["Quero um orçamento para sábado", "ORÇAMENTO por favor"])
-def test_the_keyword_moves_exactly_the_context_deal(sandbox: Sandbox, crm: FakeCrm, text: str) -> None:
+@pytest.mark.parametrize("text", ["Quero um orçamento para sábado", "ORÇAMENTO por favor", "um orcamento"])
+def test_the_keyword_makes_the_model_move_exactly_the_context_deal(
+    sandbox: Sandbox, crm: FakeCrm, text: str
+) -> None:
     contact = crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     execution = execution_for(sandbox, deliver(sandbox, ig_message(text)))
     assert execution["status"] == "success"
@@ -898,29 +996,29 @@ def test_the_keyword_moves_exactly_the_context_deal(sandbox: Sandbox, crm: FakeC
     moves = crm.calls("POST", "move-stage")
     assert [m["path"] for m in moves] == [f"/api/public/v1/deals/{deal['id']}/move-stage"]
     assert moves[0]["body"]["to_stage_label"] == "Proposta"
-    assert set(moves[0]["body"]) == {"to_stage_label", "ai_summary"}
-    assert moves[0]["body"]["ai_summary"]
+    assert set(moves[0]["body"]) == {"to_stage_label", "ai_summary"} and moves[0]["body"]["ai_summary"]
     assert crm.calls(route="move-stage-by-identity") == []
-    tool = out(execution, "Mover estagio", "ai_tool")
-    assert tool["request"] == {
-        "method": "POST",
-        "url_path": moves[0]["path"],
-        "body": moves[0]["body"],
-    }
-    assert tool["response"]["status"] == 200 and tool["response"]["body"]["action"] == "moved"
-    assert out(execution, "AI Agent")["tool_calls"][0]["request"]["url_path"] == moves[0]["path"]
+    # the tool's call as n8n records it: asked the model's arguments, answered the response
+    assert asked(execution, "Mover estagio", "ai_tool") == moves[0]["body"]
+    assert out(execution, "Mover estagio", "ai_tool")["response"][0]["action"] == "moved"
+    # the model was asked twice: the tool call, then the answer after the tool's result
+    assert len(run_data(execution)["Chat Model"]) == 2
     assert set(run_data(execution)) == ALL_NODES | {"Mover estagio"}
 
 
 def test_the_agent_remembers_per_session_key(sandbox: Sandbox, crm: FakeCrm) -> None:
     crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     crm.contact("Outro", identifier=("instagram", "17841400000000777"))
+    crm.contact("Maria Legado", identifier=("whatsapp", WA_PHONE))
     first = execution_for(sandbox, deliver(sandbox, ig_message("Oi")))
     second = execution_for(sandbox, deliver(sandbox, ig_message("Oi de novo")))
     other = execution_for(sandbox, deliver(sandbox, ig_message(source_id="17841400000000777")))
     whatsapp = execution_for(sandbox, deliver(sandbox, wa_message()))
-    lengths = [out(e, "Memoria", "ai_memory")["history_length"] for e in (first, second, other, whatsapp)]
-    assert lengths == [0, 2, 0, 0]
+    history = [len(out(e, "Memoria", "ai_memory")["chatHistory"]) for e in (first, second, other, whatsapp)]
+    assert history == [0, 2, 0, 0]
+    loaded = out(second, "Memoria", "ai_memory")["chatHistory"]
+    assert [m["id"][-1] for m in loaded] == ["HumanMessage", "AIMessage"]
+    assert loaded[0]["kwargs"]["content"] == "Oi"
     assert out(second, "Garantir deal")["action"] == "existing"
 
 
@@ -931,31 +1029,37 @@ def test_a_crm_error_fails_the_execution_at_that_node(sandbox: Sandbox, crm: Fak
     assert (execution["status"], execution["finished"]) == ("error", False)
     result = execution["data"]["resultData"]
     assert result["error"]["node"]["name"] == "Garantir deal"
-    assert "500" in result["error"]["message"]
+    assert result["error"]["message"] == "The service was not able to process your request"
+    assert result["error"]["httpCode"] == "500"
     assert result["lastNodeExecuted"] == "Garantir deal"
     assert run_data(execution)["Garantir deal"][0]["executionStatus"] == "error"
     assert "Contexto_Deal" not in run_data(execution) and "AI Agent" not in run_data(execution)
 
 
-def test_a_refused_move_fails_the_execution_at_the_tool(sandbox: Sandbox, crm: FakeCrm) -> None:
+def test_a_refused_move_is_the_tools_error_and_the_agent_still_answers(
+    sandbox: Sandbox, crm: FakeCrm
+) -> None:
     crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
     crm.fail[("POST", "move-stage")] = 422
     execution = execution_for(sandbox, deliver(sandbox, ig_message("quero orçamento")))
-    assert execution["status"] == "error"
-    assert execution["data"]["resultData"]["error"]["node"]["name"] == "Mover estagio"
+    assert execution["status"] == "success"  # as in real n8n: the model gets the error
     tool = run_data(execution)["Mover estagio"][0]
     assert tool["executionStatus"] == "error"
-    assert tool["data"]["ai_tool"][0][0]["json"]["response"]["status"] == 422
-    assert "AI Agent" not in run_data(execution)
+    assert tool["error"]["message"].startswith("Your request is invalid or could not be processed")
+    assert "AI Agent" in run_data(execution) and len(crm.replies) == 1
 
 
-def test_an_instagram_contact_the_crm_does_not_know_is_an_error(sandbox: Sandbox, crm: FakeCrm) -> None:
-    execution = execution_for(sandbox, deliver(sandbox, ig_message()))
+def test_an_answer_to_a_conversation_chatwoot_does_not_know_fails_the_reply(
+    sandbox: Sandbox, crm: FakeCrm
+) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    payload = ig_message()
+    payload["conversation"]["id"] = GONE_CONVERSATION
+    execution = execution_for(sandbox, deliver(sandbox, payload))
     assert execution["status"] == "error"
     error = execution["data"]["resultData"]["error"]
-    assert error["node"]["name"] == "Buscar contato"
-    assert error["message"] == f"contact not resolved for instagram:{IGSID}"
-    assert [c["query"] for c in crm.calls()] == [{"identifier": IGSID, "channel": "instagram"}]
+    assert error["node"]["name"] == "Responder no Chatwoot" and error["httpCode"] == "404"
+    assert error["message"] == "The resource you are requesting could not be found"
 
 
 # --- faults ----------------------------------------------------------------------------------
@@ -963,76 +1067,88 @@ def test_an_instagram_contact_the_crm_does_not_know_is_an_error(sandbox: Sandbox
 
 def test_key_without_prefix_drops_only_the_channel_prefix(sandbox: Sandbox, crm: FakeCrm) -> None:
     contact = crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
-    sandbox.faults.set(["key-without-prefix"])
+    crm.contact("Maria Legado", identifier=("whatsapp", WA_PHONE))
+    sandbox.faults.set(["key-without-prefix"], "sandbox-pilot")
     ig = execution_for(sandbox, deliver(sandbox, ig_message("um orçamento, por favor")))
     wa = execution_for(sandbox, deliver(sandbox, wa_message()))
-
     identity = out(ig, "Identidade canonica")
-    assert (identity["source"], identity["external_id"]) == ("INSTAGRAM", IGSID)
-    assert (identity["session_key"], identity["buffer_key"]) == (IGSID, f"buffer:{IGSID}")
-    assert out(ig, "Memoria", "ai_memory")["sessionKey"] == IGSID
-    assert out(ig, "Buffer")["list"] == f"buffer:{IGSID}"
+    assert (identity["source"], identity["external_id"], identity["session_key"]) == (
+        "INSTAGRAM",
+        IGSID,
+        IGSID,
+    )
+    assert out(ig, "Contexto_Deal")["session_key"] == IGSID
     assert out(wa, "Identidade canonica")["session_key"] == WA_PHONE
-    # the move is still by deal id
-    deal = crm.deals[contact["id"]]
+    deal = crm.deals[contact["id"]]  # the move is still by deal id
     assert [m["path"] for m in crm.calls("POST", "move-stage")] == [
         f"/api/public/v1/deals/{deal['id']}/move-stage"
     ]
 
 
-@pytest.mark.parametrize(
-    ("payload", "identity"),
-    [(wa_message("Me manda o orçamento"), WA_PHONE), (ig_message("Orçamento?"), IGSID)],
-    ids=["whatsapp", "instagram"],
-)
-def test_move_by_phone_moves_through_the_identity_route(
-    sandbox: Sandbox, crm: FakeCrm, payload: dict[str, Any], identity: str
+def test_move_by_phone_moves_through_the_identity_route_with_the_contacts_phone(
+    sandbox: Sandbox, crm: FakeCrm
 ) -> None:
-    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
-    sandbox.faults.set(["n8n-move-by-phone"])
-    execution = execution_for(sandbox, deliver(sandbox, payload))
+    crm.contact("Maria Legado", identifier=("whatsapp", WA_PHONE), phone=WA_PHONE)
+    sandbox.faults.set(["n8n-move-by-phone"], "sandbox-pilot")
+    execution = execution_for(sandbox, deliver(sandbox, wa_message("Me manda o orçamento")))
     assert execution["status"] == "success"
     assert crm.calls(route="move-stage") == []
-    moves = crm.calls("POST", "move-stage-by-identity")
-    assert len(moves) == 1
-    body = moves[0]["body"]
-    assert {k: body[k] for k in ("board_key_or_id", "phone", "to_stage_label")} == {
+    [move] = crm.calls("POST", "move-stage-by-identity")
+    assert {k: move["body"][k] for k in ("board_key_or_id", "phone", "to_stage_label")} == {
         "board_key_or_id": "atendimento",
-        "phone": identity,
+        "phone": WA_PHONE,
         "to_stage_label": "Proposta",
     }
-    assert "deal_id" not in body
-    tool = out(execution, "Mover estagio", "ai_tool")
-    assert tool["request"]["url_path"] == "/api/public/v1/deals/move-stage-by-identity"
-    # keys are untouched by this fault
-    assert out(execution, "Identidade canonica")["session_key"].split(":")[0] in (
-        "whatsapp",
-        "instagram",
-    )
+    assert "deal_id" not in move["body"]
+    assert out(execution, "Contexto_Deal")["session_key"] == f"whatsapp:{WA_PHONE}"  # keys untouched
 
 
-def test_name_memory_key_lets_a_dm_without_identifier_reach_the_agent(sandbox: Sandbox, crm: FakeCrm) -> None:
+def test_name_memory_key_lets_a_dm_without_identifier_past_the_gate(sandbox: Sandbox, crm: FakeCrm) -> None:
     payload = ig_message(source_id=None, identifier=None, name="Ana Beatriz")
-    sandbox.faults.set(["n8n-name-memory-key"])
+    sandbox.faults.set(["n8n-name-memory-key"], "sandbox-pilot")
     execution = execution_for(sandbox, deliver(sandbox, payload))
-    identity = out(execution, "Identidade canonica")
-    assert identity["valid"] is True and identity["external_id"] is None
-    assert identity["session_key"] == "instagram:Ana Beatriz"
+    event = out(execution, "Identidade canonica")
+    assert (event["valid"], event["external_id"], event["session_key"]) == (
+        True,
+        "Ana Beatriz",
+        "instagram:Ana Beatriz",
+    )
     assert "Registrar evento invalido" not in run_data(execution)
-    assert "AI Agent" in run_data(execution)
-    assert out(execution, "Memoria", "ai_memory")["sessionKey"] == "instagram:Ana Beatriz"
-    assert [c["query"] for c in crm.calls("GET", "contacts")] == [{"q": "Ana Beatriz"}]
-
-    # a DM with a valid IGSID is unchanged by the fault
-    crm.contact("Bia", identifier=("instagram", IGSID))
-    valid = execution_for(sandbox, deliver(sandbox, ig_message()))
-    assert out(valid, "Identidade canonica")["session_key"] == f"instagram:{IGSID}"
-    assert "fallback_name" not in out(valid, "Identidade canonica")
-
-    # and with the fault off the same DM stops at the invalid branch
-    sandbox.faults.set([])
-    stopped = execution_for(sandbox, deliver(sandbox, payload))
+    assert [c["query"] for c in crm.calls("GET", "contacts")] == [
+        {"identifier": "Ana Beatriz", "channel": "instagram"}
+    ]
+    sandbox.faults.clear()  # with the fault off the same DM stops at the invalid branch
+    stopped = execution_for(sandbox, deliver(sandbox, {**payload, "id": next(_ids)}))
     assert set(run_data(stopped)) == INVALID_PATH_NODES
+
+
+def test_memory_by_conversation_keys_only_the_memory_by_the_conversation(
+    sandbox: Sandbox, crm: FakeCrm
+) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    sandbox.faults.set(["n8n-memory-by-conversation"], "sandbox-pilot")
+    execution = execution_for(sandbox, deliver(sandbox, ig_message()))
+    assert out(execution, "Dados_Evento")["session_key"] == f"instagram:{IGSID}"
+    assert out(execution, "Contexto_Deal")["session_key"] == "instagram:conversation:418"
+
+
+def test_reply_wrong_conversation_posts_to_the_message_id(sandbox: Sandbox, crm: FakeCrm) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    sandbox.faults.set(["n8n-reply-wrong-conversation"], "sandbox-pilot")
+    payload = ig_message()
+    execution_for(sandbox, deliver(sandbox, payload))
+    assert [r["conversation"] for r in crm.replies] == [payload["id"]]
+
+
+def test_model_never_calls_tool_answers_in_text(sandbox: Sandbox, crm: FakeCrm) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    sandbox.faults.set(["model-never-calls-tool"], "sandbox-second")  # another organisation's
+    moved = execution_for(sandbox, deliver(sandbox, ig_message("um orçamento")))
+    assert "Mover estagio" in run_data(moved)
+    sandbox.faults.set(["model-never-calls-tool"], "sandbox-pilot")
+    silent = execution_for(sandbox, deliver(sandbox, ig_message("outro orçamento")))
+    assert "Mover estagio" not in run_data(silent) and len(crm.calls("POST", "move-stage")) == 1
+    assert "orçamento" in out(silent, "AI Agent")["output"]
 
 
 # --- housekeeping ----------------------------------------------------------------------------
@@ -1071,3 +1187,14 @@ def test_setups_are_validated_and_do_not_show_the_crm_key(
         )
     with pytest.raises(ValueError, match="API keys"):
         N8nDouble(faults=FaultState(), api_key=API_KEY, limited_api_key=API_KEY, workflows=[])
+
+
+def test_reset_forgets_memory_and_reactivates_the_workflows(sandbox: Sandbox, crm: FakeCrm) -> None:
+    crm.contact("Ana Beatriz", identifier=("instagram", IGSID))
+    execution_for(sandbox, deliver(sandbox, ig_message("Oi")))
+    sandbox.api.post(f"/api/v1/workflows/{PILOT_ID}/deactivate").raise_for_status()
+    sandbox.double.reset()
+    assert sandbox.api.get(f"/api/v1/workflows/{PILOT_ID}").json()["active"] is True
+    assert sandbox.api.get(f"/api/v1/workflows/{SECOND_ID}").json()["active"] is False  # as set up
+    again = execution_for(sandbox, deliver(sandbox, ig_message("Oi de novo")))
+    assert out(again, "Memoria", "ai_memory")["chatHistory"] == []

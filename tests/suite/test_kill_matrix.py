@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from golive.commands.kill_matrix import run_matrix
+from golive.sandbox.n8n_side import choose
 
 ROOT = Path(__file__).resolve().parents[2]
+# Each fault run is a pytest start-up plus the scenarios of a few features. With a real n8n
+# every message the suite sends also runs the organisation's agent flow (0.3–1 s of n8n, Redis
+# and model double each, on the same 2 cores): ~8–15 s a fault run instead of ~4 s. The budget
+# grows with the catalogue, so a fault added costs its share and no more.
+BUDGET_BASE_S = 180  # the clean run of every organisation, and the monitoring windows
+PER_FAULT_S = {"real": 15, "double": 8}
 
 pytestmark = pytest.mark.slow
 
@@ -26,5 +33,5 @@ def test_every_fault_is_caught_and_the_clean_run_is_green() -> None:
     assert vague == {}, f"caught, but the message does not name the problem: {vague}"
     data = json.loads((out / "kill-matrix.json").read_text())
     assert data["ok"] is True and len(data["faults"]) == len(matrix.verdicts) >= 40
-    # each fault run is a pytest start-up plus the scenarios of a few features: about 4 s each
-    assert matrix.seconds < 480, f"the matrix took {matrix.seconds:.0f}s, the budget is 8 minutes"
+    budget = BUDGET_BASE_S + PER_FAULT_S[choose()[0]] * len(matrix.verdicts)
+    assert matrix.seconds < budget, f"the matrix took {matrix.seconds:.0f}s, the budget is {budget} s"

@@ -55,7 +55,9 @@ SECRET_SETTINGS = [
     ("database", "dsn"),
     ("control", "token"),
     ("ui", "password"),
+    ("redis", "url"),
 ]
+REDIS_VAR = "CORONEL_REDIS_URL_VAR"
 
 
 def build(values: dict[str, Any], env: dict[str, str] | None = None, slug: str = "coronel"):
@@ -375,6 +377,7 @@ def test_the_repr_of_an_organisation_never_contains_a_secret_value(
     profile, names = _profile_with_every_secret(profile)
     env = {name: canary(name.lower()) for name in names}
     env["CORONEL_DATABASE_DSN_VAR"] = "postgresql://golive_ro:" + canary("pw") + "@db.example/crm"
+    env[REDIS_VAR] = "redis://golive_reader:" + canary("redis") + "@redis.example:6379/0"
 
     org = build(profile, env)
 
@@ -791,11 +794,47 @@ def test_a_minimal_profile_states_why_each_capability_is_missing(
 def test_a_complete_profile_has_every_capability(profile: dict[str, Any], canary: Any) -> None:
     profile, names = _profile_with_every_secret(profile)
 
-    org = build(profile, {name: canary() for name in names})
+    env = {name: canary() for name in names}
+    env[REDIS_VAR] = "redis://golive_reader:" + canary("redis") + "@redis.example:6379/0"
+    org = build(profile, env)
 
     capabilities = org.capabilities()
-    assert set(capabilities) >= {"api", "db", "n8n", "chatwoot", "control", "board", "exports"}
+    assert set(capabilities) >= {"api", "db", "n8n", "chatwoot", "control", "board", "exports", "redis"}
     assert {name: reason for name, reason in capabilities.items() if reason} == {}
+
+
+def test_the_n8n_trigger_shape_is_one_of_the_two_chatwoot_sends(profile: dict[str, Any]) -> None:
+    assert build(profile).n8n.trigger == "account_webhook"
+    profile["n8n"] = {"trigger": "automation_rule"}
+    assert build(profile).n8n.trigger == "automation_rule"
+    profile["n8n"]["trigger"] = "conversation_created"
+    with pytest.raises(ConfigError, match=r"n8n\.trigger.*account_webhook or automation_rule"):
+        build(profile)
+
+
+def test_a_redis_url_that_is_not_one_is_refused_without_echoing_it(
+    profile: dict[str, Any], canary: Any
+) -> None:
+    profile["redis"] = {"url_env": REDIS_VAR}
+    value = canary("not-a-url")
+    with pytest.raises(ConfigError, match=r"redis\.url") as caught:
+        build(profile, {REDIS_VAR: value})
+    assert value not in str(caught.value)
+
+
+def test_a_profile_may_name_the_agent_flows_parts(profile: dict[str, Any]) -> None:
+    profile["n8n"] = {
+        "agent_node": "Agente de IA",
+        "memory_node": "Memoria_Redis",
+        "stage_tools": ["crm_a", "crm_b"],
+    }
+    roles = build(profile).n8n.roles
+    assert (roles.agent, roles.memory, roles.stage_tools) == (
+        "Agente de IA",
+        "Memoria_Redis",
+        ("crm_a", "crm_b"),
+    )
+    assert roles.trigger is None and roles.deal is None and roles.reply is None
 
 
 def test_n8n_needs_url_key_and_webhook_path_together(profile: dict[str, Any], canary: Any) -> None:

@@ -3,6 +3,7 @@ execution a delivery started, and the returning-customer path of an API-inbox me
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -25,19 +26,36 @@ def n8n_client() -> N8nClient:
     return N8nClient(http=http, organisation="acme")
 
 
-def execution(eid: str, status: str, message_id: int) -> dict[str, Any]:
-    body = {"id": message_id, "event": "message_created"}
+def execution(eid: str, status: str, message_id: int, *, automation: bool = False) -> dict[str, Any]:
+    """An execution as real n8n 1.123 returns it: sub-nodes before the agent in the object,
+    the start order in `executionIndex`, the node types in `workflowData` (names are free)."""
+    body: dict[str, Any] = {"id": message_id, "event": "message_created"}
+    if automation:  # the conversation at the top, the message in messages[0]
+        body = {"id": 418, "event": "automation_event.message_created", "messages": [{"id": message_id}]}
+    memory_asked = {"action": "loadMemoryVariables", "values": {"input": "Oi"}}
+    memory_answered = {"action": "loadMemoryVariables", "chatHistory": []}
     return {
         "id": eid,
         "workflowId": "wf-1",
         "status": status,
+        "workflowData": {
+            "nodes": [
+                {"name": "Gatilho", "type": "n8n-nodes-base.webhook"},
+                {"name": "Memoria_Redis", "type": "@n8n/n8n-nodes-langchain.memoryRedisChat"},
+            ]
+        },
         "data": {
             "resultData": {
                 "runData": {
-                    "Webhook": [{"data": {"main": [[{"json": {"body": body}}]]}}],
-                    "Memoria": [
-                        {"data": {"ai_memory": [[{"json": {"sessionKey": "instagram:17841400000000031"}}]]}}
+                    "Memoria_Redis": [
+                        {
+                            "executionIndex": 1,
+                            "executionStatus": "success",
+                            "inputOverride": {"ai_memory": [[{"json": memory_asked}]]},
+                            "data": {"ai_memory": [[{"json": memory_answered}]]},
+                        }
                     ],
+                    "Gatilho": [{"executionIndex": 0, "data": {"main": [[{"json": {"body": body}}]]}}],
                 }
             }
         },
@@ -81,23 +99,72 @@ def test_workflows_follow_the_cursor_and_send_the_api_key(respx_mock: respx.Mock
     assert second.request.url.params["cursor"] == "page2"
 
 
+class FakeExecutions:
+    """n8n's executions API over a list of states: each poll of the list moves one step on."""
+
+    def __init__(self, *steps: list[dict[str, Any]]) -> None:
+        self.steps = list(steps)
+        self.step = 0
+        self.fetched: list[str] = []
+
+    def listed(self, request: httpx.Request) -> httpx.Response:
+        self.step = min(self.step + 1, len(self.steps))
+        assert request.url.params["includeData"] == "false"  # the list travels without run data
+        current = self.steps[self.step - 1]
+        return httpx.Response(
+            200, json={"data": [{k: v for k, v in e.items() if k != "data"} for e in current]}
+        )
+
+    def one(self, request: httpx.Request, eid: str) -> httpx.Response:
+        self.fetched.append(eid)
+        current = {e["id"]: e for e in self.steps[self.step - 1]}
+        return httpx.Response(200, json=current[eid])
+
+
 @respx.mock(base_url=N8N, assert_all_mocked=True)
 def test_the_execution_of_a_message_is_awaited_until_it_finishes(respx_mock: respx.MockRouter) -> None:
-    respx_mock.get("/api/v1/executions").mock(
-        side_effect=[
-            httpx.Response(200, json={"data": [execution("1", "success", 111)]}),
-            httpx.Response(
-                200, json={"data": [execution("2", "running", 222), execution("1", "success", 111)]}
-            ),
-            httpx.Response(
-                200, json={"data": [execution("2", "success", 222), execution("1", "success", 111)]}
-            ),
-        ]
+    fake = FakeExecutions(
+        [execution("1", "success", 111)],
+        [execution("2", "running", 222), execution("1", "success", 111)],
+        [execution("2", "success", 222), execution("1", "success", 111)],
     )
+    respx_mock.get("/api/v1/executions").mock(side_effect=fake.listed)
+    respx_mock.get(path__regex=r"/api/v1/executions/(?P<eid>\w+)").mock(side_effect=fake.one)
     found = n8n_client().execution_for_message("wf-1", 222, timeout=5)
     assert found.id == "2" and found.finished
-    assert found.output("Memoria") == {"sessionKey": "instagram:17841400000000031"}
-    assert found.nodes_run() == ["Webhook", "Memoria"]
+    assert fake.fetched.count("1") == 1  # a finished execution's message is read once
+    assert found.nodes_run() == ["Gatilho", "Memoria_Redis"]  # by executionIndex
+    assert found.trigger() == "Gatilho"
+    [call] = found.sub_runs("Memoria_Redis")
+    assert call.asked["action"] == "loadMemoryVariables" and call.answered["chatHistory"] == []
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_an_automation_rule_body_is_matched_by_its_message(respx_mock: respx.MockRouter) -> None:
+    fake = FakeExecutions([execution("7", "success", 333, automation=True)])
+    respx_mock.get("/api/v1/executions").mock(side_effect=fake.listed)
+    respx_mock.get(path__regex=r"/api/v1/executions/(?P<eid>\w+)").mock(side_effect=fake.one)
+    client = n8n_client()
+    found = client.execution_for_message("wf-1", 333, timeout=1)
+    assert found.id == "7" and found.message_id() == 333
+    with pytest.raises(WaitTimeout):
+        client.execution_for_message("wf-1", 418, timeout=0.05)  # the conversation id is not it
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_the_version_says_when_the_n8n_is_the_sandbox_double(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.get("/rest/settings")
+    route.mock(return_value=httpx.Response(200, json={"data": {"versionCli": "1.123.81"}}))
+    assert n8n_client().version() == "1.123.81"
+    # without login a real n8n hides versionCli; its editor page carries the release
+    route.mock(return_value=httpx.Response(200, json={"data": {"settingsMode": "public"}}))
+    sentry = base64.b64encode(b'{"dsn":"","environment":"production","release":"n8n@1.123.81"}').decode()
+    page = f'<html><head><meta name="n8n:config:sentry" content="{sentry}"></head></html>'
+    respx_mock.get("/").mock(return_value=httpx.Response(200, text=page))
+    assert n8n_client().version() == "1.123.81"
+    double = {"versionCli": "golive n8n double", "golive": {"double": True, "why": "no n8n install"}}
+    route.mock(return_value=httpx.Response(200, json={"data": double}))
+    assert n8n_client().version() == "golive n8n double (no real n8n: no n8n install)"
 
 
 @respx.mock(base_url=N8N, assert_all_mocked=True)

@@ -18,6 +18,9 @@ What it mirrors (see `chatwoot-wire-format.md`; facts checked in Chatwoot's sour
   when the target has a secret (the webhook's secret, or the API channel's `secret`), and
   `X-Chatwoot-Delivery` (a uuid per delivery). A failed API-inbox delivery of a message event
   marks the message `failed` (which is a message update, so `message_updated` follows once).
+* **Automation rules** (`AutomationRuleListener`, action `send_webhook_event`): a matching
+  message event posts the conversation (`webhook_data`, `event: "automation_event.<event>"`)
+  to the rule's URL, unsigned (`WebhookJob` gets no secret).
 * **Payloads** are built here, independently of the suite's builders, in the real wire format
   and serialised like Rails (compact, `<`, `>`, `&` escaped as `\\u003c`, `\\u003e`, `\\u0026`).
 
@@ -40,7 +43,15 @@ from __future__ import annotations
 
 from golive.sandbox.chatwoot.delivery import Delivery
 from golive.sandbox.chatwoot.double import ChatwootDouble
-from golive.sandbox.chatwoot.setup import AccountSetup, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot.setup import AccountSetup, AutomationRuleSetup, InboxSetup, WebhookSetup
 from golive.sandbox.chatwoot.wire import rails_json
 
-__all__ = ["AccountSetup", "ChatwootDouble", "Delivery", "InboxSetup", "WebhookSetup", "rails_json"]
+__all__ = [
+    "AccountSetup",
+    "AutomationRuleSetup",
+    "ChatwootDouble",
+    "Delivery",
+    "InboxSetup",
+    "WebhookSetup",
+    "rails_json",
+]

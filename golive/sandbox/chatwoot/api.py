@@ -50,6 +50,7 @@ class ApplicationApi:
             ("PATCH", base + "/webhooks/{webhook_id}", account.webhooks_update),
             ("PUT", base + "/webhooks/{webhook_id}", account.webhooks_update),
             ("DELETE", base + "/webhooks/{webhook_id}", account.webhooks_destroy),
+            ("GET", base + "/automation_rules", account.automation_rules_index),
             ("GET", base + "/contacts", account.contacts_index),
             ("POST", base + "/contacts", account.contacts_create),
             ("GET", base + "/contacts/search", account.contacts_search),

@@ -17,6 +17,7 @@ from golive.sandbox.chatwoot.wire import (
     WEBHOOK_EVENTS,
     as_int,
     blank,
+    now,
     secure_token,
     text_or_none,
 )
@@ -109,6 +110,45 @@ class AccountHandlers:
         hook = self._store.webhook_of(call.account, call.path["webhook_id"])
         del self._store.webhooks[hook.id]
         return 200, NO_BODY
+
+    def automation_rules_index(self, call: Call) -> tuple[int, Any]:
+        """`automation_rules/index.json.jbuilder`: `{payload: [rule]}`, as stored (conditions and
+        actions are the rule's JSON columns)."""
+        created = int(min((i.created_at for i in self._store.inboxes.values()), default=now()).timestamp())
+        rules = [
+            {
+                "id": rule.id,
+                "account_id": call.account.id,
+                "name": f"n8n webhook {rule.id}",
+                "description": "",
+                "event_name": rule.event,
+                "conditions": [
+                    {
+                        "attribute_key": "message_type",
+                        "filter_operator": "equal_to",
+                        "values": [rule.message_type],
+                        "query_operator": "and" if rule.inbox_ids else None,
+                    },
+                    *(
+                        [
+                            {
+                                "attribute_key": "inbox_id",
+                                "filter_operator": "equal_to",
+                                "values": list(rule.inbox_ids),
+                                "query_operator": None,
+                            }
+                        ]
+                        if rule.inbox_ids
+                        else []
+                    ),
+                ],
+                "actions": [{"action_name": "send_webhook_event", "action_params": [rule.url]}],
+                "created_on": created,
+                "active": True,
+            }
+            for rule in self._events.automation_rules(call.account.id)
+        ]
+        return 200, {"payload": rules}
 
     # --- contacts ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import httpx
@@ -32,7 +32,7 @@ class Delivery:
     delivery_id: str
     event: str
     url: str
-    target: str  # "account_webhook" | "api_inbox_webhook"
+    target: str  # "account_webhook" | "api_inbox_webhook" | "automation_rule"
     webhook_id: int | None
     inbox_id: int | None
     status_code: int | None
@@ -151,6 +151,12 @@ class Deliveries:
                     signs,
                 )
             )
+
+    def emit_to(self, url: str, event: str, payload: dict[str, Any], rule_id: int) -> None:
+        """One unsigned delivery to an automation rule's URL. Called under the lock."""
+        body = rails_json(payload)
+        job = Job(str(uuid.uuid4()), event, url, body, None, "automation_rule", rule_id, None, None, 0)
+        self._enqueue(replace(job, generation=self._store.generation))
 
     def _enqueue(self, job: Job) -> None:
         if not self._jobs.submit(job):

@@ -12,7 +12,7 @@ from golive.errors import SandboxError
 from golive.sandbox.chatwoot.api import ApplicationApi, RailsJSON
 from golive.sandbox.chatwoot.delivery import Deliveries, Delivery
 from golive.sandbox.chatwoot.events import Events
-from golive.sandbox.chatwoot.setup import AccountSetup, WebhookSetup
+from golive.sandbox.chatwoot.setup import AccountSetup, AutomationRuleSetup, WebhookSetup
 from golive.sandbox.chatwoot.state import Store, User
 from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build, now, secure_token
 
@@ -94,6 +94,11 @@ class ChatwootDouble:
         """Register a seeded webhook after start (its target may start after this double, e.g.
         n8n, whose URL is known only once it serves). Kept by `reset()`."""
         self._store.add_webhook(account_id, hook)
+
+    def add_automation_rule(self, account_id: int, rule: AutomationRuleSetup) -> None:
+        """An automation rule that sends matching message events to a webhook (e.g. n8n's)."""
+        with self._store.lock:
+            self._events.add_automation_rule(account_id, rule)
 
     def deliveries(self) -> list[Delivery]:
         with self._store.lock:

@@ -9,6 +9,7 @@ from typing import Any
 from golive.sandbox.chatwoot.delivery import Deliveries
 from golive.sandbox.chatwoot.models import add_activity
 from golive.sandbox.chatwoot.payloads import contact_webhook, conversation_data, message_webhook
+from golive.sandbox.chatwoot.setup import AutomationRuleSetup
 from golive.sandbox.chatwoot.state import Contact, Conversation, Message, Store
 from golive.sandbox.chatwoot.wire import iso, now
 
@@ -21,6 +22,13 @@ class Events:
     def __init__(self, store: Store, deliveries: Deliveries) -> None:
         self._store = store
         self._deliveries = deliveries
+        self._rules: list[tuple[int, AutomationRuleSetup]] = []  # (account id, rule); kept by reset
+
+    def add_automation_rule(self, account_id: int, rule: AutomationRuleSetup) -> None:
+        self._rules.append((account_id, rule))
+
+    def automation_rules(self, account_id: int) -> list[AutomationRuleSetup]:
+        return [rule for owner, rule in self._rules if owner == account_id]
 
     def conversation(
         self, event: str, conversation: Conversation, changed: list[dict[str, Any]] | None = None
@@ -39,6 +47,25 @@ class Events:
         payload = message_webhook(self._store, message)
         payload["event"] = event
         self._deliveries.emit(event, payload, message.account_id, self._store.inboxes[message.inbox_id])
+        self._automation(event, message)
+
+    def _automation(self, event: str, message: Message) -> None:
+        """`AutomationRuleListener` → `ActionService#send_webhook_event`: the conversation's
+        `webhook_data` with `event: "automation_event.<event>"`, through `WebhookJob` with no
+        secret (so unsigned)."""
+        for account_id, rule in self._rules:
+            if (
+                account_id == message.account_id
+                and rule.event == event
+                and rule.message_type == message.message_type
+                and (not rule.inbox_ids or message.inbox_id in rule.inbox_ids)
+            ):
+                conversation = self._store.conversations[message.conversation]
+                payload = {
+                    **conversation_data(self._store, conversation),
+                    "event": f"automation_event.{event}",
+                }
+                self._deliveries.emit_to(rule.url, payload["event"], payload, rule.id)
 
     def contact_created(self, contact: Contact) -> None:
         payload = contact_webhook(self._store, contact)

@@ -28,6 +28,19 @@ class WebhookSetup:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class AutomationRuleSetup:
+    """An automation rule whose only action is "send webhook event": when `event` happens to a
+    message of `message_type` in one of `inbox_ids` (any inbox when empty), Chatwoot posts the
+    conversation (`event: "automation_event.<event>"`, unsigned) to `url`."""
+
+    id: int
+    url: str
+    event: str = "message_created"
+    inbox_ids: tuple[int, ...] = ()
+    message_type: str = "incoming"
+
+
 @dataclass
 class AccountSetup:
     id: int

@@ -1,4 +1,6 @@
-"""The n8n double: webhook URLs, the public API v1 subset and a deterministic v2 agent flow.
+"""The n8n double: webhook URLs, the public API v1 subset and a deterministic v2 agent flow —
+the sandbox's fast path when no real n8n is installed (`golive.sandbox.n8n_side`), held to the
+real n8n by tests/sandbox/test_n8n_contract.py.
 
 What it mirrors from real n8n (n8n-and-tooling.md §1, checked against n8n's sources):
 
@@ -12,13 +14,17 @@ What it mirrors from real n8n (n8n-and-tooling.md §1, checked against n8n's sou
   `Not Found`, 400 `An invalid cursor was provided`. Lists page with `{data, nextCursor}`:
   workflows by offset cursor, executions newest first by `lastId` cursor; like n8n, the
   executions list leaves out executions that are still queued or running.
-- The workflow it serves is the v2 template export with the setup's id/name/active/tags and
-  Webhook path. While `n8n-move-by-phone` or `n8n-name-memory-key` is on, the nodes that the
-  matching non-conformant export changes are served instead, so the workflow says what the
-  flow does.
+- The workflow it serves is the organisation's copy of the v2 template export (hosts and ids in
+  `Fluxo_Variaveis`, Webhook path) with the setup's id/name/active/tags. While a workflow fault
+  is on for the organisation, that fault's variant is served instead, so the workflow says what
+  the flow does.
+- Run data has real n8n's shape: node start order in `executionIndex`, the memory's
+  `loadMemoryVariables`/`saveContext` calls with `chatHistory` and no session key, the model's
+  and the tool's calls with what they were asked; the answer is posted to Chatwoot's API.
 
-The flow is this package's own reading of the template (no AI: a keyword decides the stage
-move). It never imports the suite's identity rules, payload builders or clients.
+The flow is this package's own reading of the template; its model is the model double's rule
+(a keyword makes it call the stage tool). It never imports the suite's identity rules, payload
+builders or clients.
 
 Modules: `records` (workflow setup, workflow, execution, job), `served` (the workflow as
 served), `state` (everything behind the lock), `webhooks` (webhook URLs and their 404s),

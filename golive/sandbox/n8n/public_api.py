@@ -159,7 +159,6 @@ class PublicApi:
         wanted_tags.discard("")
         name = request.query_params.get("name")
         with self._state.lock:
-            faults = self._state.faults.active
             matches = [
                 workflow
                 for workflow in self._state.workflows.values()
@@ -168,7 +167,7 @@ class PublicApi:
                 # n8n: `name LIKE %name%` on the trimmed value
                 and (name is None or name.strip() in workflow.setup.name)
             ]
-            page = [served_json(w, faults) for w in matches[offset : offset + limit]]
+            page = [served_json(w, self._state.faults_of(w.setup)) for w in matches[offset : offset + limit]]
         if request.query_params.get("excludePinnedData") == "true":
             for workflow_json in page:
                 workflow_json.pop("pinData", None)
@@ -181,7 +180,7 @@ class PublicApi:
             self._authorise(request, "workflow:read")
             with self._state.lock:
                 workflow = self._find(str(request.path_params["id"]))
-                body = served_json(workflow, self._state.faults.active)
+                body = served_json(workflow, self._state.faults_of(workflow.setup))
         except Reject as reject:
             return reject.response()
         if request.query_params.get("excludePinnedData") == "true":
@@ -202,7 +201,7 @@ class PublicApi:
                 if workflow.active != active:
                     workflow.active = active
                     workflow.updated_at = now()
-                body = served_json(workflow, self._state.faults.active)
+                body = served_json(workflow, self._state.faults_of(workflow.setup))
         except Reject as reject:
             return reject.response()
         return JSONResponse(body)

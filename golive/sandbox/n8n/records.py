@@ -31,22 +31,30 @@ class WorkflowSetup:
     board_key: str  # "atendimento"
     move_keyword: str  # "orçamento": a customer message containing it moves the deal
     move_stage: str  # "Proposta"
-    template_path: Path  # fixtures/n8n/agent-v2.json
+    template_path: Path  # fixtures/n8n/agent-v2.json; its variants sit next to it
     # inbox id -> "WHATSAPP"/"INSTAGRAM" for Channel::Api inboxes (the organisation's config)
     api_channel_sources: dict[int, str] = field(default_factory=dict)
     active: bool = True
     tags: tuple[str, ...] = ("v2", "lagosta-agent")
+    organisation: str = ""  # the organisation slug its per-organisation faults are keyed by
+    # where the flow answers the customer (Chatwoot's Application API); None: nowhere to answer
+    chatwoot_base_url: str | None = None
+    chatwoot_token: str = field(default="", repr=False)
+    chatwoot_account_id: int = 0
 
 
 @dataclass
 class Workflow:
     setup: WorkflowSetup
-    template: dict[str, Any]
-    fault_nodes: dict[str, list[dict[str, Any]]]  # fault -> the nodes its export changes
+    exports: dict[str | None, dict[str, Any]]  # workflow fault (None: none) -> the export served
     active: bool
     created_at: datetime
     updated_at: datetime
     test_armed: bool = False
+
+    @property
+    def template(self) -> dict[str, Any]:
+        return self.exports[None]
 
     @property
     def webhook_methods(self) -> list[str]:

@@ -1,16 +1,40 @@
-"""Run data in n8n's shape: what each node of an execution received and returned, in the order
-the nodes ran, and how a node failure is recorded."""
+"""Run data in the shape real n8n 1.123 records it (checked against a real execution of the
+template, see tests/sandbox/test_n8n_contract.py):
+
+* a main node: `{startTime, executionIndex, source: [{previousNode}], hints, executionTime,
+  executionStatus, data: {main: [[{json, pairedItem: {item: 0}}], …]}}`;
+* a sub-node of the agent (memory, model, tool), once per call: `{startTime, executionTime,
+  executionIndex, executionStatus, source: [{previousNode: <agent>, previousNodeRun: 0}],
+  inputOverride: {ai_<kind>: [[{json: <what it was asked>}]]}, data: {ai_<kind>: [[{json: <what
+  it answered>}]]}}` — e.g. the memory's `{action: "loadMemoryVariables", values}` →
+  `{action, chatHistory}`, with no session key;
+* a failed node: `executionStatus: "error"` and `error`, and the execution's `resultData.error`.
+
+`executionIndex` is the order nodes started in; the entries are added when a node finishes, so
+the agent's sub-nodes come before the agent in the object."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-# The sub-nodes wired into the agent, and the connection type n8n files their run data under.
-SUB_NODE_KIND = {
-    "Memoria": "ai_memory",
-    "Chat Model": "ai_languageModel",
-    "Mover estagio": "ai_tool",
+# NodeApiError's message for an HTTP status (n8n-workflow's STATUS_CODE_MESSAGES)
+STATUS_MESSAGES = {
+    400: "Bad request - please check your parameters",
+    401: "Authorization failed - please check your credentials",
+    403: "Forbidden - perhaps check your credentials?",
+    404: "The resource you are requesting could not be found",
+    405: "Method not allowed - please check you are using the right HTTP method",
+    409: "Conflict - the request could not be completed due to a conflict",
+    422: "Your request is invalid or could not be processed by the service",
+    429: "The service is receiving too many requests from you",
+    500: "The service was not able to process your request",
+    502: "Bad gateway - the service failed to handle your request",
+    503: (
+        "Service unavailable - try again later or consider setting this node to retry "
+        "automatically (in the node settings)"
+    ),
+    504: "Gateway timed out - perhaps try again later?",
 }
 
 
@@ -24,51 +48,107 @@ class NodeFailure(Exception):
         self.body = body
 
 
+def _ms(moment: float) -> int:
+    return int(moment * 1000)
+
+
 class Run:
-    """Run data in n8n's shape, node by node, in the order the nodes ran."""
+    """Run data in n8n's shape, node by node."""
 
     def __init__(self) -> None:
         self.run_data: dict[str, list[dict[str, Any]]] = {}
         self.last_node: str | None = None
         self.error: dict[str, Any] | None = None
+        self._index = 0
+
+    def start(self) -> tuple[float, int]:
+        """A node starts: its start time and execution index."""
+        index = self._index
+        self._index += 1
+        return time.time(), index
 
     def node(
         self,
         name: str,
-        items: list[dict[str, Any]] | None = None,
+        outputs: list[list[dict[str, Any]]],
         *,
-        outputs: list[list[dict[str, Any]]] | None = None,
         prev: str | None,
-        prev_output: int = 0,
-        started: float | None = None,
-        input_override: dict[str, Any] | None = None,
+        begun: tuple[float, int] | None = None,
     ) -> None:
-        began = time.time() if started is None else started
-        kind = SUB_NODE_KIND.get(name, "main")
-        branches = outputs if outputs is not None else [items or []]
-        entry: dict[str, Any] = {
-            "startTime": int(began * 1000),
-            "executionTime": max(0, int((time.time() - began) * 1000)),
-            "executionStatus": "success",
-            "source": self._source(prev, prev_output),
-            "data": {kind: [[{"json": item} for item in branch] for branch in branches]},
-        }
-        if input_override is not None:
-            entry["inputOverride"] = {kind: [[{"json": input_override}]]}
-        self.run_data.setdefault(name, []).append(entry)
-        if kind == "main":
-            self.last_node = name
+        """A main node that ran: one list of output items per output branch."""
+        began, index = begun or self.start()
+        self.run_data.setdefault(name, []).append(
+            {
+                "startTime": _ms(began),
+                "executionIndex": index,
+                "source": [{"previousNode": prev}] if prev else [],
+                "hints": [],
+                "executionTime": max(0, _ms(time.time()) - _ms(began)),
+                "executionStatus": "success",
+                "data": {
+                    "main": [
+                        [{"json": item, "pairedItem": {"item": 0}} for item in branch] for branch in outputs
+                    ]
+                },
+            }
+        )
+        self.last_node = name
 
-    def fail(
+    def sub_node(
         self,
         name: str,
-        failure: NodeFailure,
+        kind: str,
+        asked: dict[str, Any],
+        answered: dict[str, Any],
         *,
-        prev: str | None,
-        started: float,
-        node_type: str,
-        extra: dict[str, Any] | None = None,
+        agent: str,
+        begun: tuple[float, int],
+        sub_run: bool = False,
     ) -> None:
+        """One call of a sub-node (kind: ai_memory, ai_languageModel, ai_tool)."""
+        began, index = begun
+        entry: dict[str, Any] = {
+            "startTime": _ms(began),
+            "executionTime": max(0, _ms(time.time()) - _ms(began)),
+            "executionIndex": index,
+            "executionStatus": "success",
+            "source": [{"previousNode": agent, "previousNodeRun": 0}],
+            "inputOverride": {kind: [[{"json": asked}]]},
+            "data": {kind: [[{"json": answered}]]},
+        }
+        if sub_run:  # a tool: n8n notes which run of the tool node this call was
+            entry["metadata"] = {"subRun": [{"node": name, "runIndex": len(self.run_data.get(name, []))}]}
+        self.run_data.setdefault(name, []).append(entry)
+
+    def tool_failed(
+        self, name: str, asked: dict[str, Any], failure: NodeFailure, *, agent: str, begun: tuple[float, int]
+    ) -> None:
+        """A tool call the service refused: n8n records the error on the tool's run (its data is
+        what it was asked) and hands the error to the model; the execution goes on."""
+        began, index = begun
+        detail = failure.body.get("error") if isinstance(failure.body, dict) else failure.body
+        self.run_data.setdefault(name, []).append(
+            {
+                "startTime": _ms(began),
+                "executionTime": max(0, _ms(time.time()) - _ms(began)),
+                "executionIndex": index,
+                "executionStatus": "error",
+                "source": [{"previousNode": agent, "previousNodeRun": 0}],
+                "data": {"ai_tool": [[{"json": asked}]]},
+                "inputOverride": {"ai_tool": [[{"json": asked}]]},
+                "metadata": {"subRun": [{"node": name, "runIndex": len(self.run_data.get(name, []))}]},
+                "error": {
+                    "message": f"{failure.message}\n\nDetails: {detail}" if detail else failure.message,
+                    "name": "NodeOperationError",
+                    "description": str(detail) if detail is not None else None,
+                },
+            }
+        )
+
+    def fail(
+        self, name: str, failure: NodeFailure, *, prev: str | None, begun: tuple[float, int], node_type: str
+    ) -> None:
+        began, index = begun
         error: dict[str, Any] = {
             "name": "NodeApiError" if failure.status is not None else "NodeOperationError",
             "message": failure.message,
@@ -76,25 +156,17 @@ class Run:
         }
         if failure.status is not None:
             error["httpCode"] = str(failure.status)
-        entry: dict[str, Any] = {
-            "startTime": int(started * 1000),
-            "executionTime": max(0, int((time.time() - started) * 1000)),
-            "executionStatus": "error",
-            "source": self._source(prev, 0),
-            "error": error,
-        }
-        if extra is not None:
-            kind = SUB_NODE_KIND.get(name, "main")
-            entry["data"] = {kind: [[{"json": extra}]]}
-        self.run_data.setdefault(name, []).append(entry)
+            error["description"] = str(failure.body)[:300] if failure.body is not None else None
+        self.run_data.setdefault(name, []).append(
+            {
+                "startTime": _ms(began),
+                "executionIndex": index,
+                "source": [{"previousNode": prev}] if prev else [],
+                "hints": [],
+                "executionTime": max(0, _ms(time.time()) - _ms(began)),
+                "executionStatus": "error",
+                "error": error,
+            }
+        )
         self.last_node = name
         self.error = error
-
-    @staticmethod
-    def _source(prev: str | None, prev_output: int) -> list[dict[str, Any]]:
-        if prev is None:
-            return []
-        source: dict[str, Any] = {"previousNode": prev}
-        if prev_output:
-            source["previousNodeOutput"] = prev_output
-        return [source]

@@ -1,6 +1,7 @@
-"""The workflow as the n8n double serves it: the template export with the setup's id, name,
-tags and Webhook path, and, while a workflow fault is on, the nodes of the matching
-non-conformant export (so the workflow says what the flow does)."""
+"""The workflow as the n8n double serves it: the organisation's copy of the template export
+(hosts, ids and Webhook path rewritten, as the sandbox imports it into a real n8n) and, while a
+workflow fault is on for that organisation, the copy of the fault's variant instead (so the
+workflow says what the flow does)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from golive.sandbox.n8n.records import Workflow, iso
+from golive.sandbox import workflows
+from golive.sandbox.n8n.records import Workflow, WorkflowSetup, iso
 
 PROJECT_ID = "SbxProject000001"
-# Fault -> the non-conformant export whose changed nodes are served (and run) while it is on.
-FAULT_EXPORTS = {
-    "n8n-move-by-phone": "nonconformant/r1-move-by-identity.json",
-    "n8n-name-memory-key": "nonconformant/r4-name-fallback.json",
-}
 
 
 def stable_id(*parts: str, length: int = 16) -> str:
@@ -27,27 +24,42 @@ def stable_id(*parts: str, length: int = 16) -> str:
     return digest[:length]
 
 
-def fault_nodes(template_path: Path, template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """For each workflow fault: the nodes its non-conformant export changes."""
-    by_name = {node["name"]: node for node in template.get("nodes", [])}
-    changed: dict[str, list[dict[str, Any]]] = {}
-    for fault, relative in FAULT_EXPORTS.items():
-        export = json.loads((template_path.parent / relative).read_text(encoding="utf-8"))
-        changed[fault] = [node for node in export.get("nodes", []) if by_name.get(node["name"]) != node]
-    return changed
+def variables(setup: WorkflowSetup) -> dict[str, str]:
+    """The `Fluxo_Variaveis` values of this organisation's copy."""
+    return {
+        "CRM-Host": setup.crm_base_url,
+        "CRM-BoardKey": setup.board_key,
+        "CW-Host": setup.chatwoot_base_url or "",
+        "CW-Account": str(setup.chatwoot_account_id),
+        "CW-CanaisAPI": json.dumps({str(k): v for k, v in setup.api_channel_sources.items()}),
+    }
+
+
+def exports(setup: WorkflowSetup) -> dict[str | None, dict[str, Any]]:
+    """The organisation's copy of the template and of each workflow fault's variant."""
+    org = workflows.OrgWorkflow(setup.name, setup.webhook_path, variables(setup))
+    folder = Path(setup.template_path).parent
+    found: dict[str | None, dict[str, Any]] = {
+        None: workflows.for_organisation(workflows.load(setup.template_path), org)
+    }
+    for fault, relative in workflows.VARIANTS.items():
+        found[fault] = workflows.for_organisation(workflows.load(folder / relative), org)
+    return found
+
+
+def workflow_fault(faults: frozenset[str]) -> str | None:
+    """The workflow fault on (at most one is served: the first by name)."""
+    on = sorted(f for f in workflows.VARIANTS if f in faults)
+    return on[0] if on else None
 
 
 def served_json(workflow: Workflow, faults: frozenset[str]) -> dict[str, Any]:
     """The workflow as the public API shows it while `faults` are on."""
     setup, template = workflow.setup, workflow.template
-    nodes: list[dict[str, Any]] = copy.deepcopy(template.get("nodes", []))
-    on = sorted(f for f in FAULT_EXPORTS if f in faults)
-    for fault in on:
-        replacements = {node["name"]: node for node in workflow.fault_nodes[fault]}
-        nodes = [copy.deepcopy(replacements.get(node["name"], node)) for node in nodes]
-    for node in nodes:
-        if node.get("type") == "n8n-nodes-base.webhook":
-            node.setdefault("parameters", {})["path"] = setup.webhook_path.strip("/")
+    fault = workflow_fault(faults)
+    served = workflow.exports[fault]
+    nodes: list[dict[str, Any]] = copy.deepcopy(served.get("nodes", []))
+    on = [fault] if fault else []
     base_version = str(template.get("versionId") or stable_id(setup.id))
     version_id = (
         str(uuid.UUID(hashlib.md5("|".join([base_version, *on]).encode()).hexdigest()))
@@ -65,7 +77,7 @@ def served_json(workflow: Workflow, faults: frozenset[str]) -> dict[str, Any]:
         }
         for name in setup.tags
     ]
-    connections = copy.deepcopy(template.get("connections", {}))
+    connections = copy.deepcopy(served.get("connections", {}))
     active_version = (
         {
             "versionId": version_id,

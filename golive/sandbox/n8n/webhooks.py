@@ -52,7 +52,7 @@ class Webhooks:
             if test:
                 workflow.test_armed = False  # a test URL listens for one call
             setup = workflow.setup
-            active_faults = self._state.faults.active
+            active_faults = self._state.faults_of(setup)
             served = served_json(workflow, active_faults)
         raw = await request.body()
         try:
@@ -68,15 +68,6 @@ class Webhooks:
             "webhookUrl": f"{base}/{'webhook-test' if test else 'webhook'}/{path}",
             "executionMode": "test" if test else "production",
         }
-        # Real n8n lets a workflow tag its execution with customData (the "Execution Data"
-        # node); the template's export would do it in its first node. This is how a client
-        # finds the execution a Chatwoot delivery started.
-        custom: dict[str, str] = {}
-        delivery = request.headers.get("x-chatwoot-delivery")
-        if delivery:
-            custom["chatwoot_delivery"] = delivery
-        if isinstance(body, dict) and body.get("id") is not None:
-            custom["chatwoot_message_id"] = str(body["id"])
         with self._state.lock:
             execution = Execution(
                 id=next(self._state.ids),
@@ -84,7 +75,7 @@ class Webhooks:
                 workflow_version_id=str(served["versionId"]),
                 mode="manual" if test else "webhook",
                 workflow_data=served,
-                custom_data=custom,
+                custom_data={},  # the template sets no execution metadata
             )
             self._state.executions[execution.id] = execution
         self._submit(Job(execution.id, setup, item, active_faults))

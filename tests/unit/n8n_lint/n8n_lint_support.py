@@ -13,6 +13,8 @@ TEMPLATE = FIXTURES / "agent-v2.json"
 NONCONFORMANT = FIXTURES / "nonconformant"
 #: a conformant flow without an agent: a scheduled follow-up that moves deals by deal_id
 FOLLOWUP = FIXTURES / "followup-by-deal-id.json"
+#: broken variants of the template that no lint rule covers (the sandbox's workflow faults)
+FAULTS = FIXTURES / "faults"
 RULE_IDS = ("R1", "R2", "R3", "R4", "R5", "R6")
 
 
@@ -25,11 +27,25 @@ class Variant(NamedTuple):
 VARIANTS: dict[str, Variant] = {
     "r1-move-by-identity.json": Variant("R1", {"Mover estagio"}, {"Mover estagio"}),
     "r2-deal-id-from-ai.json": Variant("R2", {"Mover estagio"}, {"Mover estagio"}),
-    "r3-conversation-session-key.json": Variant("R3", {"Memoria", "Buffer"}, {"Memoria", "Buffer"}),
-    "r4-name-fallback.json": Variant("R4", {"Memoria"}, {"Memoria"}),
+    # the memory reads Contexto_Deal.session_key, now built from the conversation id
+    "r3-conversation-session-key.json": Variant("R3", {"Contexto_Deal"}, {"Contexto_Deal", "Memoria"}),
+    # every key derived from the Code node's session_key lacks the channel prefix
+    "r3-key-without-prefix.json": Variant(
+        "R3",
+        {"Identidade canonica"},
+        {"Identidade canonica", "Dados_Evento", "Contexto_Deal", "Buffer", "Memoria"},
+    ),
+    # a name stands in for a missing IGSID, so the identity gate lets the event through
+    "r4-name-fallback.json": Variant(
+        "R4",
+        {"Identidade canonica"},
+        {"Identidade canonica", "Dados_Evento", "Buscar contato", "Contexto_Deal", "Buffer", "Memoria"},
+    ),
     # the gate keeps its name but only drops groups, assigned and handed-off conversations
     "r4-gate-without-identity.json": Variant("R4", {"Identidade valida?"}, {"Buffer", "AI Agent"}),
-    "r5-hardcoded-source.json": Variant("R5", {"Identidade canonica"}, {"Identidade canonica"}),
+    "r5-hardcoded-source.json": Variant(
+        "R5", {"Identidade canonica"}, {"Identidade canonica", "Dados_Evento"}
+    ),
     "r6-igsid-from-identifier.json": Variant("R6", {"Identidade canonica"}, {"Identidade canonica"}),
     "r6-phone-falls-back-to-igsid.json": Variant("R6", {"Buscar contato"}, {"Buscar contato"}),
 }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 from n8n_lint_support import (
+    FAULTS,
     FOLLOWUP,
     NONCONFORMANT,
     RULE_IDS,
@@ -25,11 +27,15 @@ from golive.n8n_lint import PASS, lint_paths
 
 EXPECTED_NODES = {
     "Webhook": "n8n-nodes-base.webhook",
+    "Fluxo_Variaveis": "n8n-nodes-base.set",
     "Filtrar mensagens": "n8n-nodes-base.filter",
     "Identidade canonica": "n8n-nodes-base.code",
+    "Dados_Evento": "n8n-nodes-base.set",
     "Identidade valida?": "n8n-nodes-base.if",
     "Registrar evento invalido": "n8n-nodes-base.noOp",
     "Buscar contato": "n8n-nodes-base.httpRequest",
+    "Contato encontrado?": "n8n-nodes-base.if",
+    "Registrar contato ausente": "n8n-nodes-base.noOp",
     "Garantir deal": "n8n-nodes-base.httpRequest",
     "Contexto_Deal": "n8n-nodes-base.set",
     "Buffer": "n8n-nodes-base.redis",
@@ -37,6 +43,7 @@ EXPECTED_NODES = {
     "Memoria": "@n8n/n8n-nodes-langchain.memoryRedisChat",
     "Chat Model": "@n8n/n8n-nodes-langchain.lmChatOpenAi",
     "Mover estagio": "n8n-nodes-base.httpRequestTool",
+    "Responder no Chatwoot": "n8n-nodes-base.httpRequest",
 }
 
 
@@ -67,8 +74,37 @@ def test_template_has_the_node_names_and_types_the_double_relies_on() -> None:
     assert wiring["Mover estagio"] == "ai_tool"
 
 
+def test_hosts_and_ids_live_in_a_set_node_not_in_licensed_variables() -> None:
+    """n8n Variables ($vars) need a licence on a self-hosted n8n; the hosts are Set-node fields."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert "$vars" not in text
+    variables = {
+        a["name"] for a in node(template(), "Fluxo_Variaveis")["parameters"]["assignments"]["assignments"]
+    }
+    assert {"CRM-Host", "CRM-BoardKey", "CW-Host", "CW-Account"} <= variables
+
+
+def test_no_node_reads_the_code_node_output_except_through_its_successor() -> None:
+    """A $('…') on a Code node's output is empty in n8n 1.123 (vm expression engine, no task
+    runner): only the node right after it reads it, through $json (fixtures/n8n/README.md)."""
+    wf = template()
+    codes = [n["name"] for n in wf["nodes"] if n["type"] == "n8n-nodes-base.code"]
+    text = json.dumps([n["parameters"] for n in wf["nodes"]])
+    for name in codes:
+        assert f"$('{name}')" not in text and f'$(\\"{name}\\")' not in text
+
+
+def test_the_reply_goes_to_the_event_conversation_through_chatwoot() -> None:
+    reply = node(template(), "Responder no Chatwoot")["parameters"]
+    assert reply["method"] == "POST"
+    assert reply["url"].endswith("/conversations/{{ $('Dados_Evento').item.json.conversation_id }}/messages")
+    assert node(template(), "Responder no Chatwoot")["credentials"]["httpHeaderAuth"]["name"]
+
+
 @pytest.mark.parametrize(
-    "path", [TEMPLATE, FOLLOWUP, *(NONCONFORMANT / f for f in sorted(VARIANTS))], ids=lambda p: p.name
+    "path",
+    [TEMPLATE, FOLLOWUP, *(NONCONFORMANT / f for f in sorted(VARIANTS)), *sorted(FAULTS.glob("*.json"))],
+    ids=lambda p: p.name,
 )
 def test_fixtures_have_no_secrets_and_no_hosts(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
@@ -148,8 +184,12 @@ def test_r1_message_names_the_by_identity_route() -> None:
 def test_specific_failure_messages() -> None:
     r2 = finding(lint_paths([NONCONFORMANT / "r2-deal-id-from-ai.json"]), "R2", "Mover estagio")
     assert "$fromAI" in r2.message and "$fromAI('deal_id'" in r2.evidence
-    r3 = finding(lint_paths([NONCONFORMANT / "r3-conversation-session-key.json"]), "R3", "Memoria")
-    assert "conversation" in r3.message and "instagram:conversation:" in r3.evidence
+    r3 = finding(lint_paths([NONCONFORMANT / "r3-conversation-session-key.json"]), "R3", "Contexto_Deal")
+    assert "conversation" in r3.message and ":conversation:" in r3.evidence
+    memory = finding(lint_paths([NONCONFORMANT / "r3-conversation-session-key.json"]), "R3", "Memoria")
+    assert "Contexto_Deal.session_key" in memory.evidence
+    bare = finding(lint_paths([NONCONFORMANT / "r3-key-without-prefix.json"]), "R3", "Memoria")
+    assert "without the" in bare.message and "Identidade canonica.session_key" in bare.evidence
     r4 = finding(lint_paths([NONCONFORMANT / "r4-name-fallback.json"]), "R4", "Memoria")
     assert "sender.name" in r4.message and "'unknown'" in r4.message
     r5 = finding(lint_paths([NONCONFORMANT / "r5-hardcoded-source.json"]), "R5", "Identidade canonica")

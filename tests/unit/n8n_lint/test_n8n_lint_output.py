@@ -199,7 +199,7 @@ def test_run_exit_1_when_a_rule_fails_and_json_output() -> None:
     path = NONCONFORMANT / "r5-hardcoded-source.json"
     assert run([path], as_json=True, out=out, err=io.StringIO()) == 1
     data = json.loads(out.getvalue())
-    assert [d["rule"] for d in data if d["verdict"] == "fail"] == ["R5"]
+    assert {d["rule"] for d in data if d["verdict"] == "fail"} == {"R5"}
 
 
 def test_run_exit_2_for_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

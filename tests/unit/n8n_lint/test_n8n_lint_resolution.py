@@ -75,8 +75,7 @@ def test_memory_key_resolves_through_set_node(form: str, key: str, ok: bool) -> 
     assert finding(findings, "R2", "Mover estagio").verdict == PASS
 
 
-CODE_GOOD = """const ident = $('Identidade canonica').item.json;
-const chave = ident.session_key;
+CODE_GOOD = """const chave = $('Dados_Evento').item.json.session_key;
 return [{ json: { SessionKey: chave } }];
 """
 CODE_BAD = """const body = $('Webhook').item.json.body;
@@ -93,20 +92,20 @@ def test_memory_key_resolves_through_code_node(code: str, ok: bool) -> None:
         {
             "parameters": {"jsCode": code},
             "id": "f0000000-0000-4000-8000-000000000001",
-            "name": "Fluxo_Variaveis",
+            "name": "Fluxo_Chave",
             "type": "n8n-nodes-base.code",
             "typeVersion": 2,
             "position": [0, 0],
         }
     )
-    connect(wf, "Contexto_Deal", ["Fluxo_Variaveis"])
-    connect(wf, "Fluxo_Variaveis", ["Buffer"])
-    node(wf, "Memoria")["parameters"]["sessionKey"] = "={{ $('Fluxo_Variaveis').item.json.SessionKey }}"
+    connect(wf, "Contexto_Deal", ["Fluxo_Chave"])
+    connect(wf, "Fluxo_Chave", ["Buffer"])
+    node(wf, "Memoria")["parameters"]["sessionKey"] = "={{ $('Fluxo_Chave').item.json.SessionKey }}"
     findings = lint(wf)
     memory = finding(findings, "R3", "Memoria")
-    assert "Fluxo_Variaveis.SessionKey" in memory.evidence
+    assert "Fluxo_Chave.SessionKey" in memory.evidence
     assert memory.verdict == (PASS if ok else FAIL)
-    assert finding(findings, "R3", "Fluxo_Variaveis").verdict == (PASS if ok else FAIL)
+    assert finding(findings, "R3", "Fluxo_Chave").verdict == (PASS if ok else FAIL)
     if not ok:
         assert "conversation" in memory.message
 

@@ -151,7 +151,7 @@ def test_r3_raw_id_without_prefix_fails() -> None:
 
 def test_r4_buffer_and_agent_need_an_identity_gate() -> None:
     wf = template()
-    connect(wf, "Identidade canonica", ["Buscar contato"])  # bypass "Identidade valida?"
+    connect(wf, "Dados_Evento", ["Buscar contato"])  # bypass "Identidade valida?"
     findings = lint(wf)
     assert failing_rules(findings) == {"R4"}
     assert {f.node for f in failing(findings)} == {"Buffer", "AI Agent"}
@@ -194,8 +194,9 @@ def test_r4_identity_fallbacks_in_a_lookup(expression: str, what: str) -> None:
 
 
 IDENT_JS_SOURCE_LINE = (
-    "  const source = Object.hasOwn(CHANNEL_TO_SOURCE, conv.channel)"
-    " ? CHANNEL_TO_SOURCE[conv.channel] : null;\n"
+    "  let source = null;\n"
+    "  if (Object.hasOwn(CHANNEL_TO_SOURCE, conv.channel)) source = CHANNEL_TO_SOURCE[conv.channel];\n"
+    "  else if (conv.channel === 'Channel::Api' && SOURCES.includes(configured)) source = configured;\n"
 )
 
 
@@ -248,10 +249,10 @@ def test_r6_igsid_used_as_a_phone_fails() -> None:
 def test_r6_identifier_before_source_id_fails() -> None:
     wf = template()
     params = node(wf, "Identidade canonica")["parameters"]
-    old = "conv.contact_inbox?.source_id ?? body.sender?.identifier"
+    old = "conv.contact_inbox?.source_id ?? message.sender?.identifier"
     assert old in params["jsCode"]
     params["jsCode"] = params["jsCode"].replace(
-        old, "body.sender?.identifier ?? conv.contact_inbox?.source_id"
+        old, "message.sender?.identifier ?? conv.contact_inbox?.source_id"
     )
     f = finding(lint(wf), "R6", "Identidade canonica")
     assert f.verdict == FAIL and "prefers sender.identifier" in f.message
