@@ -24,6 +24,7 @@ from golive.clients.ledger import Ledger
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Injection, Organisation
 from golive.errors import ConfigError
+from golive.identity import InvalidIdentity, parse_key
 from golive.payloads import chatwoot
 from golive.scenario.data import DataFactory, Person
 
@@ -224,9 +225,17 @@ class Conversations:
         return self.crm_webhook.prepare(payload, signing=signing, build=self.build, extra_headers=headers)
 
     def _opened_in_chatwoot(self, channel: Channel, conv: chatwoot.Conversation) -> chatwoot.Conversation:
-        """The conversation with Chatwoot's ids, once opened there (when the profile has a
-        Chatwoot API and the customer has an id the inbox can link: otherwise as it was)."""
-        if self.chatwoot_api is None or not conv.source_id or conv.inbox_id != self.org.inboxes[channel].id:
+        """The conversation with Chatwoot's ids, once opened there — when the profile has a
+        Chatwoot API and the channel could have opened it: a customer with a valid id, on the
+        organisation's inbox, not yet assigned. Otherwise (a scenario's hand-made shape: a
+        placeholder id, an auto-assigned conversation) the events are delivered as they are."""
+        if (
+            self.chatwoot_api is None
+            or conv.source_id is None
+            or conv.inbox_id != self.org.inboxes[channel].id
+            or conv.assignee is not None
+            or not _channel_could_open(channel, conv)
+        ):
             return conv
         opened: Opened = self.chatwoot_api.open_conversation(
             inbox_id=conv.inbox_id,
@@ -315,3 +324,14 @@ class Conversations:
         return chatwoot.Message(
             id=mid, content=text, created_at=time.time(), source_id=f"golive-{self.data.run_id}-{mid}"
         )
+
+
+def _channel_could_open(channel: Channel, conv: chatwoot.Conversation) -> bool:
+    """Would Meta's channel have created this contact in Chatwoot? Only for a real id: an IGSID,
+    or a wa_id with the phone in E.164 (Chatwoot refuses any other phone)."""
+    key = f"{channel}:{conv.source_id if channel == 'instagram' else conv.contact.phone_number}"
+    try:
+        parse_key(key)
+    except InvalidIdentity:
+        return False
+    return True
