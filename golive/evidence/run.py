@@ -57,6 +57,22 @@ def git_branch(root: Path) -> str:
 class RunDir:
     root: Path
 
+    # Every top-level folder a golive run may hold: retention deletes a run folder only when it
+    # holds nothing else (golive/evidence/run_shape.py), so a new one is named here.
+    FOLDERS = (
+        "allure-results",  # one result per scenario per organisation
+        "sql",  # the runbook's verification queries, per organisation
+        "exchanges",
+        "summary",  # the typed run summary, per organisation
+        "fingerprint",
+        "logs",  # golive smoke's per-organisation logs
+        "ledger",  # what the run created on the target (cleanup)
+        "preflight",  # each organisation's live checks before the scenarios
+        "monitor",  # the window after the run
+        "evidence",  # dossier, offline report, bundle per organisation
+        "runs",  # the kill matrix's sub-runs
+    )
+
     @property
     def run_id(self) -> str:
         return self.root.name

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from golive.evidence.run import RunDir
+
 RUN_NAME_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}(-kill-matrix)?$")
 # What golive writes at the top of a run folder (a run, its evidence, a kill matrix).
-GOLIVE_DIRS = frozenset(
-    {"allure-results", "sql", "exchanges", "summary", "logs", "evidence", "fingerprint", "ledger", "runs"}
-)
+GOLIVE_DIRS = frozenset(RunDir.FOLDERS)
 GOLIVE_FILES = re.compile(
     r"^(junit(-[A-Za-z0-9._-]+)?\.xml|kill-matrix\.(md|json)|[A-Za-z0-9._-]+\.log|\.golive-[a-z-]+|\.[a-z-]+\.lock)$"
 )

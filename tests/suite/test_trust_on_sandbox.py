@@ -14,15 +14,25 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from trust_support import ORG, clean_env, leaks, planted_secrets, runbook_env, sandbox_org
+from trust_support import (
+    ORG,
+    UNSET_ON_THE_SANDBOX,
+    clean_env,
+    leaks,
+    planted_secrets,
+    runbook_env,
+    sandbox_org,
+)
 
 from golive.clients.control import ControlClient
 from golive.clients.http import build_client
+from golive.commands.monitor import monitor_after_run
 from golive.commands.smoke import EvidenceRequest, run_smoke
 from golive.commands.subrun import SubRun
 from golive.config import SETTINGS
@@ -35,6 +45,7 @@ from golive.sandbox.postgres import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
+SLUGS = ("sandbox-pilot", "sandbox-second")
 EXAMPLE = ROOT / "fixtures" / "attestations" / "example.toml"
 SECRET_VARIABLES = {s.runbook_env for s in SETTINGS if s.secret}
 PYTEST_TOTALS = r"\d+ (passed|failed)(, .*)? in [\d.]+s"  # pytest's last line: a scenario ran
@@ -174,12 +185,14 @@ def test_a_target_configured_only_through_smoke_variables_reaches_a_signed_go(
 ) -> None:
     org = sandbox_org(sandbox)
     env = runbook_env(org)
-    assert {s.runbook_env for s in SETTINGS if not s.key.startswith("control.")} == set(env)
+    every = {s.runbook_env for s in SETTINGS if not s.key.startswith("control.")}
+    assert every - UNSET_ON_THE_SANDBOX == set(env)
     reports = tmp_path / "reports"
+    control.run_backfill()  # a staging's team runs its own backfill before the smoke (5.1–5.3)
 
     code, output = run_runbook(reports, "runbook-go", clean_env(**env))
 
-    assert code == 1, output[-3000:]  # the suite alone is NOT PROVEN: three scenarios need a person
+    assert code == 1, output[-3000:]  # the suite alone is NOT PROVEN: five scenarios need a person
     assert "NOT PROVEN  runbook" in output and " 0 failed" in output, output[-3000:]
     run = reports / "runbook-go"
     summary = json.loads((run / "summary" / "runbook.json").read_text(encoding="utf-8"))
@@ -189,7 +202,10 @@ def test_a_target_configured_only_through_smoke_variables_reaches_a_signed_go(
         if s["attest"] and "smoke" in s["tags"]
     )
     assert attestable == [
+        "api_records: A deal for another organisation's contact is refused",
         "api_security: One organisation's key cannot read or move another organisation's deal",
+        "channel_isolation: A delivery that names another organisation in a header is filed under its "
+        "inbox's organisation",
         "channel_isolation: Two tenants on the same Chatwoot account stay apart",
         "webhook_recovery: A delivery lost during an outage is replayed once the CRM is back",
     ]
@@ -205,6 +221,14 @@ def test_a_target_configured_only_through_smoke_variables_reaches_a_signed_go(
     )
     (tmp_path / "release-manager.pem.pub").write_text(f"{public.decode()} Ana Souza <ana@lagosta.example>\n")
     secrets = planted_secrets(sandbox)
+    # The window after the run: GO on a staging needs 30 quiet minutes (`golive monitor --window
+    # 30m`). The test watches the sandbox's short window for real, then stands in for the rest of
+    # the half hour with the same report at 30 min — the monitor's own rules are tested elsewhere.
+    (watched,) = monitor_after_run(
+        root=ROOT, run_dir=run, organisations=["runbook"], env=clean_env(**env), say=print
+    ).values()
+    assert watched.verdict == "ok" and watched.complete
+    replace(watched, window_s=1800.0, window_label="30m", observed_s=1800.0).write(run)
 
     built = build_run_evidence(
         run,
@@ -290,12 +314,13 @@ def test_pytest_xdist_gives_one_run_with_merged_evidence_that_reaches_go(
     assert code == 0, output[-3000:]
     assert [p.name for p in reports.iterdir() if not p.name.startswith(".")] == ["xdist"]  # one run folder
     run = reports / "xdist"
-    for slug in ("sandbox-pilot", "sandbox-second"):
+    for slug in SLUGS:
         summary = json.loads((run / "summary" / f"{slug}.json").read_text(encoding="utf-8"))
         assert summary["run_id"] == "xdist"
         assert {s["outcome"] for s in summary["scenarios"]} == {"passed"}
         assert len({s["nodeid"] for s in summary["scenarios"]}) == len(summary["scenarios"]) >= 49
         assert json.loads((run / "sql" / f"{slug}.json").read_text())["consistency_problems"] == {}
+    monitor_after_run(root=ROOT, run_dir=run, organisations=list(SLUGS), env=env, say=print)
     built = build_run_evidence(
         run,
         signed_off_by=None,

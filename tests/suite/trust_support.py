@@ -55,8 +55,27 @@ def runbook_env(org: Organisation) -> dict[str, str]:
         "SMOKE_N8N_MOVE_KEYWORD": org.n8n.move_keyword or "",
         "SMOKE_N8N_MOVE_STAGE": org.n8n.move_stage or "",
         "SMOKE_DATABASE_URL": org.database_dsn.reveal(),
+        "SMOKE_CHATWOOT_VERSION": org.chatwoot_version,
+        "SMOKE_N8N_TRIGGER": org.n8n.trigger,
+        "SMOKE_REDIS_URL": org.redis_url.reveal() if org.redis_url else "",
+        "SMOKE_UI_USER": org.ui_user or "",
+        "SMOKE_UI_PASSWORD": org.ui_password.reveal() if org.ui_password else "",
+        "SMOKE_MONITOR_WINDOW": org.monitor_window or "",
     }
     return {name: value for name, value in values.items() if value}
+
+
+# Settings a sandbox profile leaves unset: the agent flow's parts are found by role, and the
+# CRM's web app is at its base URL.
+UNSET_ON_THE_SANDBOX = {
+    "SMOKE_N8N_TRIGGER_NODE",
+    "SMOKE_N8N_AGENT_NODE",
+    "SMOKE_N8N_MEMORY_NODE",
+    "SMOKE_N8N_DEAL_NODE",
+    "SMOKE_N8N_REPLY_NODE",
+    "SMOKE_N8N_STAGE_TOOLS",
+    "SMOKE_UI_BASE_URL",
+}
 
 
 def clean_env(**smoke: str) -> dict[str, str]:
