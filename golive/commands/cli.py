@@ -232,7 +232,8 @@ def check_config(
             console.print(f"  without {capability}: {reason}", markup=False)
 
 
-from golive.commands import cli_ops  # noqa: E402, F401 - CI, retention and test-data commands join the app
+# The CI, retention and test-data commands, and api-check and mutation, join the app.
+from golive.commands import cli_ops, cli_quality  # noqa: E402, F401
 
 
 def main() -> None:

@@ -9,13 +9,24 @@ from pathlib import Path
 RUN_NAME_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}(-kill-matrix)?$")
 # What golive writes at the top of a run folder (a run, its evidence, a kill matrix).
 GOLIVE_DIRS = frozenset(
-    {"allure-results", "sql", "exchanges", "summary", "logs", "evidence", "fingerprint", "ledger", "runs"}
+    {
+        "allure-results",
+        "sql",
+        "exchanges",
+        "summary",
+        "logs",
+        "evidence",
+        "fingerprint",
+        "ledger",
+        "runs",
+        "api-check",
+    }
 )
 GOLIVE_FILES = re.compile(
     r"^(junit(-[A-Za-z0-9._-]+)?\.xml|kill-matrix\.(md|json)|[A-Za-z0-9._-]+\.log|\.golive-[a-z-]+|\.[a-z-]+\.lock)$"
 )
 # A ledger counts: it lists records a run created on a target, which cleanup needs.
-RESULT_MARKERS = ("summary/*.json", "kill-matrix.json", "ledger/*.jsonl")
+RESULT_MARKERS = ("summary/*.json", "kill-matrix.json", "ledger/*.jsonl", "api-check/*/summary.json")
 
 
 def foreign_entries(folder: Path) -> list[str]:

@@ -74,6 +74,7 @@ BUSINESS_TABLES = (
     "board_stages",
     "boards",
     "contacts",
+    "crm_companies",
     "organizations",
 )
 
