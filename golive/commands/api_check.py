@@ -47,6 +47,7 @@ READONLY_PHASES = "examples,coverage,fuzzing"
 # Checks that need a write to mean anything, or that Schemathesis only runs on write operations,
 # stay on for the sandbox; on a staging they are moot (GET only).
 TIMEOUT_S = 900
+SMOKE_EXAMPLES = 10  # `golive smoke` on the sandbox: a bounded run (`golive api-check` defaults to 25)
 
 
 @dataclass(frozen=True)

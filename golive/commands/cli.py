@@ -56,6 +56,9 @@ def smoke(
             help="watch this long after the run (default: the profile's [monitor] window; off = skip)"
         ),
     ] = None,
+    api_check: Annotated[
+        bool, typer.Option(help="Schemathesis on the sandbox organisations' CRM API (golive api-check)")
+    ] = True,
 ) -> None:
     """Run the suite for every organisation in parallel, then build each one's Go/No-Go evidence.
 
@@ -80,6 +83,7 @@ def smoke(
             evidence=request,
             say=_say,
             monitor_window=monitor_window,
+            api_check=api_check,
         )
     except GoliveError as exc:
         raise _fail(exc) from None

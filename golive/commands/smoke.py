@@ -14,7 +14,7 @@ from golive.commands.monitor import monitor_after_run
 from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
-from golive.errors import ConfigError
+from golive.errors import ConfigError, GoliveError
 from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.build import RunEvidence, build_run_evidence
 from golive.evidence.run import RunDir, new_run_id
@@ -54,13 +54,14 @@ def run_smoke(
     evidence: EvidenceRequest | None = None,
     say: Callable[[str], None] = print,
     monitor_window: str | None = None,
+    api_check: bool = True,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     slugs = list(orgs) or sandbox_slugs(root / "orgs")
     run = RunDir(root / "reports" / (run_id or new_run_id()))
     with running(run.root, on_discard=lambda folder: _say_why(folder, say)):
         run.create()
         (run.root / "logs").mkdir(exist_ok=True)
-        return _run(root, run, slugs, pytest_args, parallel, evidence, say, monitor_window)
+        return _run(root, run, slugs, pytest_args, parallel, evidence, say, monitor_window, api_check)
 
 
 def _run(
@@ -72,6 +73,7 @@ def _run(
     evidence: EvidenceRequest | None,
     say: Callable[[str], None],
     monitor_window: str | None,
+    api_check: bool = True,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
@@ -94,6 +96,8 @@ def _run(
             monitor_after_run(
                 root=root, run_dir=run.root, organisations=slugs, env=env, say=say, window=monitor_window
             )
+        if api_check:  # Schemathesis on the sandbox's CRM API, into the evidence (issue 16)
+            api_check_sandboxes(root, run, [s for s in slugs if s in sandbox_slugs(orgs_dir)], env, say)
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say)
@@ -101,6 +105,21 @@ def _run(
         if sandbox is not None:
             sandbox.stop()
     return run, results, built
+
+
+def api_check_sandboxes(
+    root: Path, run: RunDir, slugs: list[str], env: Mapping[str, str], say: Callable[[str], None]
+) -> None:
+    """`golive api-check` for the sandbox organisations, with a small budget; a failure to run
+    it is said, never fatal to the smoke."""
+    if not slugs:
+        return
+    from golive.commands.api_check import SMOKE_EXAMPLES, check_organisations
+
+    try:
+        check_organisations(root, run.root, slugs, env=env, max_examples=SMOKE_EXAMPLES, say=say)
+    except GoliveError as exc:
+        say(f"api-check not run: {exc}")
 
 
 def _say_why(folder: Path, say: Callable[[str], None]) -> None:
