@@ -16,6 +16,7 @@ its `mutate_and_test` applies one, runs the test command and restores the file. 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -86,8 +87,9 @@ def init_session(db_path: Path, root: Path, config: MutationConfig) -> dict[str,
     cr = _engine()
     excluded: dict[str, int] = dict.fromkeys(config.exclude, 0)
     exclusions = Exclusions(root, config.exclude)
-    with cr.work_db.use_db(str(db_path), cr.work_db.WorkDB.Mode.create) as db:
-        cr.commands.init([Path(m) for m in config.modules], db, {})
+    db_path = db_path.resolve()
+    with cr.work_db.use_db(str(db_path), cr.work_db.WorkDB.Mode.create) as db, contextlib.chdir(root):
+        cr.commands.init([Path(m) for m in config.modules], db, {})  # paths relative to the root
         for item in db.pending_work_items:
             mutation = item.mutations[0]
             why = exclusions.why(str(mutation.module_path), mutation.start_pos, mutation.end_pos)
@@ -174,7 +176,9 @@ def execute_session(
     timings_path = db_path.with_name(TIMINGS)
     timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
     with cr.work_db.use_db(str(db_path), cr.work_db.WorkDB.Mode.open) as db:
+        # A fixed shuffle: a run cut short by its budget still samples every module.
         pending = sorted(db.pending_work_items, key=lambda i: _identity(i.mutations[0]))
+        random.Random(0).shuffle(pending)
         total = len(pending)
         count = max(1, min(workers or config.workers, total or 1))
         say(f"mutation: {total} mutant(s) to test, {count} at a time (copies of the project)")
@@ -211,7 +215,16 @@ def execute_session(
     return timings
 
 
-def matching_items(db_path: Path, wanted: Sequence[dict[str, Any]]) -> dict[int, str]:
+def keep_only(db_path: Path, job_ids: set[str]) -> None:
+    """Mark every pending mutant but these "not sampled" (a fixed sample)."""
+    cr = _engine()
+    with cr.work_db.use_db(str(db_path), cr.work_db.WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            if item.job_id not in job_ids:
+                db.set_result(item.job_id, _skipped(SKIPPED_NOT_SAMPLED))
+
+
+def matching_items(db_path: Path, root: Path, wanted: Sequence[dict[str, Any]]) -> dict[int, str]:
     """For each wanted mutant (module, function, operator, the line it produces), the job id of
     the session's work item that makes it (index -> job id); a wanted mutant the code no longer
     has is left out."""
@@ -228,7 +241,7 @@ def matching_items(db_path: Path, wanted: Sequence[dict[str, Any]]) -> dict[int,
                 if want.get("function") and m.definition_name != want["function"]:
                     continue
                 path = str(m.module_path)
-                sources.setdefault(path, Path(path).read_text(encoding="utf-8"))
+                sources.setdefault(path, (root / path).read_text(encoding="utf-8"))
                 if want["line"] in mutated_lines(sources[path], m):
                     found[n] = item.job_id
     return found

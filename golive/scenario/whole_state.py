@@ -114,12 +114,31 @@ def _link(sql: SqlVerifier, sent: Sent, out: Mismatches) -> dict[str, Any] | Non
     suffix = f"/app/accounts/{conv.account_id}/conversations/{conv.display_id}"
     if not str(row["chatwoot_url"] or "").endswith(suffix):
         out.expect(_LINK, "chatwoot_url", f"…{suffix}", row["chatwoot_url"])
+    _last_message(sent, row, out)
     if row["deal_id"] is not None:
         deal = sql.deal_row(str(row["deal_id"]))
         owner = (deal or {}).get("contact_id")
         if deal is None or deal["organization_id"] != sql.organization_id or owner != row["contact_id"]:
             out.expect(_LINK, "deal_id", "a deal of the link's contact in this organisation", row["deal_id"])
     return row
+
+
+def _last_message(sent: Sent, row: dict[str, Any], out: Mismatches) -> None:
+    """What the message event wrote on the link (§3.4 step 2–3), when the suite delivered it after
+    the conversation existed: the preview, who wrote last and, for a first message, the unread
+    count (the conversation event's, plus one for a customer's message the cache took in)."""
+    events = [d.event for d in sent.deliveries]
+    if sent.via == "chatwoot" or not events or events[-1] != "message_created":
+        return
+    msg = sent.message
+    out.expect(_LINK, "last_message_preview", (msg.content or "")[:100], row["last_message_preview"])
+    sender = "customer" if msg.message_type == "incoming" else "agent"
+    out.expect(
+        _LINK, "last_message_sender", sender, row["last_message_sender"], f"a {msg.message_type} message"
+    )
+    if events == ["conversation_created", "message_created"] and len(sent.answers) == len(events):
+        unread = sent.conversation.unread_count + (1 if msg.message_type == "incoming" else 0)
+        out.expect(_LINK, "unread_count", unread, row["unread_count"], "the event's count + this message")
 
 
 def _contact(
