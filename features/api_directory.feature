@@ -31,3 +31,15 @@ Feature: The public API's lists and records, as its document describes them
   Scenario: The sales board is found by its key
     When an automation looks the sales board up by its key
     Then the board by key is the one the list gives, and an unknown key is not found
+
+  @regression @needs_api
+  Scenario: A note on a contact is listed for that contact and type, as written
+    Given a note and a call recorded on a contact
+    When an automation lists the contact's notes
+    Then only that note is listed, exactly as written
+
+  @regression @needs_api @needs_board
+  Scenario: A deal moved by stage id lands in exactly that stage, and a move marked won closes it
+    Given a deal in the first stage of the sales board
+    When an automation moves it by stage id, then to another stage marked won
+    Then the deal is in each stage it was sent to, changed in nothing else, and won at the end

@@ -89,3 +89,33 @@ def _(organisation: Organisation, crm: CrmClient) -> dict[str, Any]:
 @then("the board by key is the one the list gives, and an unknown key is not found")
 def _(organisation: Organisation, board_found: dict[str, Any]) -> None:
     api_directory.board_is_the_listed_one(organisation, board_found)
+
+
+@given("a note and a call recorded on a contact", target_fixture="note")
+def _(crm: CrmClient, data: DataFactory) -> api_directory.Written:
+    return api_directory.note_on_a_contact(crm, data)
+
+
+@when("an automation lists the contact's notes", target_fixture="notes")
+def _(crm: CrmClient, note: api_directory.Written) -> Answer:
+    return api_directory.notes_of_the_contact(crm, note)
+
+
+@then("only that note is listed, exactly as written")
+def _(note: api_directory.Written, notes: Answer) -> None:
+    api_directory.only_that_note_is_listed(note, notes)
+
+
+@given("a deal in the first stage of the sales board", target_fixture="moved")
+def _(organisation: Organisation, crm: CrmClient, data: DataFactory) -> api_directory.Moved:
+    return api_directory.deal_in_first_stage(organisation, crm, data)
+
+
+@when("an automation moves it by stage id, then to another stage marked won", target_fixture="moved")
+def _(crm: CrmClient, moved: api_directory.Moved) -> api_directory.Moved:
+    return api_directory.moved_by_stage_id_then_won(crm, moved)
+
+
+@then("the deal is in each stage it was sent to, changed in nothing else, and won at the end")
+def _(crm: CrmClient, moved: api_directory.Moved) -> None:
+    api_directory.lands_in_each_stage_and_is_won(crm, moved)

@@ -275,3 +275,91 @@ def board_is_the_listed_one(organisation: Organisation, found: dict[str, Any]) -
         raise AssertionError(f"searching boards by {str(organisation.board_key).upper()[:4]!r}: {search}")
     if found["unknown"].status != 404 or found["unknown"].code != "NOT_FOUND":
         raise AssertionError(f"an unknown board key answered {found['unknown'].describe()}, expected 404")
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+def note_on_a_contact(crm: CrmClient, data: DataFactory) -> Written:
+    contact = crm.upsert_contact(name=data.name(), email=f"golive-{data.chatwoot_id()}@example.com")
+    note = {
+        "type": "note",
+        "title": "  Ligou pedindo orçamento  ",
+        "description": "Quer mesa para 8",
+        "date": "2026-04-02T18:00:00Z",
+        "contact_id": contact.id,
+        "metadata": {"party_size": 8, "channel": "WHATSAPP"},
+    }
+    body = _ok(crm.call("POST", "/activities", json=note), "a note on a contact", 201)
+    expected = {
+        **note,
+        "title": "Ligou pedindo orçamento",
+        "date": "2026-04-02T18:00:00+00:00",
+        "completed": False,
+        "deal_id": None,
+        "client_company_id": None,
+    }
+    _same_record("the created note", expected, body["data"])
+    crm.call("POST", "/activities", json={"type": "call", "title": "Retornar", "contact_id": contact.id})
+    return Written(body["data"]["id"], expected)
+
+
+def notes_of_the_contact(crm: CrmClient, written: Written) -> Answer:
+    params = {"contact_id": written.expected["contact_id"], "type": "note"}
+    return crm.call("GET", "/activities", params=params)
+
+
+def only_that_note_is_listed(written: Written, listed: Answer) -> None:
+    rows = _ok(listed, "the contact's notes")["data"]
+    if [r["id"] for r in rows] != [written.id]:
+        raise AssertionError(f"the contact's notes are {rows}, expected only note {written.id}")
+    _same_record("the listed note", {"id": written.id, **written.expected}, rows[0])
+
+
+# --- a move by stage id ------------------------------------------------------------------------
+
+
+@dataclass
+class Moved:
+    deal: dict[str, Any]
+    stage_ids: list[str]
+    answers: list[Answer] = field(default_factory=list)
+
+
+def deal_in_first_stage(organisation: Organisation, crm: CrmClient, data: DataFactory) -> Moved:
+    board = organisation.board_key
+    assert board is not None
+    stages = [s.id for s in crm.stages(board)]
+    contact = crm.upsert_contact(name=data.name(), email=f"golive-{data.chatwoot_id()}@example.com")
+    deal, _ = crm.create_deal(title=f"golive move {data.chatwoot_id()}", board=board, contact_id=contact.id)
+    return Moved(_ok(crm.call("GET", f"/deals/{deal.id}"), "the new deal")["data"], stages)
+
+
+def moved_by_stage_id_then_won(crm: CrmClient, moved: Moved) -> Moved:
+    deal = moved.deal["id"]
+    moved.answers.append(
+        crm.call("POST", f"/deals/{deal}/move-stage", json={"to_stage_id": moved.stage_ids[2]})
+    )
+    won = {"to_stage_id": moved.stage_ids[1].upper(), "mark": "won"}
+    moved.answers.append(crm.call("POST", f"/deals/{deal}/move-stage", json=won))
+    return moved
+
+
+def lands_in_each_stage_and_is_won(crm: CrmClient, moved: Moved) -> None:
+    first, second = (_ok(a, "a move by stage id")["data"] for a in moved.answers)
+    kept = {k: moved.deal[k] for k in ("id", "title", "value", "board_id", "contact_id", "loss_reason")}
+    _same_record(
+        "the deal moved by stage id",
+        {**kept, "stage_id": moved.stage_ids[2], "is_won": False, "is_lost": False, "closed_at": None},
+        first,
+    )
+    _same_record(
+        "the deal moved with mark won",
+        {**kept, "stage_id": moved.stage_ids[1], "is_won": True, "is_lost": False},
+        second,
+    )
+    if second["closed_at"] is None:
+        raise AssertionError("a deal marked won has no closed_at")
+    _same_record(
+        "the won deal read back", second, _ok(crm.call("GET", f"/deals/{moved.deal['id']}"), "a read")["data"]
+    )
