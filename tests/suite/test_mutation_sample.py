@@ -41,6 +41,14 @@ SAMPLE = [
         "operator": "core/ReplaceComparisonOperator_Eq_NotEq",
         "line": '"customer" if kind != "incoming" else "agent",',
     },
+    # an agent's reply is not counted unread (issue 16: "an outgoing message increments the unread
+    # count" survived before the whole-state checks looked at the count)
+    {
+        "module": f"{CRM}/messages.py",
+        "function": "created",
+        "operator": "core/NumberReplacer",
+        "line": '1 if kind == "incoming" else 1,',
+    },
     # Chatwoot ids past the `int` column are refused, not stored
     {
         "module": f"{CRM}/inputs.py",
