@@ -72,8 +72,10 @@ def _(organisation: Organisation, crm: CrmClient, data: DataFactory) -> api_dire
 
 
 @when("an automation lists the deals by status", target_fixture="listed_deals")
-def _(crm: CrmClient, by_status: api_directory.DealsByStatus) -> dict[str, list[dict[str, Any]]]:
-    return api_directory.deals_listed_by_status(crm, by_status)
+def _(
+    organisation: Organisation, crm: CrmClient, by_status: api_directory.DealsByStatus
+) -> dict[str, list[dict[str, Any]]]:
+    return api_directory.deals_listed_by_status(organisation, crm, by_status)
 
 
 @then("each status lists exactly its deal, with its closing flags and loss reason")

@@ -227,11 +227,14 @@ def deals_open_won_and_lost(organisation: Organisation, crm: CrmClient, data: Da
     return DealsByStatus(contact.id, ids[0], ids[1], ids[2], title)
 
 
-def deals_listed_by_status(crm: CrmClient, deals: DealsByStatus) -> dict[str, list[dict[str, Any]]]:
-    return {
-        status: _ok(crm.call("GET", "/deals", params={"q": deals.title, "status": status}), status)["data"]
-        for status in ("open", "won", "lost")
-    }
+def deals_listed_by_status(
+    organisation: Organisation, crm: CrmClient, deals: DealsByStatus
+) -> dict[str, list[dict[str, Any]]]:
+    listed = {}
+    for status in ("open", "won", "lost"):
+        params = {"q": deals.title, "status": status, "board_key": organisation.board_key}
+        listed[status] = _ok(crm.call("GET", "/deals", params=params), status)["data"]
+    return listed
 
 
 def each_status_lists_its_deal(deals: DealsByStatus, listed: dict[str, list[dict[str, Any]]]) -> None:

@@ -111,6 +111,8 @@ def _link(sql: SqlVerifier, sent: Sent, out: Mismatches) -> dict[str, Any] | Non
     out.expect(_LINK, "assigned_agent_name", assignee.name if assignee else None, row["assigned_agent_name"])
     out.expect(_LINK, "contact_name", conv.contact.name, row["contact_name"], "meta.sender.name")
     out.expect(_LINK, "contact_phone", conv.contact.phone_number, row["contact_phone"])
+    avatar = conv.contact.thumbnail or None
+    out.expect(_LINK, "contact_avatar_url", avatar, row["contact_avatar_url"], "meta.sender.thumbnail")
     suffix = f"/app/accounts/{conv.account_id}/conversations/{conv.display_id}"
     if not str(row["chatwoot_url"] or "").endswith(suffix):
         out.expect(_LINK, "chatwoot_url", f"…{suffix}", row["chatwoot_url"])
