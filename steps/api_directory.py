@@ -9,7 +9,7 @@ from pytest_bdd import given, then, when
 from golive.scenario import Answer, CrmClient, DataFactory, Organisation, api_directory
 
 
-@given("three contacts that share a search tag", target_fixture="listed")
+@given("five contacts that share a search tag", target_fixture="listed")
 def _(crm: CrmClient, data: DataFactory) -> api_directory.Listed:
     return api_directory.contacts_sharing_a_tag(crm, data)
 
@@ -113,7 +113,7 @@ def _(organisation: Organisation, crm: CrmClient, data: DataFactory) -> api_dire
     return api_directory.deal_in_first_stage(organisation, crm, data)
 
 
-@when("an automation moves it by stage id, then to another stage marked won", target_fixture="moved")
+@when("an automation moves it by stage id twice, then to another stage marked won", target_fixture="moved")
 def _(crm: CrmClient, moved: api_directory.Moved) -> api_directory.Moved:
     return api_directory.moved_by_stage_id_then_won(crm, moved)
 

@@ -87,6 +87,9 @@ def mutation(
     config: Annotated[Path, typer.Option(help="cosmic-ray + golive configuration")] = Path(
         "mutation/cosmic-ray.toml"
     ),
+    retest_survivors: Annotated[
+        bool, typer.Option(help="with --resume: test the session's survivors again")
+    ] = False,
 ) -> None:
     """Mutation testing of the CRM double (cosmic-ray), the suite as the test.
 
@@ -96,7 +99,13 @@ def mutation(
     """
     from datetime import UTC, datetime
 
-    from golive.commands.mutation import MutationConfig, execute_session, init_session, sample_session
+    from golive.commands.mutation import (
+        MutationConfig,
+        execute_session,
+        init_session,
+        reopen_survivors,
+        sample_session,
+    )
     from golive.commands.mutation_report import write_report
 
     root = _root()
@@ -112,6 +121,8 @@ def mutation(
                 _say(f"mutation: sample of {sample_session(db, sample, seed)} mutant(s), seed {seed}")
         elif not db.is_file():
             raise typer.BadParameter(f"no session.sqlite in {resume}")
+        elif retest_survivors:
+            _say(f"mutation: {reopen_survivors(db)} survivor(s) to test again")
         execute_session(
             db, root, settings, workers=workers, budget_s=budget * 60 if budget else None, say=_say
         )

@@ -215,6 +215,16 @@ def execute_session(
     return timings
 
 
+def reopen_survivors(db_path: Path) -> int:
+    """Make the session's survivors pending again (to test them after the suite was strengthened;
+    killed mutants stay killed: a stronger suite kills at least what it killed). How many."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        done = conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        return done.rowcount
+
+
 def keep_only(db_path: Path, job_ids: set[str]) -> None:
     """Mark every pending mutant but these "not sampled" (a fixed sample)."""
     cr = _engine()
