@@ -15,10 +15,10 @@ Feature: The public API's lists and records, as its document describes them
     When an automation updates the contact's role, notes, total value and last purchase by its id
     Then the contact read back by its id is exactly what was written
 
-  @regression @needs_api @needs_control
-  Scenario: A company upserted by name is one record, linked to the contacts that name it
+  @regression @needs_api @needs_board @needs_control
+  Scenario: A company upserted by name is one record, linked to the contacts and deals that name it
     Given a company the CRM knows by its name
-    When an automation upserts it again by name, names it on a contact and clears its industry
+    When an automation upserts it again by name, names it on a contact and a deal and clears its industry
     Then the company is one record, linked to the contact and read back as written
 
   @regression @needs_api @needs_board

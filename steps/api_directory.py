@@ -51,11 +51,13 @@ def _(crm: CrmClient, data: DataFactory) -> api_directory.Company:
 
 
 @when(
-    "an automation upserts it again by name, names it on a contact and clears its industry",
+    "an automation upserts it again by name, names it on a contact and a deal and clears its industry",
     target_fixture="company",
 )
-def _(crm: CrmClient, company: api_directory.Company, data: DataFactory) -> api_directory.Company:
-    return api_directory.company_upserted_and_linked(crm, company, data)
+def _(
+    organisation: Organisation, crm: CrmClient, company: api_directory.Company, data: DataFactory
+) -> api_directory.Company:
+    return api_directory.company_upserted_and_linked(organisation, crm, company, data)
 
 
 @then("the company is one record, linked to the contact and read back as written")

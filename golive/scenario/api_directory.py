@@ -170,12 +170,20 @@ def company_created(crm: CrmClient, data: DataFactory) -> Company:
     return Company(body["data"]["id"], name)
 
 
-def company_upserted_and_linked(crm: CrmClient, company: Company, data: DataFactory) -> Company:
+def company_upserted_and_linked(
+    organisation: Organisation, crm: CrmClient, company: Company, data: DataFactory
+) -> Company:
     company.answers.append(crm.call("POST", "/companies", json={"name": company.name.upper()}))
     contact = {"name": data.name(), "email": f"golive-{data.chatwoot_id()}@example.com"}
     company.answers.append(
         crm.call("POST", "/contacts", json={**contact, "company_name": company.name.lower()})
     )
+    contact_id = str(company.answers[-1].body.get("data", {}).get("id"))
+    board = str(organisation.board_key)
+    deal, _ = crm.create_deal(
+        title=f"golive company {data.chatwoot_id()}", board=board, contact_id=contact_id
+    )
+    company.answers.append(crm.call("PATCH", f"/deals/{deal.id}", json={"client_company_id": company.id}))
     company.website = f"https://{data.chatwoot_id()}.example.com"
     patch = {"industry": None, "website": f"  {company.website}  "}
     company.answers.append(crm.call("PATCH", f"/companies/{company.id}", json=patch))
@@ -183,7 +191,10 @@ def company_upserted_and_linked(crm: CrmClient, company: Company, data: DataFact
 
 
 def company_is_one_record(crm: CrmClient, company: Company) -> None:
-    upsert, contact, patch = company.answers
+    upsert, contact, deal, patch = company.answers
+    given = _ok(deal, "a deal given the company")["data"].get("client_company_id")
+    if given != company.id:
+        raise AssertionError(f"a deal patched with client_company_id {company.id} has {given!r}")
     body = _ok(upsert, "the second upsert of the company")
     if body.get("action") != "updated" or body["data"]["id"] != company.id:
         raise AssertionError(
@@ -201,13 +212,10 @@ def company_is_one_record(crm: CrmClient, company: Company) -> None:
     _same_record(
         "the company read by id", expected, _ok(crm.call("GET", f"/companies/{company.id}"), "a read")["data"]
     )
-    listed = _ok(crm.call("GET", "/companies", params={"name": company.name.lower()}), "the list by name")[
-        "data"
-    ]
-    if [c["id"] for c in listed] != [company.id]:
-        raise AssertionError(
-            f"companies named {company.name!r} (any case): {listed}, expected only {company.id}"
-        )
+    for params in ({"name": company.name.lower()}, {"q": company.name.split()[-1]}):
+        listed = _ok(crm.call("GET", "/companies", params=params), f"the companies by {params}")["data"]
+        if [c["id"] for c in listed] != [company.id]:
+            raise AssertionError(f"companies by {params}: {listed}, expected only {company.id}")
 
 
 # --- deals by status ---------------------------------------------------------------------------
