@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -273,6 +274,7 @@ def check_organisations(
     max_examples: int = 25,
     seed: int | None = None,
     say: Callable[[str], None] = print,
+    parallel: int = 2,
 ) -> list[ApiCheckResult]:
     """`run_api_check` for each organisation; a sandbox one is loaded from the running sandbox
     (`GOLIVE_SANDBOX_STATE` in `env`), which the caller started."""
@@ -281,23 +283,26 @@ def check_organisations(
     from golive.runtime.sandbox_process import STATE_ENV, attach
 
     sandboxed = set(sandbox_slugs(root / "orgs"))
-    results = []
+    orgs = []
     for slug in slugs:
         if slug in sandboxed:
             if STATE_ENV not in env:
                 raise ConfigError(f"{slug}: no running sandbox ({STATE_ENV} is not set)", setting="--org")
             handle = attach(Path(env[STATE_ENV]))
-            org = load_profile_file(handle.profiles_dir / f"{slug}.toml", {**env, **handle.secrets})
+            orgs.append(load_profile_file(handle.profiles_dir / f"{slug}.toml", {**env, **handle.secrets}))
         else:
-            org = load_organisation(slug, orgs_dir=root / "orgs", env=env)
-        results.append(
-            run_api_check(
-                org,
-                run_dir,
-                allow_list=allow_list or root / DEFAULT_ALLOW_LIST,
-                max_examples=max_examples,
-                seed=seed,
-                say=say,
-            )
+            orgs.append(load_organisation(slug, orgs_dir=root / "orgs", env=env))
+
+    def one(org: Organisation) -> ApiCheckResult:
+        return run_api_check(
+            org,
+            run_dir,
+            allow_list=allow_list or root / DEFAULT_ALLOW_LIST,
+            max_examples=max_examples,
+            seed=seed,
+            say=say,
         )
-    return results
+
+    # One Schemathesis process per organisation, `parallel` at a time (each mostly waits on HTTP).
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(orgs)))) as pool:
+        return list(pool.map(one, orgs))
