@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install tools smoke test lint typecheck sandbox clean
+.PHONY: install tools smoke test lint typecheck sandbox clean mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ test: install tools lint typecheck
 
 sandbox: install
 	$(BIN)/golive sandbox
+
+# Mutation testing of the CRM double (cosmic-ray; the suite is the test). All mutants by default;
+# MUTATION_ARGS="--sample 150 --budget 30" for a bounded run. Report: reports/mutation/<time>/.
+MUTATION_ARGS ?=
+mutation: install
+	$(BIN)/golive mutation $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) .golive reports/*/ .mypy_cache .ruff_cache

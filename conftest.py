@@ -18,4 +18,5 @@ pytest_plugins = [
     "steps.backfill",
     "steps.traffic",
     "steps.records",
+    "steps.api_directory",
 ]

@@ -132,6 +132,15 @@ class CrmClient:
         headers = {"Content-Type": content_type} if content_type else {}
         return self._answer(method, url, content=content, headers=headers)
 
+    def call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Answer:
+        """Any public API route (`path` under /api/public/v1), the answer as it came."""
+        kwargs: dict[str, Any] = {"params": params} if params else {}
+        if json is not None:
+            kwargs["json"] = json
+        return self._answer(method, f"/api/public/v1{path}", **kwargs)
+
     def _json(self, method: str, url: str, *statuses: int, **kwargs: Any) -> Any:
         return expect(send(self._http, self._org, method, url, **kwargs), self._org, *statuses)
 

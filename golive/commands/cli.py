@@ -65,6 +65,9 @@ def smoke(
             help="watch this long after the run (default: the profile's [monitor] window; off = skip)"
         ),
     ] = None,
+    api_check: Annotated[
+        bool, typer.Option(help="Schemathesis on the sandbox organisations' CRM API (golive api-check)")
+    ] = True,
 ) -> None:
     """Run the suite for every organisation in parallel, then build each one's Go/No-Go evidence.
 
@@ -89,6 +92,7 @@ def smoke(
             evidence=request,
             say=_say,
             monitor_window=monitor_window,
+            api_check=api_check,
         )
     except GoliveError as exc:
         raise _fail(exc) from None
@@ -319,7 +323,8 @@ def preflight(
     raise typer.Exit(0 if result.ok else 2)
 
 
-from golive.commands import cli_ops  # noqa: E402, F401 - CI, retention and test-data commands join the app
+# The CI, retention and test-data commands, and api-check and mutation, join the app.
+from golive.commands import cli_ops, cli_quality  # noqa: E402, F401
 
 
 def main() -> None:

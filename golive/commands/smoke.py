@@ -15,7 +15,7 @@ from golive.commands.preflight import preflight_all, unique
 from golive.commands.prune import running
 from golive.commands.subrun import SubRun
 from golive.config import load_organisation
-from golive.errors import ConfigError
+from golive.errors import ConfigError, GoliveError
 from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.build import RunEvidence, build_run_evidence
 from golive.evidence.run import RunDir, new_run_id
@@ -74,6 +74,7 @@ def run_smoke(
     say: Callable[[str], None] = print,
     monitor_window: str | None = None,
     reports_dir: Path | None = None,
+    api_check: bool = True,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     slugs = unique(orgs) or sandbox_slugs(root / "orgs")
     signer = evidence.signer() if evidence is not None else None  # a bad key stops us before the run
@@ -91,6 +92,7 @@ def run_smoke(
             signer=signer,
             say=say,
             monitor_window=monitor_window,
+            api_check=api_check,
         )
 
 
@@ -105,6 +107,7 @@ def _run(
     signer: Signer | None,
     say: Say,
     monitor_window: str | None,
+    api_check: bool = True,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
@@ -131,6 +134,8 @@ def _run(
             monitor_after_run(
                 root=root, run_dir=run.root, organisations=slugs, env=env, say=say, window=monitor_window
             )
+        if api_check:  # Schemathesis on the sandbox's CRM API, into the evidence (issue 16)
+            api_check_sandboxes(root, run, [s for s in slugs if s in sandbox_slugs(orgs_dir)], env, say)
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say, signer)
@@ -138,6 +143,21 @@ def _run(
         if sandbox is not None:
             sandbox.stop()
     return run, results, built
+
+
+def api_check_sandboxes(
+    root: Path, run: RunDir, slugs: list[str], env: Mapping[str, str], say: Callable[[str], None]
+) -> None:
+    """`golive api-check` for the sandbox organisations, with a small budget; a failure to run
+    it is said, never fatal to the smoke."""
+    if not slugs:
+        return
+    from golive.commands.api_check import SMOKE_EXAMPLES, check_organisations
+
+    try:
+        check_organisations(root, run.root, slugs, env=env, max_examples=SMOKE_EXAMPLES, say=say)
+    except GoliveError as exc:
+        say(f"api-check not run: {exc}")
 
 
 def _say_why(folder: Path, say: Callable[[str], None]) -> None:

@@ -9,6 +9,7 @@
     sql/<query>.json           the runbook's three verification queries; consistency_problems.json
     channel-configs.json       the active channel configuration per inbox
     monitor/<org>--<w>.json    the monitoring window(s) after the run (golive monitor)
+    api-check/                 Schemathesis on the CRM's public API (golive api-check), if run
     fingerprint.json           target URLs (no credentials), versions, workflows, hashes
     run.log                    the full run log
     summary.json               the run summary of this organisation
@@ -27,6 +28,7 @@ raises :class:`SecretLeakError` naming the file and the secret (never its value)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -39,6 +41,7 @@ from typing import Any
 
 from golive import __version__
 from golive.errors import EvidenceError
+from golive.evidence import api_conformance
 from golive.evidence.allure_cli import generate_report
 from golive.evidence.allure_split import match_evidence, split_allure_results
 from golive.evidence.attestations import AttestationFile, load_attestations
@@ -233,6 +236,10 @@ def build_evidence(
         shutil.copyfile(run_dir / MONITOR_DIR / name, out / MONITOR_DIR / name)
         files[f"monitor:{report.window_label}"] = f"{MONITOR_DIR}/{name}"
     files["monitoring window after the run"] = f"{MONITOR_DIR}/" if monitoring else None
+    api_check = api_conformance.read_summary(run_dir, org)
+    if api_check is not None:
+        shutil.copytree(run_dir / api_conformance.API_CHECK_DIR / org, out / api_conformance.API_CHECK_DIR)
+    files["API conformance (Schemathesis)"] = f"{api_conformance.API_CHECK_DIR}/" if api_check else None
     log = run_dir / "logs" / f"{org}.log"
     if log.is_file():
         shutil.copyfile(log, out / "run.log")
@@ -264,6 +271,7 @@ def build_evidence(
         organisation=org,
         monitoring=monitoring,
     )
+    dossier = dataclasses.replace(dossier, api_conformance=api_check)
     (out / "dossier.md").write_text(render_markdown(dossier), encoding="utf-8")
     (out / "dossier.json").write_text(to_json(dossier), encoding="utf-8")
 

@@ -268,6 +268,7 @@ class Dossier:
     leak_scan_secrets: tuple[str, ...] = ()  # names (never values) the bundle is scanned for
     monitoring: str | None = None  # the window after the run, in one line (None: not considered)
     monitoring_reports: tuple[Mapping[str, Any], ...] = ()
+    api_conformance: Mapping[str, Any] | None = None  # golive api-check's summary (evidence only)
 
     @property
     def ui_scenarios(self) -> tuple[Scenario, ...]:

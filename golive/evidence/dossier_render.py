@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from golive.evidence import api_conformance
 from golive.evidence.dossier import SMOKE_TAG, VERIFICATION_QUERIES, Dossier, shorten
 
 SCHEMA = "golive-dossier/1"
@@ -57,6 +58,7 @@ def to_json(dossier: Dossier) -> str:
         }
         if dossier.monitoring is not None
         else None,
+        "api_conformance": dict(dossier.api_conformance) if dossier.api_conformance else None,
         "screens": [
             {
                 "scenario": s.label,
@@ -373,6 +375,7 @@ def render_markdown(dossier: Dossier) -> str:
         out.append("Not recorded by this run.")
     out.append("")
 
+    out += api_conformance.markdown(d.api_conformance)
     out += ["## Environment fingerprint", ""]
     fp = d.fingerprint
     versions = fp.get("versions") if isinstance(fp.get("versions"), dict) else {}

@@ -71,6 +71,7 @@ class RunDir:
         "monitor",  # the window after the run
         "evidence",  # dossier, offline report, bundle per organisation
         "runs",  # the kill matrix's sub-runs
+        "api-check",  # Schemathesis on the CRM's public API, per organisation
     )
 
     @property

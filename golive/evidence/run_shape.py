@@ -15,7 +15,7 @@ GOLIVE_FILES = re.compile(
     r"^(junit(-[A-Za-z0-9._-]+)?\.xml|kill-matrix\.(md|json)|[A-Za-z0-9._-]+\.log|\.golive-[a-z-]+|\.[a-z-]+\.lock)$"
 )
 # A ledger counts: it lists records a run created on a target, which cleanup needs.
-RESULT_MARKERS = ("summary/*.json", "kill-matrix.json", "ledger/*.jsonl")
+RESULT_MARKERS = ("summary/*.json", "kill-matrix.json", "ledger/*.jsonl", "api-check/*/summary.json")
 
 
 def foreign_entries(folder: Path) -> list[str]:

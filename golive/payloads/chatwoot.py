@@ -95,6 +95,7 @@ class Contact:
     email: str | None = None
     identifier: str | None = None
     instagram_username: str | None = None
+    thumbnail: str = ""  # the profile picture's URL ("" when the channel gives none)
 
     def additional_attributes(self) -> dict[str, Any]:
         if not self.instagram_username:
@@ -113,7 +114,7 @@ class Contact:
             "identifier": self.identifier,
             "name": self.name,
             "phone_number": self.phone_number,
-            "thumbnail": "",
+            "thumbnail": self.thumbnail,
             "blocked": False,
         }
         if with_type:

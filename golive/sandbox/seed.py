@@ -78,6 +78,7 @@ BUSINESS_TABLES = (
     "board_stages",
     "boards",
     "contacts",
+    "crm_companies",
     "organizations",
 )
 

@@ -90,6 +90,8 @@ class Conversations:
                 id=self.data.chatwoot_id(),
                 name=person.name,
                 instagram_username=person.instagram_username,
+                # Instagram gives Chatwoot the profile picture; the CRM keeps its URL on the link
+                thumbnail=f"https://avatars.golive.invalid/instagram/{person.igsid}.jpg",
             )
             source_id = person.igsid if usable_identifier else None
         else:

@@ -215,6 +215,32 @@ def client_error(answer: WebhookAnswer, what: str) -> None:
         raise AssertionError(
             f"the CRM webhook accepted {what} with {answer.status} {answer.body}; expected a 4xx refusal"
         )
+    if answer.status in (401, 403):
+        raise AssertionError(
+            f"the CRM webhook refused {what} as unauthorised ({answer.status} {answer.body}), but the "
+            "delivery was correctly signed: the body is what is wrong (crm-contract §3.1: 400)"
+        )
+    allowed = _REFUSALS.get(what)
+    if allowed and answer.status not in allowed:
+        raise AssertionError(
+            f"the CRM webhook refused {what} with {answer.status} {answer.body}; expected one of "
+            f"{sorted(allowed)} (crm-contract §3.1)"
+        )
+    if what == _NOT_JSON and answer.body.get("error") != "Invalid JSON payload":
+        raise AssertionError(
+            f"the CRM webhook refused {what} with {answer.body}, expected "
+            '{"error": "Invalid JSON payload"} (crm-contract §3.1 step 3)'
+        )
+
+
+# The defects whose refusal the contract (or HTTP) pins down: a body that is not JSON is a 400
+# (§3.1 step 3); a body too large or not JSON at all may also say so (413, 415).
+_NOT_JSON = "a body that is not JSON"
+_REFUSALS: dict[str, frozenset[int]] = {
+    _NOT_JSON: frozenset({400}),
+    "an oversized body": frozenset({400, 413}),
+    "a form-encoded body instead of JSON": frozenset({400, 415}),
+}
 
 
 def secret_configured(status: dict[str, Any]) -> None:

@@ -111,15 +111,39 @@ def _link(sql: SqlVerifier, sent: Sent, out: Mismatches) -> dict[str, Any] | Non
     out.expect(_LINK, "assigned_agent_name", assignee.name if assignee else None, row["assigned_agent_name"])
     out.expect(_LINK, "contact_name", conv.contact.name, row["contact_name"], "meta.sender.name")
     out.expect(_LINK, "contact_phone", conv.contact.phone_number, row["contact_phone"])
+    avatar = conv.contact.thumbnail or None
+    out.expect(_LINK, "contact_avatar_url", avatar, row["contact_avatar_url"], "meta.sender.thumbnail")
     suffix = f"/app/accounts/{conv.account_id}/conversations/{conv.display_id}"
     if not str(row["chatwoot_url"] or "").endswith(suffix):
         out.expect(_LINK, "chatwoot_url", f"…{suffix}", row["chatwoot_url"])
+    _last_message(sent, row, out)
     if row["deal_id"] is not None:
         deal = sql.deal_row(str(row["deal_id"]))
         owner = (deal or {}).get("contact_id")
         if deal is None or deal["organization_id"] != sql.organization_id or owner != row["contact_id"]:
             out.expect(_LINK, "deal_id", "a deal of the link's contact in this organisation", row["deal_id"])
     return row
+
+
+def _last_message(sent: Sent, row: dict[str, Any], out: Mismatches) -> None:
+    """What the message event wrote on the link (§3.4 step 2–3), when the suite delivered it after
+    the conversation existed: the preview, who wrote last and the unread count."""
+    events = [d.event for d in sent.deliveries]
+    if sent.via == "chatwoot" or not events or events[-1] != "message_created":
+        return
+    msg = sent.message
+    out.expect(_LINK, "last_message_preview", (msg.content or "")[:100], row["last_message_preview"])
+    sender = "customer" if msg.message_type == "incoming" else "agent"
+    out.expect(
+        _LINK, "last_message_sender", sender, row["last_message_sender"], f"a {msg.message_type} message"
+    )
+    if events == ["message_created", "conversation_created"]:
+        return  # the message came first: no link to count it on yet
+    # Chatwoot's count (the suite keeps it as Chatwoot does: +1 per customer message after the
+    # first) and the link's (the conversation event's count, +1 per customer message cached) move
+    # together, one apart: an agent's or the bot's reply counts on neither.
+    expected = sent.conversation.unread_count + 1
+    out.expect(_LINK, "unread_count", expected, row["unread_count"], "the event's count + customer messages")
 
 
 def _contact(

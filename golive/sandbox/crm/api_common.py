@@ -1,34 +1,38 @@
-"""What the CRM double's public API handlers share: the failure answer, strict bodies, ids,
-row serialisation, cursors and the board lookup."""
+"""What the CRM double's public API handlers share: the failure answer, ids, row serialisation,
+pages and cursors, and the board lookup. Bodies and query strings were validated against the
+served document before a handler runs (`api_validation`)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
 from golive.sandbox.db import Conn
 
+# RFC-4122 v1–v5 (crm-contract §5.1); used with fullmatch, as `$` would let a trailing newline in.
 UUID_RE = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
 )
 CHANNELS = ("whatsapp", "instagram", "messenger", "telegram", "email", "sms", "other")
+# The columns every answer carries, as the published Deal / Contact / Board schemas list them.
 DEAL_COLUMNS = (
     "id::text, title, value::float AS value, board_id::text, stage_id::text, contact_id::text, "
-    "is_won, is_lost, closed_at, ai_summary, loss_reason, last_stage_change_date, updated_at, "
-    "created_at"
+    "client_company_id::text, is_won, is_lost, loss_reason, closed_at, ai_summary, created_at, "
+    "updated_at"
 )
 CONTACT_COLUMNS = (
-    "id::text, name, email, phone, avatar, notes, role, company_name, source, status, stage, "
-    "created_at, updated_at"
+    "id::text, name, email, phone, role, company_name, client_company_id::text, avatar, source, "
+    "notes, status, stage, birth_date, last_interaction, last_purchase_date, "
+    "total_value::float AS total_value, created_at, updated_at"
 )
-MAX_TEXT = 10_000  # characters in any string field of a body
-LIMITED_TEXT = {"name": 255, "email": 320, "phone": 64, "identifier": 256, "title": 500}
-_ASCII_NUMBER = re.compile(r"[0-9]{1,4}")
+BOARD_COLUMNS = "id::text, key, name, description, position, is_default"
+DEFAULT_PAGE = 50
 
 # A handler: (connection in the request's transaction, organisation id, request, parsed body).
 Handler = Callable[[Conn, str, Request, Any], tuple[int, dict[str, Any]]]
@@ -45,34 +49,37 @@ def invalid(message: str = "Invalid payload") -> ApiFailure:
 
 
 def uuid_of(value: Any, what: str = "id") -> str:
-    if not isinstance(value, str) or not UUID_RE.match(value):
+    if not isinstance(value, str) or not UUID_RE.fullmatch(value):
         raise ApiFailure(422, f"Invalid {what}", "VALIDATION_ERROR")
     return value.lower()
 
 
-def strict_body(data: Any, allowed: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
-    """Strict bodies: an object, known keys only, each of an accepted type."""
-    if not isinstance(data, dict):
-        raise invalid()
-    for key, value in data.items():
-        if key not in allowed:
-            raise invalid()
-        if value is not None and not isinstance(value, allowed[key]):
-            raise invalid()
-        if isinstance(value, bool) and bool not in allowed[key]:
-            raise invalid()
-        if isinstance(value, str) and len(value) > LIMITED_TEXT.get(key, MAX_TEXT):
-            raise invalid(f"{key} is longer than {LIMITED_TEXT.get(key, MAX_TEXT)} characters")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 1e15:
-            raise invalid(f"{key} is out of range")
-    return data
+def present(data: dict[str, Any], key: str) -> str | None:
+    """A text field of a validated body: stripped, None when absent or blank (as the real routes'
+    `normalizeText`)."""
+    value = data.get(key)
+    return value.strip() or None if isinstance(value, str) else None
 
 
-def page_limit(raw: str | None, default: int = 50) -> int:
-    """`limit`: 1–250 in ASCII digits, else the default."""
-    if raw is None or not _ASCII_NUMBER.fullmatch(raw):
-        return default
-    return int(raw) if 1 <= int(raw) <= 250 else default
+def parse_time(value: str, field: str) -> datetime:
+    """An RFC 3339 date or time the document accepted, in UTC (PostgreSQL refuses offsets past
+    ±15:59 and leap seconds, which RFC 3339 allows): 422 `Invalid <field>` when it cannot be one."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise invalid(f"Invalid {field}") from None
+
+
+def page(rows: list[dict[str, Any]], limit: str | None, cursor: str | None) -> dict[str, Any]:
+    """One page of `rows` (`limit` already validated against the document: 1–250)."""
+    size = int(limit) if limit else DEFAULT_PAGE
+    offset = decode_cursor(cursor)
+    more = offset + size < len(rows)
+    return {
+        "data": [jsonable(r) for r in rows[offset : offset + size]],
+        "nextCursor": encode_cursor(offset + size) if more else None,
+    }
 
 
 def jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +104,7 @@ def decode_cursor(cursor: str | None) -> int:
 def find_board(conn: Conn, org: str, key_or_id: Any) -> dict[str, Any]:
     if not isinstance(key_or_id, str) or not key_or_id:
         raise ApiFailure(404, "Board not found", "NOT_FOUND")
-    column = "id::text" if UUID_RE.match(key_or_id) else "key"
+    column = "id::text" if UUID_RE.fullmatch(key_or_id) else "key"
     row = conn.execute(
         f"SELECT id::text, key, won_stage_id::text, lost_stage_id::text FROM boards "
         f"WHERE organization_id = %s AND deleted_at IS NULL AND {column} = %s",

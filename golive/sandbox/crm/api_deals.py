@@ -12,14 +12,17 @@ from starlette.requests import Request
 
 from golive.sandbox.crm.api_common import (
     DEAL_COLUMNS,
+    UUID_RE,
     ApiFailure,
     find_board,
     invalid,
     jsonable,
-    strict_body,
+    page,
+    parse_time,
+    present,
     uuid_of,
 )
-from golive.sandbox.crm.api_contacts import find_contact, upsert_contact
+from golive.sandbox.crm.api_contacts import company_of, find_contact, upsert_contact
 from golive.sandbox.crm.rules import normalise_email, normalise_phone
 from golive.sandbox.db import Conn
 from golive.sandbox.faults import FaultState
@@ -50,22 +53,23 @@ class Deals:
 
     def _patch(self, conn: Conn, org: str, deal_id: Any, body: Any) -> tuple[int, dict[str, Any]]:
         """`PATCH /deals/{id}`: title, value, contact, loss reason (the real API's fields)."""
-        data = strict_body(
-            body, {"title": (str,), "value": (int, float), "contact_id": (str,), "loss_reason": (str,)}
-        )
+        data = body
         deal = self._deal_row(conn, org, deal_id)
         updates: dict[str, Any] = {}
-        if data.get("title"):
-            updates["title"] = str(data["title"]).strip()
+        if present(data, "title"):
+            updates["title"] = present(data, "title")
         if "value" in data:
-            updates["value"] = data["value"] or 0
+            updates["value"] = data["value"]
         if data.get("contact_id"):
             try:
                 updates["contact_id"] = find_contact(conn, org, data["contact_id"])
             except ApiFailure:
                 raise invalid("Contact not found") from None
+        if "client_company_id" in data:
+            company = data["client_company_id"]
+            updates["client_company_id"] = company_of(conn, org, company) if company else None
         if "loss_reason" in data:
-            updates["loss_reason"] = data["loss_reason"]
+            updates["loss_reason"] = present(data, "loss_reason")
         if not updates:
             return 200, {"data": jsonable(deal)}
         sets = ", ".join(f"{k} = %s" for k in updates)
@@ -83,35 +87,36 @@ class Deals:
         q = request.query_params
         sql = f"SELECT {DEAL_COLUMNS} FROM deals WHERE organization_id = %s AND deleted_at IS NULL"
         args: list[Any] = [org]
-        if q.get("contact_id"):
-            sql += " AND contact_id = %s"
-            args.append(uuid_of(q["contact_id"], "contact_id"))
-        if q.get("board_key") or q.get("board_id"):
+        for column in ("contact_id", "stage_id", "client_company_id", "board_id"):
+            value = q.get(column) or ""
+            if UUID_RE.fullmatch(value):  # an id that is not a UUID filters nothing, as the real route
+                sql += f" AND {column} = %s"
+                args.append(value.lower())
+        if not UUID_RE.fullmatch(q.get("board_id") or "") and (q.get("board_key") or "").strip():
+            board = conn.execute(
+                "SELECT id FROM boards WHERE organization_id = %s AND deleted_at IS NULL AND key = %s",
+                (org, q["board_key"].strip()),
+            ).fetchone()
             sql += " AND board_id = %s"
-            args.append(find_board(conn, org, q.get("board_id") or q.get("board_key"))["id"])
-        if q.get("status") == "open":
+            args.append(board["id"] if board else None)  # an unknown key matches no deal
+        status = q.get("status")
+        if status == "open":
             sql += " AND NOT is_won AND NOT is_lost"
-        sql += " ORDER BY updated_at DESC LIMIT 250"
-        return 200, {
-            "data": [jsonable(r) for r in conn.execute(sql, args).fetchall()],
-            "nextCursor": None,
-        }
+        elif status in ("won", "lost"):
+            sql += f" AND is_{status}"
+        if q.get("updated_after"):
+            sql += " AND updated_at >= %s"
+            args.append(parse_time(q["updated_after"], "updated_after"))
+        if (q.get("q") or "").strip():
+            sql += " AND title ILIKE %s"
+            args.append(f"%{q['q'].strip()}%")
+        rows = conn.execute(sql + " ORDER BY updated_at DESC, id", args).fetchall()
+        return 200, page(rows, q.get("limit"), q.get("cursor"))
 
     def _create_deal(self, conn: Conn, org: str, body: Any) -> tuple[int, dict[str, Any]]:
-        data = strict_body(
-            body,
-            {
-                "title": (str,),
-                "board_id": (str,),
-                "board_key": (str,),
-                "stage_id": (str,),
-                "contact_id": (str,),
-                "contact": (dict,),
-                "value": (int, float),
-            },
-        )
-        if not data.get("title") or not (data.get("board_id") or data.get("board_key")):
-            raise invalid()
+        data = body
+        if not (data.get("board_id") or data.get("board_key")):
+            raise invalid("Provide board_id or board_key")
         try:
             board = find_board(conn, org, data.get("board_id") or data.get("board_key"))
         except ApiFailure:
@@ -140,6 +145,7 @@ class Deals:
             raise ApiFailure(500, "JSON object requested, multiple (or no) rows returned", "DB_ERROR")
         if existing:
             return 200, {"data": jsonable(existing[0]), "action": "existing"}
+        company = company_of(conn, org, data["client_company_id"]) if data.get("client_company_id") else None
         stage_id = uuid_of(data["stage_id"], "stage_id") if data.get("stage_id") else None
         stage = conn.execute(
             "SELECT id::text FROM board_stages WHERE board_id = %s AND (%s::uuid IS NULL OR id = %s) "
@@ -152,9 +158,17 @@ class Deals:
             with _one_open_deal_per_stage(self.faults, "the contact already has an open deal in that stage"):
                 row = conn.execute(
                     f"INSERT INTO deals (organization_id, board_id, stage_id, contact_id, title, value, "
-                    f"last_stage_change_date) VALUES (%s, %s, %s, %s, %s, %s, now()) "
+                    f"client_company_id, last_stage_change_date) VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "
                     f"RETURNING {DEAL_COLUMNS}",
-                    (org, board["id"], stage["id"], contact_id, data["title"], data.get("value") or 0),
+                    (
+                        org,
+                        board["id"],
+                        stage["id"],
+                        contact_id,
+                        data["title"].strip() or data["title"],
+                        data.get("value") or 0,
+                        company,
+                    ),
                 ).fetchone()
         except psycopg.errors.ForeignKeyViolation as exc:
             raise ApiFailure(500, str(exc).splitlines()[0], "DB_ERROR") from None
@@ -163,31 +177,17 @@ class Deals:
 
     # --- stage moves -----------------------------------------------------------------------
 
-    _TARGET: ClassVar[dict[str, tuple[type, ...]]] = {
-        "to_stage_id": (str,),
-        "to_stage_label": (str,),
-        "mark": (str,),
-        "ai_summary": (str,),
-    }
+    _TARGET: ClassVar[tuple[str, ...]] = ("to_stage_id", "to_stage_label", "mark", "ai_summary")
 
     def move_by_id(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
         if self.faults.on("move-refuses-ai-summary") and isinstance(body, dict) and "ai_summary" in body:
             raise invalid()  # §7 #8: the strict schema knows to_stage_id, to_stage_label, mark only
-        data = strict_body(body, self._TARGET)
+        data = body
         deal = self._deal_row(conn, org, request.path_params["deal"])
         return 200, {"data": self._move(conn, org, deal, data), "action": "moved"}
 
     def move_legacy(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
-        data = strict_body(
-            body,
-            {
-                **self._TARGET,
-                "deal_id": (str,),
-                "board_key_or_id": (str,),
-                "phone": (str,),
-                "email": (str,),
-            },
-        )
+        data = body
         if data.get("deal_id"):
             deal = self._deal_row(conn, org, data["deal_id"])
             target = {k: v for k, v in data.items() if k in self._TARGET}
@@ -197,19 +197,8 @@ class Deals:
     def move_by_identity(
         self, conn: Conn, org: str, request: Request, body: Any
     ) -> tuple[int, dict[str, Any]]:
-        data = strict_body(
-            body,
-            {
-                **self._TARGET,
-                "board_key_or_id": (str,),
-                "contact_id": (str,),
-                "channel": (str,),
-                "identifier": (str,),
-                "phone": (str,),
-                "email": (str,),
-                "allow_cross_board": (bool,),
-            },
-        )
+        # n8n renders a missing field as "": the real route reads a blank value as absent.
+        data = {k: v for k, v in body.items() if not (isinstance(v, str) and not v.strip())}
         return self._move_identity(conn, org, data)
 
     def _move_identity(self, conn: Conn, org: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -326,12 +315,12 @@ class Deals:
     def _mark(
         self, conn: Conn, org: str, request: Request, body: Any, won: bool
     ) -> tuple[int, dict[str, Any]]:
-        data = strict_body(body or {}, {"loss_reason": (str,)})
+        data = body or {}
         deal = self._deal_row(conn, org, request.path_params["deal"])
         row = conn.execute(
             f"UPDATE deals SET is_won = %s, is_lost = %s, closed_at = now(), loss_reason = %s, "
             f"updated_at = now() WHERE id = %s RETURNING {DEAL_COLUMNS}",
-            (won, not won, None if won else data.get("loss_reason"), deal["id"]),
+            (won, not won, None if won else present(data, "loss_reason"), deal["id"]),
         ).fetchone()
         assert row is not None
         return 200, {"data": jsonable(row), "action": "won" if won else "lost"}

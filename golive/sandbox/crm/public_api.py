@@ -1,6 +1,8 @@
-"""The CRM double's public API v1 subset (crm-contract §5), with the intended v2 behaviour: the
-routes, API-key auth (one transaction per call) and the organisation and board endpoints.
-Contacts and deals are in `api_contacts` and `api_deals`."""
+"""The CRM double's public API v1 (crm-contract §5), with the intended v2 behaviour: the routes of
+the document it serves (`openapi_spec`), API-key auth (one transaction per call), the request
+validation that document drives (`api_validation`), and the organisation and board endpoints.
+Contacts, companies, deals and activities are in `api_contacts`, `api_companies`, `api_deals` and
+`api_activities`."""
 
 from __future__ import annotations
 
@@ -12,19 +14,32 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from golive.sandbox.crm import api_activities, api_contacts
-from golive.sandbox.crm.api_common import ApiFailure, Handler, find_board
+from golive.sandbox.crm import api_activities, api_companies, api_contacts
+from golive.sandbox.crm.api_common import BOARD_COLUMNS, ApiFailure, Handler, find_board, invalid, page
 from golive.sandbox.crm.api_deals import Deals
+from golive.sandbox.crm.api_validation import body_problem, query_problem
 from golive.sandbox.crm.inputs import BadInput, log_header, parse_json, unstorable_text
+from golive.sandbox.crm.openapi_spec import API_PREFIX, openapi_document
 from golive.sandbox.db import Conn, Pool
 from golive.sandbox.faults import FaultState
 
 log = logging.getLogger("golive.sandbox.crm")
 MAX_BODY_BYTES = 1_000_000
+
+
+class _DealSegment(StringConvertor):
+    """`/deals/{id}` never takes the action routes' names (`move-stage`, …): a PATCH there is a
+    405 of that route, as the real router answers, not a deal lookup."""
+
+    regex = r"(?!move-stage(?:-by-identity)?$)[^/]+"
+
+
+register_url_convertor("deal", _DealSegment())
 
 
 class PublicApi:
@@ -34,55 +49,63 @@ class PublicApi:
         self.deals = Deals(faults)
 
     def routes(self) -> list[Route]:
-        p = "/api/public/v1"
+        p = API_PREFIX
+        deals = self.deals
+        table: list[tuple[str, str, Handler, list[str]]] = [
+            ("/me", "/me", self.me, ["GET"]),
+            ("/boards", "/boards", self.boards, ["GET"]),
+            ("/boards/{board}", "/boards/{boardKeyOrId}", self.board, ["GET"]),
+            ("/boards/{board}/stages", "/boards/{boardKeyOrId}/stages", self.stages, ["GET"]),
+            ("/companies", "/companies", api_companies.list_or_upsert, ["GET", "POST"]),
+            ("/companies/{company}", "/companies/{companyId}", api_companies.company, ["GET", "PATCH"]),
+            ("/contacts", "/contacts", self.contacts, ["GET", "POST"]),
+            ("/contacts/{contact}", "/contacts/{contactId}", api_contacts.contact, ["GET", "PATCH"]),
+            (
+                "/contacts/{contact}/identifiers",
+                "/contacts/{contactId}/identifiers",
+                api_contacts.identifiers,
+                ["GET", "POST"],
+            ),
+            ("/deals", "/deals", deals.list_or_create, ["GET", "POST"]),
+            ("/deals/move-stage", "/deals/move-stage", deals.move_legacy, ["POST"]),
+            (
+                "/deals/move-stage-by-identity",
+                "/deals/move-stage-by-identity",
+                deals.move_by_identity,
+                ["POST"],
+            ),
+            ("/deals/{deal:deal}", "/deals/{dealId}", deals.deal, ["GET", "PATCH"]),
+            ("/deals/{deal}/move-stage", "/deals/{dealId}/move-stage", deals.move_by_id, ["POST"]),
+            ("/deals/{deal}/mark-won", "/deals/{dealId}/mark-won", deals.mark_won, ["POST"]),
+            ("/deals/{deal}/mark-lost", "/deals/{dealId}/mark-lost", deals.mark_lost, ["POST"]),
+            ("/activities", "/activities", api_activities.list_or_create, ["GET", "POST"]),
+        ]
         return [
             Route(f"{p}/openapi.json", self.openapi, methods=["GET"]),
-            Route(f"{p}/me", self._wrap(self.me), methods=["GET"]),
-            Route(f"{p}/boards", self._wrap(self.boards), methods=["GET"]),
-            Route(f"{p}/boards/{{board}}/stages", self._wrap(self.stages), methods=["GET"]),
-            Route(f"{p}/contacts", self._wrap(self.contacts), methods=["GET", "POST"]),
-            Route(
-                f"{p}/contacts/{{contact}}/identifiers",
-                self._wrap(api_contacts.identifiers),
-                methods=["GET", "POST"],
+            *(
+                Route(f"{p}{path}", self._wrap(handler, f"{p}{documented}"), methods=methods)
+                for path, documented, handler, methods in table
             ),
-            Route(f"{p}/deals", self._wrap(self.deals.list_or_create), methods=["GET", "POST"]),
-            Route(f"{p}/deals/move-stage", self._wrap(self.deals.move_legacy), methods=["POST"]),
-            Route(
-                f"{p}/deals/move-stage-by-identity",
-                self._wrap(self.deals.move_by_identity),
-                methods=["POST"],
-            ),
-            Route(f"{p}/deals/{{deal}}", self._wrap(self.deals.deal), methods=["GET", "PATCH"]),
-            Route(f"{p}/deals/{{deal}}/move-stage", self._wrap(self.deals.move_by_id), methods=["POST"]),
-            Route(f"{p}/deals/{{deal}}/mark-won", self._wrap(self.deals.mark_won), methods=["POST"]),
-            Route(f"{p}/deals/{{deal}}/mark-lost", self._wrap(self.deals.mark_lost), methods=["POST"]),
-            Route(f"{p}/activities", self._wrap(api_activities.list_or_create), methods=["GET", "POST"]),
         ]
 
-    def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def _wrap(self, handler: Handler, documented: str) -> Callable[[Request], Awaitable[JSONResponse]]:
+        """The endpoint: body, then (after the API key, as the real routes) what refuses the
+        request, then the handler in one transaction."""
+
         async def endpoint(request: Request) -> JSONResponse:
             body: Any = None
+            refusal: ApiFailure | None = None
             if request.method in ("POST", "PATCH"):
-                refused, body = await self._body(request)
-                if refused is not None:
-                    return refused
-            if not self.faults.on("api-unvalidated-input"):
-                if not _utf8_url(request):
-                    return JSONResponse(
-                        {"error": "The URL is not valid UTF-8 once decoded", "code": "BAD_REQUEST"}, 400
-                    )
-                problem = unstorable_text(
-                    {"query": dict(request.query_params), "path": dict(request.path_params), "body": body}
-                )
-                if problem:
-                    path, why = problem
-                    return JSONResponse(
-                        {"error": f"Invalid input: {path} {why}", "code": "VALIDATION_ERROR"}, 422
-                    )
+                refusal, body, sent = await self._body(request)
+                if refusal is None:
+                    problem = body_problem(documented, request.method, body, sent)
+                    refusal = invalid(f"Invalid payload ({problem})") if problem else None
+                if not sent:
+                    body = {}
+            refusal = refusal or self._input_refusal(request, documented, body)
             key = request.headers.get("x-api-key")
             try:
-                status, payload = await run_in_threadpool(self._run, handler, key, request, body)
+                status, payload = await run_in_threadpool(self._run, handler, key, request, body, refusal)
             except ApiFailure as failure:
                 if failure.status >= 500:
                     line = f"public API {request.method} {request.url.path}: {failure.body.get('error')}"
@@ -99,33 +122,46 @@ class PublicApi:
 
         return endpoint
 
-    async def _body(self, request: Request) -> tuple[JSONResponse | None, Any]:
-        """The JSON body, or the 4xx that refuses it (size, content type, syntax)."""
+    def _input_refusal(self, request: Request, documented: str, body: Any) -> ApiFailure | None:
+        """A URL or query string the API refuses (the document's parameters, text no column holds)."""
+        query = dict(request.query_params)
+        problem = query_problem(documented, request.method, query)
+        if problem:
+            return invalid(f"Invalid query: {problem}")
+        if self.faults.on("api-unvalidated-input"):
+            return None
+        if not _utf8_url(request):
+            return ApiFailure(400, "The URL is not valid UTF-8 once decoded", "BAD_REQUEST")
+        found = unstorable_text({"query": query, "path": dict(request.path_params), "body": body})
+        if found:
+            path, why = found
+            return invalid(f"Invalid input: {path} {why}")
+        return None
+
+    async def _body(self, request: Request) -> tuple[ApiFailure | None, Any, bool]:
+        """(refusal, JSON body, whether one was sent): size, content type and syntax."""
         raw = await request.body()
         if self.faults.on("api-unvalidated-input"):
             try:
-                return None, json.loads(raw) if raw else {}
+                return None, json.loads(raw) if raw else None, bool(raw)
             except ValueError:
-                return JSONResponse({"error": "Invalid JSON", "code": "BAD_REQUEST"}, 400), None
+                return ApiFailure(400, "Invalid JSON", "BAD_REQUEST"), None, True
         if len(raw) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "Payload too large", "code": "BAD_REQUEST"}, 413), None
+            return ApiFailure(413, "Payload too large", "BAD_REQUEST"), None, True
         if not raw:
-            return None, {}
+            return None, None, False
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return (
-                JSONResponse({"error": "Content-Type must be application/json", "code": "BAD_REQUEST"}, 415),
-                None,
-            )
+            return ApiFailure(415, "Content-Type must be application/json", "BAD_REQUEST"), None, True
         try:
-            return None, parse_json(raw)
+            return None, parse_json(raw), True
         except BadInput as exc:
-            return JSONResponse({"error": f"Invalid JSON ({exc.problem})", "code": "BAD_REQUEST"}, 400), None
+            return ApiFailure(400, f"Invalid JSON ({exc.problem})", "BAD_REQUEST"), None, True
 
     def _run(
-        self, handler: Handler, key: str | None, request: Request, body: Any
+        self, handler: Handler, key: str | None, request: Request, body: Any, refusal: ApiFailure | None
     ) -> tuple[int, dict[str, Any]]:
-        if not key and not self.faults.on("api-key-not-required"):
+        if not (key or "").strip() and not self.faults.on("api-key-not-required"):
             raise ApiFailure(401, "Missing X-Api-Key", "AUTH_MISSING")
         with self.pool.transaction() as conn:
             if not key:  # the fault: an anonymous call is served as the oldest organisation
@@ -134,6 +170,8 @@ class PublicApi:
                 ).fetchone()
                 assert first is not None
                 request.state.key_prefix = ""
+                if refusal is not None:
+                    raise refusal
                 return handler(conn, str(first["org"]), request, body)
             row = conn.execute(
                 "UPDATE api_keys SET last_used_at = now() WHERE key_hash = %s AND revoked_at IS NULL "
@@ -143,20 +181,13 @@ class PublicApi:
             if row is None:
                 raise ApiFailure(401, "Invalid API key", "AUTH_INVALID")
             request.state.key_prefix = row["key_prefix"]
+            if refusal is not None:
+                raise refusal
             return handler(conn, str(row["org"]), request, body)
 
     async def openapi(self, request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "openapi": "3.1.2",
-                "info": {"title": "LagostaCRM public API (sandbox double)", "version": "1.0.0"},
-                "components": {
-                    "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}
-                },
-                "security": [{"ApiKeyAuth": []}],
-                "paths": {r.path.removeprefix("/api/public/v1"): {} for r in self.routes()},
-            }
-        )
+        """The document, as the real CRM serves its own: no key needed, lightly cached."""
+        return JSONResponse(openapi_document(), headers={"Cache-Control": "public, max-age=60"})
 
     def contacts(self, conn: Conn, org: str, request: Request, body: Any) -> tuple[int, dict[str, Any]]:
         return api_contacts.list_or_upsert(conn, org, request, body, self.faults)
@@ -175,14 +206,22 @@ class PublicApi:
         }
 
     def boards(self, conn: Conn, org: str, request: Request, _: Any) -> tuple[int, dict[str, Any]]:
-        key = request.query_params.get("key")
+        q = request.query_params
+        key = (q.get("key") or "").strip() or None
+        text = (q.get("q") or "").strip()
         rows = conn.execute(
-            "SELECT id::text, key, name, description, position, is_default FROM boards "
-            "WHERE organization_id = %s AND deleted_at IS NULL AND (%s::text IS NULL OR key = %s) "
-            "ORDER BY position",
-            (org, key, key),
+            f"SELECT {BOARD_COLUMNS} FROM boards WHERE organization_id = %s AND deleted_at IS NULL "
+            "AND (%s::text IS NULL OR key = %s) "
+            "AND (%s = '' OR name ILIKE %s OR key ILIKE %s) ORDER BY position, created_at",
+            (org, key, key, text, f"%{text}%", f"%{text}%"),
         ).fetchall()
-        return 200, {"data": rows, "nextCursor": None}
+        return 200, page(rows, q.get("limit"), q.get("cursor"))
+
+    def board(self, conn: Conn, org: str, request: Request, _: Any) -> tuple[int, dict[str, Any]]:
+        found = find_board(conn, org, request.path_params["board"])
+        row = conn.execute(f"SELECT {BOARD_COLUMNS} FROM boards WHERE id = %s", (found["id"],)).fetchone()
+        assert row is not None
+        return 200, {"data": row}
 
     def stages(self, conn: Conn, org: str, request: Request, _: Any) -> tuple[int, dict[str, Any]]:
         board = find_board(conn, org, request.path_params["board"])

@@ -9,6 +9,18 @@ CREATE TABLE organizations (
   deleted_at timestamptz
 );
 
+-- The public API's companies (LagostaCRM schema_init: crm_companies).
+CREATE TABLE crm_companies (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  organization_id uuid NOT NULL REFERENCES organizations(id),
+  name text NOT NULL,
+  industry text,
+  website text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  deleted_at timestamptz
+);
+
 CREATE TABLE contacts (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   organization_id uuid NOT NULL REFERENCES organizations(id),
@@ -19,9 +31,14 @@ CREATE TABLE contacts (
   notes text,
   role text,
   company_name text,
+  client_company_id uuid REFERENCES crm_companies(id),
   source text,
   status text DEFAULT 'ACTIVE',
   stage text DEFAULT 'LEAD',
+  birth_date date,
+  last_interaction timestamptz,
+  last_purchase_date date,
+  total_value numeric DEFAULT 0,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   deleted_at timestamptz
@@ -60,6 +77,7 @@ CREATE TABLE deals (
   board_id uuid REFERENCES boards(id),
   stage_id uuid REFERENCES board_stages(id),
   contact_id uuid REFERENCES contacts(id),
+  client_company_id uuid REFERENCES crm_companies(id),
   title text NOT NULL,
   value numeric NOT NULL DEFAULT 0,
   ai_summary text,
@@ -217,6 +235,7 @@ CREATE TABLE activities (
   organization_id uuid NOT NULL REFERENCES organizations(id),
   deal_id uuid REFERENCES deals(id),
   contact_id uuid REFERENCES contacts(id),
+  client_company_id uuid REFERENCES crm_companies(id),
   type text NOT NULL,
   title text NOT NULL,
   description text,
