@@ -41,6 +41,8 @@ class Opened:
 
     contact_id: int
     conversation_id: int
+    thumbnail: str = ""  # the contact's picture as Chatwoot holds it (its events carry this one)
+    unread_count: int = 0  # Chatwoot's count when it announced the conversation
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class ChatwootClient:
         )
         if again.status_code == 200:
             known = again.json()
-            return Opened(int(known["meta"]["sender"]["id"]), int(known["id"]))
+            return _opened(known)
         expect(again, self._org, 404)  # no such contact inbox yet
         contact_id = self._existing_contact(phone) if phone else None
         if contact_id is None:
@@ -174,7 +176,7 @@ class ChatwootClient:
             200,
             json={"source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id},
         )
-        return Opened(contact_id, int(conversation["id"]))
+        return _opened(conversation, contact_id)
 
     def messages(self, conversation_id: int) -> list[dict[str, Any]]:
         """The conversation's latest messages, oldest first."""
@@ -215,3 +217,14 @@ class ChatwootClient:
         wanted = list(dict.fromkeys([*self.labels(conversation_id), label]))
         answer = self._json("POST", f"/conversations/{conversation_id}/labels", 200, json={"labels": wanted})
         return [str(label) for label in answer["payload"]]
+
+
+def _opened(conversation: dict[str, Any], contact_id: int | None = None) -> Opened:
+    """What the suite takes from Chatwoot's answer to opening a conversation."""
+    sender = (conversation.get("meta") or {}).get("sender") or {}
+    return Opened(
+        contact_id if contact_id is not None else int(sender["id"]),
+        int(conversation["id"]),
+        str(sender.get("thumbnail") or ""),
+        int(conversation.get("unread_count") or 0),
+    )

@@ -257,6 +257,16 @@ class SqlVerifier:
         )
         return int(rows[0]["n"])
 
+    def newest_cached_message(self, conversation_id: int) -> dict[str, Any] | None:
+        """The conversation's latest cached message (Chatwoot's time, then its id)."""
+        rows = self.query(
+            "SELECT chatwoot_message_id, content, message_type, created_at FROM messaging_messages_cache "
+            "WHERE organization_id = %(org)s AND chatwoot_conversation_id = %(conv)s "
+            "ORDER BY created_at DESC, chatwoot_message_id DESC LIMIT 1",
+            conv=conversation_id,
+        )
+        return rows[0] if rows else None
+
     def cached_messages(self, message_id: int) -> list[dict[str, Any]]:
         """This organisation's cache rows for one Chatwoot message id."""
         return self.query(

@@ -172,6 +172,7 @@ class Targets:
             n8n_webhook=n8n_webhook,
             chatwoot_api=chatwoot,
             ledger=ledger,
+            linked=(lambda conversation_id: bool(sql.links(conversation_id))) if sql is not None else None,
         )
         control = None
         if org.control_url:

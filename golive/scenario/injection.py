@@ -14,8 +14,9 @@ Chatwoot gave. Chatwoot itself then also emits `conversation_created` to the CRM
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,11 +24,15 @@ from golive.clients.chatwoot import ChatwootClient, Opened
 from golive.clients.ledger import Ledger
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
 from golive.config import Channel, Injection, Organisation
-from golive.errors import ConfigError
+from golive.errors import ConfigError, WaitTimeout
 from golive.identity import InvalidIdentity, parse_key
 from golive.payloads import chatwoot
 from golive.scenario.data import DataFactory, Person
+from golive.waiting import eventually
 
+# How long a delivery waits for Chatwoot to announce a conversation it opened: a few seconds
+# (a target whose Chatwoot does not call the CRM at all must not stall every first message).
+CHATWOOT_ANNOUNCES_S = 5.0
 CHANNEL_TYPES: dict[Channel, str] = {
     "whatsapp": "Channel::Whatsapp",
     "instagram": "Channel::Instagram",
@@ -46,6 +51,7 @@ class Sent:
     answers: tuple[WebhookAnswer, ...]
     n8n_answers: tuple[WebhookAnswer, ...] = ()
     via: Injection = "delivery"  # "chatwoot": Chatwoot itself delivered, answers are not observable
+    opened_in_chatwoot: bool = False  # Chatwoot holds the conversation, and announced it itself
 
     @property
     def conversation_id(self) -> int:
@@ -64,6 +70,7 @@ class Conversations:
         n8n_webhook: WebhookEmitter | None = None,
         chatwoot_api: ChatwootClient | None = None,
         ledger: Ledger | None = None,
+        linked: Callable[[int], bool] | None = None,
     ) -> None:
         self.org = organisation
         self.crm_webhook = crm_webhook
@@ -71,6 +78,9 @@ class Conversations:
         self.n8n_webhook = n8n_webhook
         self.chatwoot_api = chatwoot_api
         self.ledger = ledger
+        # Whether the CRM has linked a conversation (read-only SQL, when the profile has it):
+        # lets a delivery wait for Chatwoot's own announcement of a conversation it opened.
+        self.linked = linked
         self.build = chatwoot.Build(organisation.chatwoot_version)  # shapes and signing follow it
 
     def conversation(
@@ -138,8 +148,8 @@ class Conversations:
         conv = conversation or self.conversation(channel, person)
         external_id = conv.source_id if channel == "instagram" else conv.contact.phone_number
         self._will_resolve(channel, external_id, person)
-        if plain:
-            conv = self._opened_in_chatwoot(channel, conv)
+        opened = self._opened_in_chatwoot(channel, conv) if plain else None
+        conv = opened or conv
         message = self._message(text)
         events = (chatwoot.conversation_created(conv, message), chatwoot.message_created(conv, message))
         deliveries = tuple(self._prepare(event, signing, headers) for event in events)
@@ -147,7 +157,9 @@ class Conversations:
             deliveries = deliveries[::-1]
         answers = self._send(deliveries, copies)
         n8n_answers = self._to_n8n(conv, message) if plain else ()
-        return Sent(person, channel, conv, message, deliveries, answers, n8n_answers)
+        return Sent(
+            person, channel, conv, message, deliveries, answers, n8n_answers, opened_in_chatwoot=bool(opened)
+        )
 
     def next_message(self, previous: Sent, text: str | chatwoot.Message, *, copies: int = 1) -> Sent:
         """The next message in the same conversation: a text from the customer, or any message
@@ -226,7 +238,9 @@ class Conversations:
     ) -> Delivery:
         return self.crm_webhook.prepare(payload, signing=signing, build=self.build, extra_headers=headers)
 
-    def _opened_in_chatwoot(self, channel: Channel, conv: chatwoot.Conversation) -> chatwoot.Conversation:
+    def _opened_in_chatwoot(
+        self, channel: Channel, conv: chatwoot.Conversation
+    ) -> chatwoot.Conversation | None:
         """The conversation with Chatwoot's ids, once opened there — when the profile has a
         Chatwoot API and the channel could have opened it: a customer with a valid id, on the
         organisation's inbox, not yet assigned. Otherwise (a scenario's hand-made shape: a
@@ -238,15 +252,29 @@ class Conversations:
             or conv.assignee is not None
             or not _channel_could_open(channel, conv)
         ):
-            return conv
+            return None
         opened: Opened = self.chatwoot_api.open_conversation(
             inbox_id=conv.inbox_id,
             name=conv.contact.name,
             phone=conv.contact.phone_number,
             source_id=conv.source_id,
         )
+        if self.linked is not None:
+            # Chatwoot announces the conversation itself, and delivers in no particular order:
+            # wait for its announcement, so the suite's own events land after it, as the
+            # channel's message would (else a late announcement resets the link's counts).
+            linked = self.linked
+            with contextlib.suppress(WaitTimeout):  # not announced: deliver anyway, the checks tell
+                eventually(
+                    lambda: linked(opened.conversation_id),
+                    timeout=CHATWOOT_ANNOUNCES_S,
+                    what=f"Chatwoot's own conversation_created for conversation {opened.conversation_id}",
+                )
+        # The suite's events describe the conversation as Chatwoot announced it: the CRM keeps
+        # the first announcement of a conversation, whoever sends the next one.
+        contact = replace(conv.contact, id=opened.contact_id, thumbnail=opened.thumbnail)
         return replace(
-            conv, display_id=opened.conversation_id, contact=replace(conv.contact, id=opened.contact_id)
+            conv, display_id=opened.conversation_id, contact=contact, unread_count=opened.unread_count
         )
 
     def _to_n8n(self, conv: chatwoot.Conversation, message: chatwoot.Message) -> tuple[WebhookAnswer, ...]:

@@ -116,7 +116,7 @@ def _link(sql: SqlVerifier, sent: Sent, out: Mismatches) -> dict[str, Any] | Non
     suffix = f"/app/accounts/{conv.account_id}/conversations/{conv.display_id}"
     if not str(row["chatwoot_url"] or "").endswith(suffix):
         out.expect(_LINK, "chatwoot_url", f"…{suffix}", row["chatwoot_url"])
-    _last_message(sent, row, out)
+    _last_message(sql, sent, row, out)
     if row["deal_id"] is not None:
         deal = sql.deal_row(str(row["deal_id"]))
         owner = (deal or {}).get("contact_id")
@@ -125,18 +125,26 @@ def _link(sql: SqlVerifier, sent: Sent, out: Mismatches) -> dict[str, Any] | Non
     return row
 
 
-def _last_message(sent: Sent, row: dict[str, Any], out: Mismatches) -> None:
+def _last_message(sql: SqlVerifier, sent: Sent, row: dict[str, Any], out: Mismatches) -> None:
     """What the message event wrote on the link (§3.4 step 2–3), when the suite delivered it after
-    the conversation existed: the preview, who wrote last and the unread count."""
+    the conversation existed: the preview, who wrote last and the unread count. A message cached
+    after it (the agent's answer, through Chatwoot) is the link's last message instead."""
     events = [d.event for d in sent.deliveries]
     if sent.via == "chatwoot" or not events or events[-1] != "message_created":
         return
     msg = sent.message
-    out.expect(_LINK, "last_message_preview", (msg.content or "")[:100], row["last_message_preview"])
-    sender = "customer" if msg.message_type == "incoming" else "agent"
-    out.expect(
-        _LINK, "last_message_sender", sender, row["last_message_sender"], f"a {msg.message_type} message"
-    )
+    content, kind, why = msg.content, str(msg.message_type), f"a {msg.message_type} message"
+    newest = sql.newest_cached_message(sent.conversation_id)
+    if (
+        newest is not None
+        and newest["chatwoot_message_id"] != msg.id
+        and newest["message_type"] != "incoming"
+    ):
+        content, kind = newest["content"], str(newest["message_type"])
+        why = f"the {kind} message {newest['chatwoot_message_id']} cached after it (an answer)"
+    out.expect(_LINK, "last_message_preview", (content or "")[:100], row["last_message_preview"], why)
+    sender = "customer" if kind == "incoming" else "agent"
+    out.expect(_LINK, "last_message_sender", sender, row["last_message_sender"], why)
     if events == ["message_created", "conversation_created"]:
         return  # the message came first: no link to count it on yet
     # Chatwoot's count (the suite keeps it as Chatwoot does: +1 per customer message after the
