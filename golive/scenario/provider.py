@@ -14,8 +14,8 @@ test IGSID and WhatsApp phone).
 
 from __future__ import annotations
 
-import itertools
 import time
+import uuid
 from dataclasses import dataclass
 
 from golive.clients.channels import ChannelAnswer, ChannelWebhooks
@@ -28,7 +28,6 @@ from golive.waiting import eventually
 
 CHANNEL_TYPES: dict[Channel, str] = {"whatsapp": "Channel::Whatsapp", "instagram": "Channel::Instagram"}
 UNAUTHORIZED = 401
-_sequence = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,9 @@ class Provider:
     # --- events ------------------------------------------------------------------------------
 
     def mid(self, channel: Channel) -> str:
-        """A Meta message id the run can be traced by (Chatwoot keeps it as `source_id`)."""
-        stamp = f"golive-{self.run_id}-{next(_sequence)}"
+        """A Meta message id the run can be traced by (Chatwoot keeps it as `source_id`), unique
+        across organisations and processes: Chatwoot deduplicates on it installation-wide."""
+        stamp = f"golive-{self.run_id}-{uuid.uuid4().hex[:12]}"
         return stamp if channel == "instagram" else f"wamid.{stamp}"
 
     def message(self, channel: Channel, person: Person, text: str) -> meta.MetaEvent:
