@@ -190,6 +190,9 @@ class Store:
         self.agent = User(1, "Sandbox Agent", "agent@sandbox.invalid")
         self.bot = AgentBot(1, "Sandbox Bot")
         self.generation = 0
+        # Message ids survive a reset: the CRM is wiped with it, but n8n keeps its executions,
+        # found by the message id Chatwoot delivered — a reused id would find an old execution.
+        self.message_ids = itertools.count(90001)
         self._load()
 
     def reset(self) -> None:
@@ -221,7 +224,6 @@ class Store:
         self.messages: dict[int, Message] = {}
         self.contact_ids = itertools.count(3001)
         self.contact_inbox_ids = itertools.count(8001)
-        self.message_ids = itertools.count(90001)
         self.attachment_ids = itertools.count(70001)
         channel_ids: dict[str, itertools.count[int]] = {}
         for setup in self._setups:
