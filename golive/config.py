@@ -47,7 +47,7 @@ SIGNATURE_MODES: tuple[SignatureMode, ...] = get_args(SignatureMode)
 RUNBOOK_SLUG = "runbook"
 NEWEST_CHATWOOT = "4.15.0"  # what a profile that names no Chatwoot version is taken to run
 # Chatwoot checks Meta's X-Hub-Signature-256 on its Instagram and WhatsApp webhooks from this
-# build on (PR #14280, merged 2026-04-27 after 4.13.0; 4.14.0 is the first release after it).
+# build on (PR #14280, merged 2026-04-27 after 4.13.0: taken as first released in 4.14.0).
 META_SIGNATURE_FROM = "4.14.0"
 DOTENV_FILE = ".env.smoke.local"
 

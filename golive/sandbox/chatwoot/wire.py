@@ -66,7 +66,7 @@ class Build:
 
     @property
     def checks_meta_signature(self) -> bool:
-        """PR #14280 (merged 2026-04-27, first in 4.14.0): the Instagram and WhatsApp channel
+        """PR #14280 (merged 2026-04-27; taken as first in 4.14.0): the Instagram and WhatsApp channel
         webhooks answer 401 unless X-Hub-Signature-256 is Meta's HMAC of the body."""
         return self._at_least("4.14.0")
 
