@@ -45,3 +45,9 @@ Feature: Instagram DM re-entry is idempotent
   Scenario: First messages that arrive at once and point at different known contacts leave one owner
     When an Instagram user's first messages arrive at once, each naming another known contact by email
     Then the user's Instagram identity has one owner and every conversation is linked to it
+
+  @regression @needs_db @needs_chatwoot @needs_provider_instagram
+  Scenario: A message Meta delivers twice is one message in Chatwoot and in the CRM
+    Given an Instagram user who already sent a first direct message
+    When Meta delivers the user's next message twice
+    Then Chatwoot and the CRM each hold that message once

@@ -42,3 +42,17 @@ Feature: The v2 agent flow in n8n
     When the user sends a first direct message
     Then the organisation's agent flow handles the message successfully
     And Redis holds the customer's memory under the canonical key and nothing under the conversation id
+
+  @checklist-4.2 @checklist-4.4 @needs_n8n @needs_chatwoot @needs_db @needs_provider_instagram
+  Scenario: An Instagram DM that Meta delivers to Chatwoot is answered in the same conversation
+    Given an Instagram user with no history in the organisation
+    When the user sends a first direct message
+    Then Chatwoot took the message in from Meta and delivered it to the CRM and to the agent flow
+    And the agent's answer appears in the customer's Chatwoot conversation
+
+  @checklist-4.2 @checklist-4.4 @needs_n8n @needs_chatwoot @needs_db @needs_provider_whatsapp
+  Scenario: A WhatsApp message that Meta delivers to Chatwoot is answered in the same conversation
+    Given a WhatsApp customer with no history in the organisation
+    When the customer writes on WhatsApp
+    Then Chatwoot took the message in from Meta and delivered it to the CRM and to the agent flow
+    And the agent's answer appears in the customer's Chatwoot conversation

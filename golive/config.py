@@ -29,7 +29,10 @@ from golive.errors import ConfigError
 from golive.secrets import REDACTOR, Secret
 
 Channel = Literal["whatsapp", "instagram"]
-Injection = Literal["delivery", "chatwoot"]  # how the suite makes a customer's message reach the target
+# How the suite makes a customer's message reach the target: it posts Chatwoot's events itself
+# (`delivery`), creates the message with Chatwoot's API (`chatwoot`, API-channel inboxes), or
+# posts Meta's event to Chatwoot's channel webhook and lets Chatwoot do the rest (`provider`).
+Injection = Literal["delivery", "chatwoot", "provider"]
 Environment = Literal["sandbox", "staging", "production"]
 SignatureMode = Literal["hmac", "legacy"]  # Chatwoot's HMAC, or the legacy shared-secret header
 # How Chatwoot starts the organisation's n8n flow: the account webhook (`message_created`, the
@@ -43,6 +46,9 @@ ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
 SIGNATURE_MODES: tuple[SignatureMode, ...] = get_args(SignatureMode)
 RUNBOOK_SLUG = "runbook"
 NEWEST_CHATWOOT = "4.15.0"  # what a profile that names no Chatwoot version is taken to run
+# Chatwoot checks Meta's X-Hub-Signature-256 on its Instagram and WhatsApp webhooks from this
+# build on (PR #14280, merged 2026-04-27 after 4.13.0: taken as first released in 4.14.0).
+META_SIGNATURE_FROM = "4.14.0"
 DOTENV_FILE = ".env.smoke.local"
 
 
@@ -79,8 +85,40 @@ SETTINGS: tuple[Setting, ...] = (
         help="the Chatwoot version the organisation runs: payload shapes and signing follow it",
     ),
     Setting("chatwoot.api_token", "SMOKE_CHATWOOT_API_TOKEN", secret=True),
+    # The `provider` path: what Meta's events name, and the Meta app secrets Chatwoot checks.
+    Setting(
+        "chatwoot.instagram_account_id",
+        "SMOKE_CHATWOOT_INSTAGRAM_ACCOUNT_ID",
+        help="the Instagram business account id of the Instagram inbox (Meta's recipient.id)",
+    ),
+    Setting(
+        "chatwoot.whatsapp_phone_number",
+        "SMOKE_CHATWOOT_WHATSAPP_PHONE_NUMBER",
+        help="the WhatsApp Cloud inbox's phone number in E.164",
+    ),
+    Setting(
+        "chatwoot.whatsapp_phone_number_id",
+        "SMOKE_CHATWOOT_WHATSAPP_PHONE_NUMBER_ID",
+        help="the WhatsApp Cloud inbox's phone number id (Meta's metadata.phone_number_id)",
+    ),
+    Setting("chatwoot.instagram_app_secret", "SMOKE_INSTAGRAM_APP_SECRET", secret=True),
+    Setting("chatwoot.whatsapp_app_secret", "SMOKE_WHATSAPP_APP_SECRET", secret=True),
+    Setting(
+        "chatwoot.allow_provider_injection",
+        "SMOKE_CHATWOOT_ALLOW_PROVIDER_INJECTION",
+        kind=bool,
+        default=False,
+        help="true: a staging may be injected through `provider` (Chatwoot sends the replies to Meta)",
+    ),
     Setting("test.instagram_igsid", "SMOKE_INSTAGRAM_IGSID", required=True),
     Setting("test.whatsapp_phone", "SMOKE_WHATSAPP_PHONE", required=True),
+    Setting(
+        "test.provider_senders",
+        "SMOKE_PROVIDER_TEST_SENDERS",
+        kind=list,
+        default=[],
+        help="on a staging, the only IGSIDs / E.164 phones `provider` may post Meta events from",
+    ),
     Setting("board.key", "SMOKE_BOARD_KEY"),
     Setting("board.secondary_key", "SMOKE_SECONDARY_BOARD_KEY"),
     Setting("board.target_stage", "SMOKE_TARGET_STAGE"),
@@ -129,6 +167,22 @@ class Inbox:
     channel: Channel
     id: int
     injection: Injection
+
+
+@dataclass(frozen=True)
+class MetaChannels:
+    """What the `provider` path needs to post Meta's events to Chatwoot's channel webhooks."""
+
+    instagram_account_id: str | None = None  # the channel's instagram_id: Meta's recipient.id
+    whatsapp_phone_number: str | None = None  # E.164, as Chatwoot stores the channel's number
+    whatsapp_phone_number_id: str | None = None  # Meta's metadata.phone_number_id
+    instagram_app_secret: Secret | None = None  # X-Hub-Signature-256 key of the Instagram app
+    whatsapp_app_secret: Secret | None = None  # … of the WhatsApp app
+    allowed_off_sandbox: bool = False  # [chatwoot] allow_provider_injection
+    test_senders: tuple[str, ...] = ()  # on a staging: the only senders Meta events may name
+
+    def app_secret(self, channel: Channel) -> Secret | None:
+        return self.instagram_app_secret if channel == "instagram" else self.whatsapp_app_secret
 
 
 @dataclass(frozen=True)
@@ -190,6 +244,7 @@ class Organisation:
     ui_user: str | None = None  # the QA user the @ui scenarios log in as
     ui_password: Secret | None = None
     monitor_window: str | None = None  # how long `golive smoke` watches after the run (e.g. "30m")
+    meta: MetaChannels = field(default_factory=MetaChannels)
 
     @property
     def webhook_url(self) -> str:
@@ -216,6 +271,8 @@ class Organisation:
             "database.dsn": self.database_dsn,
             "control.url": self.control_url,
             "control.token": self.control_token,
+            "chatwoot.instagram_app_secret": self.meta.instagram_app_secret,
+            "chatwoot.whatsapp_app_secret": self.meta.whatsapp_app_secret,
         }.get(key)
 
     def setting(self, key: str) -> str:
@@ -279,6 +336,13 @@ class Organisation:
             if self.ui_user and self.ui_password
             else "no QA user for the CRM's web app ([ui] user and password_env)",
             "redis": "" if self.redis_url else "no read-only Redis of the agent flows ([redis] url_env)",
+            **{
+                f"provider_{channel}": ""
+                if self.inboxes[channel].injection == "provider"
+                else f"the {channel.capitalize()} inbox is not injected through Chatwoot's channel "
+                f"webhook (set {self.setting(f'chatwoot.inject_{channel}')} to provider)"
+                for channel in CHANNELS
+            },
         }
 
     def secrets(self) -> list[Secret]:
@@ -291,6 +355,8 @@ class Organisation:
             self.control_token,
             self.ui_password,
             self.redis_url,
+            self.meta.instagram_app_secret,
+            self.meta.whatsapp_app_secret,
         ]
         return [s for s in found if s is not None]
 
@@ -338,6 +404,17 @@ def _coerce(setting: Setting, raw: Any, where: str) -> Any:
                 setting=setting.key,
                 where=where,
             ) from None
+    if setting.kind is bool:
+        word = str(raw).strip().lower() if not isinstance(raw, bool) else str(raw).lower()
+        if word in ("true", "1", "yes", "on"):
+            return True
+        if word in ("false", "0", "no", "off", ""):
+            return False
+        raise ConfigError(
+            f"invalid setting {setting.key}: {raw!r} is not true or false ({where})",
+            setting=setting.key,
+            where=where,
+        )
     if setting.kind is list:
         if isinstance(raw, list):
             return [str(item) for item in raw]
@@ -481,6 +558,8 @@ def build_organisation(
         raise invalid("test.instagram_igsid", "an IGSID is 10 to 20 digits")
     if not re.fullmatch(r"\+[1-9][0-9]{7,14}", values["test.whatsapp_phone"]):
         raise invalid("test.whatsapp_phone", "expected E.164, e.g. +5511999990000")
+    environment = str(file_values.get("environment", "staging"))
+    meta = _meta_channels(values, inboxes, environment, invalid)
     ui_base_url = (values["ui.base_url"] or "").rstrip("/") or None
     if ui_base_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", ui_base_url):
         raise invalid("ui.base_url", f"{ui_base_url!r} is not an http(s) URL")
@@ -489,7 +568,6 @@ def build_organisation(
             parse_duration(values["monitor.window"])
         except ValueError as exc:
             raise invalid("monitor.window", str(exc)) from None
-    environment = str(file_values.get("environment", "staging"))
     if environment not in ENVIRONMENTS:
         raise ConfigError(
             f"{file_label}: environment must be one of {', '.join(ENVIRONMENTS)}",
@@ -551,9 +629,90 @@ def build_organisation(
         ui_user=values["ui.user"] or None,
         ui_password=values["ui.password"],
         monitor_window=values["monitor.window"] or None,
+        meta=meta,
     )
     REDACTOR.register_all(org.secrets())
     return org
+
+
+def version_at_least(version: str, minimum: str) -> bool:
+    """MAJOR.MINOR.PATCH comparison (a leading `v` allowed); both must be valid versions."""
+
+    def parts(text: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in text.strip().lstrip("v").split("."))
+
+    return parts(version) >= parts(minimum)
+
+
+def _meta_channels(
+    values: Mapping[str, Any],
+    inboxes: Mapping[Channel, Inbox],
+    environment: str,
+    invalid: Any,
+) -> MetaChannels:
+    """The `provider` settings, checked: what each provider-injected inbox needs, the Meta app
+    secret where the Chatwoot build checks Meta's signature, and the explicit flag a staging
+    needs (a provider-injected message is a real customer message to Chatwoot: it will send
+    the agent's answer to Meta)."""
+    account_id = values["chatwoot.instagram_account_id"] or None
+    phone = values["chatwoot.whatsapp_phone_number"] or None
+    phone_id = values["chatwoot.whatsapp_phone_number_id"] or None
+    if account_id and not re.fullmatch(r"[0-9]{5,25}", account_id):
+        raise invalid("chatwoot.instagram_account_id", "an Instagram account id is digits only")
+    if phone and not re.fullmatch(r"\+[1-9][0-9]{7,14}", phone):
+        raise invalid("chatwoot.whatsapp_phone_number", "expected E.164, e.g. +5511999990000")
+    if phone_id and not re.fullmatch(r"[0-9]{5,25}", phone_id):
+        raise invalid("chatwoot.whatsapp_phone_number_id", "a phone number id is digits only")
+    senders = tuple(values["test.provider_senders"])
+    for sender in senders:
+        if not re.fullmatch(r"[0-9]{10,20}|\+[1-9][0-9]{7,14}", sender):
+            raise invalid("test.provider_senders", f"{sender!r} is neither an IGSID nor an E.164 phone")
+    meta = MetaChannels(
+        instagram_account_id=account_id,
+        whatsapp_phone_number=phone,
+        whatsapp_phone_number_id=phone_id,
+        instagram_app_secret=values["chatwoot.instagram_app_secret"],
+        whatsapp_app_secret=values["chatwoot.whatsapp_app_secret"],
+        allowed_off_sandbox=bool(values["chatwoot.allow_provider_injection"]),
+        test_senders=senders,
+    )
+    providers = [c for c in CHANNELS if inboxes[c].injection == "provider"]
+    if not providers:
+        return meta
+    first = f"chatwoot.inject_{providers[0]}"
+    if environment != "sandbox" and not meta.allowed_off_sandbox:
+        raise invalid(
+            "chatwoot.allow_provider_injection",
+            f"{first} is provider on a {environment} target: Chatwoot will process the test "
+            "messages as real ones and send the agent's answers to Meta (to the test accounts "
+            "of test.provider_senders); set allow_provider_injection = true to accept that",
+        )
+    if not (values["chatwoot.base_url"] and values["chatwoot.api_token"]):
+        raise invalid(
+            "chatwoot.base_url",
+            f"{first} is provider: the suite posts Meta's events to Chatwoot and reads back what "
+            "Chatwoot made of them, so it needs Chatwoot's URL and an API token (api_token_env)",
+        )
+    needs = {
+        "instagram": (("chatwoot.instagram_account_id", account_id),),
+        "whatsapp": (
+            ("chatwoot.whatsapp_phone_number", phone),
+            ("chatwoot.whatsapp_phone_number_id", phone_id),
+        ),
+    }
+    checks_signature = version_at_least(str(values["chatwoot.version"]), META_SIGNATURE_FROM)
+    for channel in providers:
+        for key, value in needs[channel]:
+            if not value:
+                raise invalid(key, f"chatwoot.inject_{channel} is provider, which needs it")
+        if checks_signature and meta.app_secret(channel) is None:
+            raise invalid(
+                f"chatwoot.{channel}_app_secret",
+                f"Chatwoot {values['chatwoot.version']} refuses Meta events without a valid "
+                f"X-Hub-Signature-256 (from {META_SIGNATURE_FROM}); name the env var holding the "
+                f"{channel.capitalize()} Meta app's secret",
+            )
+    return meta
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from golive.scenario import Sent, SqlVerifier, customers, identities, links, races, webhooks, whole_state
+from golive.scenario import (
+    ChatwootClient,
+    Sent,
+    SqlVerifier,
+    customers,
+    identities,
+    links,
+    provider_checks,
+    races,
+    webhooks,
+    whole_state,
+)
 
 
 @then("the CRM accepts the conversation")
@@ -155,3 +166,8 @@ def _(sql: SqlVerifier, sent: Sent, replayed: webhooks.Replayed) -> None:
 @then("the new conversation is linked to the user's contact")
 def _(sql: SqlVerifier, sent: Sent, second: Sent) -> None:
     links.same_contact(sql, sent, second)
+
+
+@then("Chatwoot and the CRM each hold that message once")
+def _(chatwoot_api: ChatwootClient, sql: SqlVerifier, meta_twice: provider_checks.MetaTwice) -> None:
+    provider_checks.once_in_chatwoot_and_crm(chatwoot_api, sql, meta_twice)

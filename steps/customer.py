@@ -13,6 +13,7 @@ from golive.scenario import (
     Sent,
     SqlVerifier,
     customers,
+    provider_checks,
     races,
     webhooks,
 )
@@ -86,6 +87,11 @@ def _(conversations: Conversations, sql: SqlVerifier, crm: CrmClient, data: Data
 @when("the user's next message is delivered twice", target_fixture="twice")
 def _(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> webhooks.Twice:
     return webhooks.next_message_twice(conversations, sql, sent)
+
+
+@when("Meta delivers the user's next message twice", target_fixture="meta_twice")
+def _(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> provider_checks.MetaTwice:
+    return provider_checks.meta_delivers_twice(conversations, sql, sent)
 
 
 @when("the customer writes on WhatsApp from a contact without a phone number", target_fixture="sent")

@@ -13,10 +13,12 @@ from golive.scenario import (
     Organisation,
     RedisReader,
     Sent,
+    SqlVerifier,
     WorkflowSwitch,
     agent_flow,
     customers,
     preactivation,
+    provider_checks,
 )
 
 
@@ -113,3 +115,16 @@ def _(sent: Sent) -> None:
 @then("the pre-activation check finds the v2 workflow inactive")
 def _(n8n: N8nClient, organisation: Organisation) -> None:
     preactivation.finds_inactive(n8n, organisation)
+
+
+@then(
+    "Chatwoot took the message in from Meta and delivered it to the CRM and to the agent flow",
+    target_fixture="flow",
+)
+def _(sql: SqlVerifier, n8n: N8nClient, organisation: Organisation, sent: Sent) -> agent_flow.FlowRun:
+    return provider_checks.delivered_from_meta(sql, n8n, organisation, sent)
+
+
+@then("the agent's answer appears in the customer's Chatwoot conversation")
+def _(chatwoot_api: ChatwootClient, organisation: Organisation, flow: agent_flow.FlowRun) -> None:
+    provider_checks.answer_in_same_conversation(chatwoot_api, organisation, flow)

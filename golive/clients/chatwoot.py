@@ -46,6 +46,24 @@ class Opened:
 
 
 @dataclass(frozen=True)
+class Filed:
+    """Where Chatwoot filed a message a channel brought in: the conversation as the API shows
+    it (`meta.sender` is the contact) and the message."""
+
+    conversation: dict[str, Any]
+    message: dict[str, Any]
+
+    @property
+    def conversation_id(self) -> int:
+        return int(self.conversation["id"])
+
+    @property
+    def contact(self) -> dict[str, Any]:
+        sender = (self.conversation.get("meta") or {}).get("sender")
+        return sender if isinstance(sender, dict) else {}
+
+
+@dataclass(frozen=True)
 class Created:
     contact_id: int
     source_id: str
@@ -182,6 +200,44 @@ class ChatwootClient:
         """The conversation's latest messages, oldest first."""
         payload = self._json("GET", f"/conversations/{conversation_id}/messages", 200)["payload"]
         return [m for m in payload if isinstance(m, dict)]
+
+    def conversations(self, *, inbox_id: int, status: str = "all", page: int = 1) -> list[dict[str, Any]]:
+        """The inbox's conversations, most recently active first (Chatwoot's default order)."""
+        params = {"inbox_id": inbox_id, "status": status, "assignee_type": "all", "page": page}
+        payload = self._json("GET", "/conversations", 200, params=params)["data"]["payload"]
+        return [c for c in payload if isinstance(c, dict)]
+
+    def conversation(self, conversation_id: int) -> dict[str, Any]:
+        body = self._json("GET", f"/conversations/{conversation_id}", 200)
+        return body if isinstance(body, dict) else {}
+
+    def find_message(self, *, inbox_id: int, source_id: str, scan: int = 10) -> Filed | None:
+        """The message whose `source_id` is the channel's message id (an Instagram `mid`, a
+        WhatsApp `wamid`), looked for in the inbox's `scan` most recently active conversations —
+        a message that just arrived moved its conversation to the top."""
+        for conversation in self.conversations(inbox_id=inbox_id)[:scan]:
+            for message in self.messages(int(conversation["id"])):
+                if message.get("source_id") == source_id:
+                    return Filed(conversation, message)
+        return None
+
+    def contact(self, contact_id: int) -> dict[str, Any]:
+        """A contact with its inbox links (`contact_inboxes`: `{source_id, inbox}`)."""
+        payload = self._json("GET", f"/contacts/{contact_id}", 200)["payload"]
+        return payload if isinstance(payload, dict) else {}
+
+    def record_filed(self, filed: Filed) -> None:
+        """Ledger the conversation and message a channel made Chatwoot create for the run (cleanup
+        resolves the conversation); the contact may be one Chatwoot already knew, so it is not
+        claimed."""
+        contact_id = int(filed.contact.get("id") or 0)
+        self._record(
+            "conversation",
+            filed.conversation_id,
+            contact_id=contact_id,
+            inbox_id=int(filed.conversation.get("inbox_id") or 0),
+        )
+        self._record("message", int(filed.message["id"]), conversation_id=filed.conversation_id)
 
     def _existing_contact(self, phone: str) -> int | None:
         found = self._json("GET", "/contacts/search", 200, params={"q": phone})["payload"]

@@ -85,6 +85,7 @@ _SYSTEM_LABELS = {
     "n8n": "n8n API",
     "n8n-webhook": "n8n webhook",
     "chatwoot": "Chatwoot API",
+    "chatwoot-channel": "Chatwoot channel webhook, as Meta",
     "sandbox-control": "sandbox control",
 }
 _API_PREFIXES = {

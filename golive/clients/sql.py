@@ -275,6 +275,14 @@ class SqlVerifier:
             id=message_id,
         )
 
+    def cached_contents(self, conversation_id: int) -> list[dict[str, Any]]:
+        """This organisation's cache rows of one conversation: Chatwoot message id and content."""
+        return self.query(
+            "SELECT chatwoot_message_id, content FROM messaging_messages_cache WHERE organization_id "
+            "= %(org)s AND chatwoot_conversation_id = %(conv)s ORDER BY created_at",
+            conv=conversation_id,
+        )
+
     def deal_row(self, deal_id: str) -> dict[str, Any] | None:
         rows = self.query(
             "SELECT id, organization_id, contact_id, deleted_at FROM deals WHERE id = %(id)s", id=deal_id

@@ -95,6 +95,8 @@ MESSAGE_MUST_MENTION: dict[str, str] = {
     "model-never-calls-tool": r"did not call its stage-move tool",
     "n8n-memory-by-conversation": r"conversation:\d+|keyed by the conversation id",
     "n8n-reply-wrong-conversation": r"answer the customer in conversation|went to conversation",
+    # Chatwoot's channel webhooks
+    "meta-event-old-contact-inbox": r"another customer's contact inbox",
 }
 # How the monitoring window after a run appears among the scenarios (faults name it in caught_by).
 MONITOR_KEY = "monitor: No critical error in the window after the run"

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from golive.config import META_SIGNATURE_FROM
+
 MessageType = Literal["incoming", "outgoing", "template"]
 SenderKind = Literal["contact", "agent", "bot"]
 FileType = Literal["image", "audio", "video", "file"]
@@ -49,6 +51,12 @@ class Build:
     def signs(self) -> bool:
         """Account webhooks carry X-Chatwoot-Signature/-Timestamp/-Delivery from 4.11.2 (PR #13573)."""
         return self._at_least("4.11.2")
+
+    @property
+    def checks_meta_signature(self) -> bool:
+        """Chatwoot's Instagram and WhatsApp webhooks refuse (401) a Meta event without a valid
+        X-Hub-Signature-256 (PR #14280; `golive.config.META_SIGNATURE_FROM`)."""
+        return self._at_least(META_SIGNATURE_FROM)
 
     @property
     def sends_account(self) -> bool:

@@ -48,6 +48,8 @@ CAPABILITY_MARKS = {
     "needs_exports": "exports",
     "needs_ui": "ui",
     "needs_redis": "redis",
+    "needs_provider_instagram": "provider_instagram",
+    "needs_provider_whatsapp": "provider_whatsapp",
 }
 # What no setting can give a target: such a scenario is attested by a person instead.
 CONTROL_ATTEST = (
@@ -73,6 +75,8 @@ MARKERS = {
     "needs_secret": "needs the webhook signing secret",
     "needs_exports": "needs exported n8n workflow files in the profile",
     "needs_redis": "needs read-only access to the agent flows' Redis",
+    "needs_provider_instagram": "needs the Instagram inbox injected through Chatwoot's channel webhook",
+    "needs_provider_whatsapp": "needs the WhatsApp inbox injected through Chatwoot's channel webhook",
     "needs_other_organisation": "needs a second organisation of the same kind",
     "needs_ui": "needs a browser (Chromium) and the QA user of the CRM's web app ([ui])",
     "ui": "captures the CRM's screens with a real browser (evidence; never decides the verdict)",

@@ -9,6 +9,8 @@ up front, one line per problem naming the setting and the fix:
 * the CRM webhook: a signed probe tells "signature scheme is not Chatwoot's" from "wrong
   secret" without writing anything (golive.scenario.signatures);
 * Chatwoot: the API token, the account and the profile's inboxes;
+* Chatwoot's Meta channel webhooks, for inboxes injected through `provider`: a signed probe
+  event Chatwoot accepts and acts on nothing for tells a wrong Meta app secret (401) up front;
 * n8n: the API key, and a workflow listening on the profile's webhook path;
 * the database: a connection with the read-only role that can read the CRM's tables;
 * the sandbox's control API, when the profile has one.
@@ -28,6 +30,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from golive.clients.channels import ChannelWebhooks
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
 from golive.clients.crm import CrmClient, Me
@@ -37,6 +40,7 @@ from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import Signing, WebhookEmitter
 from golive.config import Organisation
 from golive.errors import ApiError, ConfigError, GoliveError, TargetUnreachable
+from golive.payloads import meta
 from golive.scenario.signatures import diagnose, legacy_accepted, probe_payload
 from golive.secrets import REDACTOR
 
@@ -303,6 +307,7 @@ class _Preflight:
             )
             return
         ids = {inbox.id for inbox in inboxes}
+        kinds = {inbox.id: inbox.channel_type for inbox in inboxes}
         for channel, inbox in org.inboxes.items():
             if inbox.id not in ids:
                 self.problem(
@@ -310,7 +315,63 @@ class _Preflight:
                     f"Chatwoot account {org.account_id} has no inbox {inbox.id}: check "
                     f"{org.setting(f'chatwoot.inbox_{channel}_id')} (inboxes: {sorted(ids)})",
                 )
+            elif inbox.injection == "provider" and kinds[inbox.id] not in META_CHANNEL_TYPES[channel]:
+                self.problem(
+                    f"chatwoot.inject_{channel}",
+                    f"{org.setting(f'chatwoot.inject_{channel}')} is provider, but inbox {inbox.id} is a "
+                    f"{kinds[inbox.id]} inbox, which Meta does not feed: inject it through "
+                    f"{'chatwoot' if kinds[inbox.id] == 'Channel::Api' else 'delivery'}",
+                )
         self.report.checks["chatwoot"] = f"token accepted; account {org.account_id} has {len(ids)} inbox(es)"
+
+    def meta_channels(self) -> None:
+        """A probe Meta event to each provider inbox's channel webhook: signed like the suite's
+        events, naming no channel Chatwoot knows (Instagram: no entries; WhatsApp: not a
+        business-account payload, so the URL's number, with nothing in it), so nothing is made."""
+        org = self.org
+        providers = [c for c, inbox in org.inboxes.items() if inbox.injection == "provider"]
+        if not providers or not org.chatwoot_base_url:
+            return
+        channels = ChannelWebhooks(
+            http=self.client("chatwoot-channel", org.chatwoot_base_url),
+            organisation=org.slug,
+            whatsapp_phone_number=org.meta.whatsapp_phone_number,
+            app_secrets={
+                "instagram": org.meta.instagram_app_secret,
+                "whatsapp": org.meta.whatsapp_app_secret,
+            },
+        )
+        for channel in providers:
+            probe = meta.MetaEvent(channel, "probe", PROBES[channel], "")
+            try:
+                answer = channels.post(probe)
+            except TargetUnreachable as exc:
+                url = org.chatwoot_base_url
+                self.report.problems.append(
+                    _unreachable("Chatwoot's channel webhook", url, exc, org.setting("chatwoot.base_url"))
+                )
+                return
+            secret = org.setting(f"chatwoot.{channel}_app_secret")
+            server_side = (
+                "WHATSAPP_APP_SECRET" if channel == "whatsapp" else "INSTAGRAM_APP_SECRET or FB_APP_SECRET"
+            )
+            if answer.status == 401:
+                self.problem(
+                    f"chatwoot.{channel}_app_secret",
+                    f"Chatwoot refuses a Meta event signed with the secret in {secret} (401 on "
+                    f"{answer.path}): set it to the Meta app secret Chatwoot verifies with "
+                    f"({server_side} on the Chatwoot server)",
+                )
+            elif not answer.accepted:
+                self.problem(
+                    "chatwoot.base_url",
+                    f"Chatwoot's {channel} channel webhook {answer.path} answered {answer.status} "
+                    f"{answer.body!r} to a probe event; check {org.setting('chatwoot.base_url')}",
+                )
+            else:
+                self.report.checks[f"{channel} channel webhook"] = (
+                    f"{answer.path} accepts a {'signed ' if org.meta.app_secret(channel) else ''}Meta event"
+                )
 
     def n8n(self) -> None:
         org = self.org
@@ -411,6 +472,17 @@ class _Preflight:
             )
 
 
+META_CHANNEL_TYPES = {
+    "instagram": ("Channel::Instagram", "Channel::FacebookPage"),
+    "whatsapp": ("Channel::Whatsapp",),
+}
+# Meta events Chatwoot accepts and makes nothing of (see `_Preflight.meta_channels`).
+PROBES: dict[meta.MetaChannel, dict[str, Any]] = {
+    "instagram": {"object": "instagram", "entry": []},
+    "whatsapp": {"object": "golive_preflight", "entry": []},
+}
+
+
 def run_preflight(org: Organisation) -> Report:
     """Check every configured integration of `org`; never raises for what it finds."""
     report = Report(org.slug)
@@ -422,7 +494,7 @@ def run_preflight(org: Organisation) -> Report:
             steps: list[Callable[[], None]] = []
             if check.crm():  # an unreachable CRM is one line, not one per CRM check
                 steps += [check.api_key, check.webhook]
-            steps += [check.chatwoot, check.n8n, check.database, check.control]
+            steps += [check.chatwoot, check.meta_channels, check.n8n, check.database, check.control]
             for step in steps:
                 try:
                     step()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from golive.clients.channels import ChannelWebhooks
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.control import ControlClient
 from golive.clients.crm import CrmClient, Me
@@ -25,6 +26,8 @@ from golive.errors import ApiError, ConfigError
 from golive.runtime.sandbox_process import SandboxHandle, attach_or_start
 from golive.scenario.data import DataFactory
 from golive.scenario.injection import Conversations
+from golive.scenario.provider import Provider
+from golive.scenario.webhooks import settled
 from golive.secrets import REDACTOR, Secret
 
 
@@ -173,6 +176,8 @@ class Targets:
             chatwoot_api=chatwoot,
             ledger=ledger,
             linked=(lambda conversation_id: bool(sql.links(conversation_id))) if sql is not None else None,
+            provider=self._provider(org, chatwoot),
+            settle=(lambda sent: settled(sent, sql)) if sql is not None else None,
         )
         control = None
         if org.control_url:
@@ -186,6 +191,25 @@ class Targets:
         if org.redis_url:  # the agent flows' Redis, read only (@needs_redis)
             redis = RedisReader(url=org.redis_url.reveal(), organisation=org.slug, timeout_s=org.timeout_s)
         return Clients(org, crm, webhook, sql, conversations, control, n8n, chatwoot, redis)
+
+    def _provider(self, org: Organisation, chatwoot: ChatwootClient | None) -> Provider | None:
+        """Meta's side of Chatwoot's channel webhooks, for inboxes injected through `provider`."""
+        if chatwoot is None or not org.chatwoot_base_url:
+            return None
+        if not any(inbox.injection == "provider" for inbox in org.inboxes.values()):
+            return None
+        channel_http = build_client("chatwoot-channel", base_url=org.chatwoot_base_url, timeout=org.timeout_s)
+        self._http.append(channel_http)
+        channels = ChannelWebhooks(
+            http=channel_http,
+            organisation=org.slug,
+            whatsapp_phone_number=org.meta.whatsapp_phone_number,
+            app_secrets={
+                "instagram": org.meta.instagram_app_secret,
+                "whatsapp": org.meta.whatsapp_app_secret,
+            },
+        )
+        return Provider(organisation=org, channels=channels, chatwoot_api=chatwoot, run_id=self.run_id)
 
     def identity(self, slug: str, crm: CrmClient | None = None) -> Me:
         """The CRM organisation the profile's API key belongs to (`/me`), asked once."""

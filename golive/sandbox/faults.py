@@ -404,6 +404,17 @@ CATALOGUE: tuple[Fault, ...] = (
         ("monitor: No critical error in the window after the run",),
         after_run=True,
     ),
+    # --- Chatwoot's channel webhooks (the provider injection path) -----------------------------
+    Fault(
+        "meta-event-old-contact-inbox",
+        "a conversation the Chatwoot double opens from a Meta event (Instagram, WhatsApp Cloud) is "
+        "filed under the channel's previous contact inbox: its conversation_created and "
+        "message_created carry another customer's source_id (IGSID / wa_id) while meta.sender is "
+        "the customer who wrote",
+        "Chatwoot's own processing of a channel message gone wrong: the CRM files the customer "
+        "under someone else's identity, which only a message injected as Meta sends it can show",
+        ("instagram_first_contact: An Instagram user with no history writes for the first time",),
+    ),
 )
 BY_NAME = {fault.name: fault for fault in CATALOGUE}
 # Faults of an organisation's own n8n workflow or model: they may be switched per organisation.

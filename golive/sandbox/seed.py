@@ -29,6 +29,13 @@ class SeedOrg:
     # how Chatwoot starts its n8n flow: the account webhook's message_created, or an automation
     # rule posting automation_event.message_created (some real LagostaCRM flows)
     n8n_trigger: str = "account_webhook"
+    # Meta's side of its channels: the Instagram account id (Meta's recipient.id) and, for a
+    # WhatsApp Cloud inbox, the number and its phone number id; `provider`: the suite injects
+    # its messages as Meta would, through Chatwoot's channel webhooks
+    instagram_account_id: str = ""
+    whatsapp_phone_number: str = ""
+    whatsapp_phone_number_id: str = ""
+    provider: bool = False
     organization_id: str = ""
     api_key: str = field(default="", repr=False)
 
@@ -43,6 +50,10 @@ SEED_ORGS = (
         "(11) 98765-4321",
         "+5511987654321",
         "17841400000000031",
+        instagram_account_id="17841499000000031",
+        whatsapp_phone_number="+5511300000030",
+        whatsapp_phone_number_id="110000000000030",
+        provider=True,
     ),
     # The second tenant's WhatsApp comes through an API-channel inbox (an Evolution bridge), so
     # its messages can be created through Chatwoot's API: true end to end.
@@ -57,6 +68,7 @@ SEED_ORGS = (
         "17841400000000041",
         "Channel::Api",
         "automation_rule",
+        instagram_account_id="17841499000000041",
     ),
 )
 

@@ -15,6 +15,7 @@ from golive.sandbox.chatwoot import (
     AccountSetup,
     AutomationRuleSetup,
     ChatwootDouble,
+    ContactSetup,
     InboxSetup,
     WebhookSetup,
 )
@@ -64,18 +65,46 @@ def _short(org: SeedOrg) -> str:
 def _chatwoot_account(crm_url: str, webhook_secret: str) -> AccountSetup:
     """One Chatwoot account for both tenants; its CRM webhook is signed with the secret the
     CRM double verifies (in production both sides are set from Chatwoot's UI)."""
-    inboxes = [
-        inbox
-        for org in SEED_ORGS
-        for inbox in (
-            InboxSetup(org.whatsapp_inbox, f"Whatsapp {org.name}", org.whatsapp_channel),
-            InboxSetup(org.instagram_inbox, f"Instagram {org.name}", "Channel::Instagram"),
-        )
-    ]
+    inboxes = [inbox for org in SEED_ORGS for inbox in _inboxes(org)]
     crm_hook = WebhookSetup(
         1, f"{crm_url}/api/chatwoot/webhook", CRM_EVENTS, webhook_secret, name="LagostaCRM"
     )
     return AccountSetup(ACCOUNT_ID, ACCOUNT_NAME, inboxes, [crm_hook])
+
+
+def _inboxes(org: SeedOrg) -> tuple[InboxSetup, InboxSetup]:
+    """An organisation's two inboxes, with what Meta's events name them by, and one customer
+    each already knows (as a live channel has): the test Instagram user, the legacy WhatsApp
+    customer."""
+    cloud = org.whatsapp_channel == "Channel::Whatsapp"
+    whatsapp = InboxSetup(
+        org.whatsapp_inbox,
+        f"Whatsapp {org.name}",
+        org.whatsapp_channel,
+        phone_number=org.whatsapp_phone_number or None if cloud else None,
+        phone_number_id=org.whatsapp_phone_number_id or None if cloud else None,
+        known_contacts=(ContactSetup(org.legacy_name, org.legacy_phone_e164.lstrip("+")),) if cloud else (),
+    )
+    instagram = InboxSetup(
+        org.instagram_inbox,
+        f"Instagram {org.name}",
+        "Channel::Instagram",
+        instagram_id=org.instagram_account_id or None,
+        known_contacts=(ContactSetup(f"Instagram test user {_short(org)}", org.test_igsid),),
+    )
+    return whatsapp, instagram
+
+
+def _injection(org: SeedOrg, build: Build) -> tuple[str, str]:
+    """(WhatsApp, Instagram): how the suite injects each inbox's messages. An API-channel inbox
+    through Chatwoot's API; a provider organisation's Meta inboxes as Meta would — Instagram
+    only on builds that keep a first message whose sender's profile cannot be fetched (the
+    sandbox has no Meta); the rest delivered by the suite."""
+    whatsapp = (
+        "chatwoot" if org.whatsapp_channel == "Channel::Api" else ("provider" if org.provider else "delivery")
+    )
+    instagram = "provider" if org.provider and build.keeps_first_dm_without_profile else "delivery"
+    return whatsapp, instagram
 
 
 def _secret() -> str:
@@ -217,6 +246,7 @@ def start_stack(
     webhook_secret, control_token, chatwoot_token = _secret(), _secret(), _secret()
     qa_password = _secret()
     bot_token = _secret()
+    meta_secrets = {"instagram": _secret(), "whatsapp": _secret()}  # the Meta apps' secrets
     crm_secret = webhook_secret if build.signs_account_webhooks else None
     cluster = start_cluster()
     servers: dict[str, RunningServer] = {}
@@ -235,6 +265,8 @@ def start_stack(
             version=build.version,
             bot_token=bot_token,
             leak_canaries=True,
+            meta_app_secrets=meta_secrets,
+            fault_on=state.on,
         )
         servers["chatwoot"] = serve("chatwoot", chatwoot.app())
         chatwoot_url = servers["chatwoot"].url
@@ -273,9 +305,9 @@ def start_stack(
                     AutomationRuleSetup(number, url, inbox_ids=(org.whatsapp_inbox, org.instagram_inbox)),
                 )
             else:
-                # One n8n webhook per tenant, bound to its WhatsApp inbox (Chatwoot wants unique
-                # URLs per account, and an unbound one would hand each tenant's flow the other's
-                # customers).
+                # One n8n webhook per tenant inbox, bound to it (an unbound one would hand each
+                # tenant's flow the other's customers); Chatwoot wants unique URLs per account,
+                # so the Instagram inbox's carries a query string n8n ignores.
                 chatwoot.add_webhook(
                     ACCOUNT_ID,
                     WebhookSetup(
@@ -285,6 +317,17 @@ def start_stack(
                         _secret(),
                         inbox_id=org.whatsapp_inbox,
                         name=f"n8n {org.name}",
+                    ),
+                )
+                chatwoot.add_webhook(
+                    ACCOUNT_ID,
+                    WebhookSetup(
+                        number + 100,
+                        f"{url}?inbox={org.instagram_inbox}",
+                        ("message_created",),
+                        _secret(),
+                        inbox_id=org.instagram_inbox,
+                        name=f"n8n {org.name} (Instagram)",
                     ),
                 )
         the_chatwoot = chatwoot
@@ -345,6 +388,8 @@ def start_stack(
         "GOLIVE_SANDBOX_N8N_API_KEY": n8n.api_key,
         "GOLIVE_SANDBOX_N8N_LIST_KEY": n8n.list_key,
         "GOLIVE_SANDBOX_QA_PASSWORD": qa_password,
+        "GOLIVE_SANDBOX_INSTAGRAM_APP_SECRET": meta_secrets["instagram"],
+        "GOLIVE_SANDBOX_WHATSAPP_APP_SECRET": meta_secrets["whatsapp"],
         **{_key_env(org): org.api_key for org in orgs},
         **{name: url for name, url in redis_urls.items() if url is not None},
     }
@@ -397,6 +442,17 @@ def _profile_toml(stack: Stack, org: SeedOrg) -> str:
     signed = stack.chatwoot_build.signs_account_webhooks
     secret_line = 'webhook_secret_env = "GOLIVE_SANDBOX_WEBHOOK_SECRET"\n' if signed else ""
     flow = next(f for f in stack.flows if f.slug == org.slug)
+    inject_whatsapp, inject_instagram = _injection(org, stack.chatwoot_build)
+    meta = f'instagram_account_id = "{org.instagram_account_id}"\n' if org.instagram_account_id else ""
+    if org.whatsapp_phone_number:
+        meta += (
+            f'whatsapp_phone_number = "{org.whatsapp_phone_number}"\n'
+            f'whatsapp_phone_number_id = "{org.whatsapp_phone_number_id}"\n'
+        )
+    meta += (
+        'instagram_app_secret_env = "GOLIVE_SANDBOX_INSTAGRAM_APP_SECRET"\n'
+        'whatsapp_app_secret_env = "GOLIVE_SANDBOX_WHATSAPP_APP_SECRET"\n'
+    )
     redis = f'\n[redis]\nurl_env = "{_redis_env(flow)}"\n' if _redis_env(flow) in stack.secret_values else ""
     return f"""# Written by the golive sandbox; valid while it runs. Secrets are in secrets.env.
 name = "{org.name}"
@@ -412,8 +468,9 @@ timeout_ms = 10000
 version = "{stack.chatwoot_build.version}"
 base_url = "{urls["chatwoot"]}"
 api_token_env = "GOLIVE_SANDBOX_CHATWOOT_TOKEN"
-inject_whatsapp = "{"chatwoot" if org.whatsapp_channel == "Channel::Api" else "delivery"}"
-account_id = {ACCOUNT_ID}
+inject_whatsapp = "{inject_whatsapp}"
+inject_instagram = "{inject_instagram}"
+{meta}account_id = {ACCOUNT_ID}
 inbox_whatsapp_id = {org.whatsapp_inbox}
 inbox_instagram_id = {org.instagram_inbox}
 

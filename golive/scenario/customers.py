@@ -102,17 +102,21 @@ def writes_with_placeholder(conversations: Conversations, customer: Customer, ch
     return conversations.first_message(channel, customer.person, text, conversation=conv)
 
 
-def sends_first_dm(conversations: Conversations, customer: Customer, copies: int = 1) -> Sent:
+def sends_first_dm(
+    conversations: Conversations, customer: Customer, copies: int = 1, *, by_suite: bool = False
+) -> Sent:
     conv = conversations.conversation(
         "instagram", customer.person, usable_identifier=customer.usable_identifier
     )
     return conversations.first_message(
-        "instagram", customer.person, FIRST_DM, conversation=conv, copies=copies
+        "instagram", customer.person, FIRST_DM, conversation=conv, copies=copies, by_suite=by_suite
     )
 
 
 def first_dm_from_new_user(conversations: Conversations, data: DataFactory) -> Sent:
-    return sends_first_dm(conversations, new_instagram_user(data))
+    """A new user's first DM, delivered by the suite to the CRM and to n8n: the scenario reads
+    n8n's own answer, which only the one delivering sees."""
+    return sends_first_dm(conversations, new_instagram_user(data), by_suite=True)
 
 
 def already_wrote_on_instagram(conversations: Conversations, data: DataFactory) -> Sent:
@@ -122,7 +126,7 @@ def already_wrote_on_instagram(conversations: Conversations, data: DataFactory) 
 
 
 def opens_new_conversation(conversations: Conversations, first: Sent) -> Sent:
-    return conversations.first_message("instagram", first.person, FOLLOW_UP_DM)
+    return conversations.new_conversation(first, FOLLOW_UP_DM)
 
 
 def writes_on_both_channels(conversations: Conversations, customer: Customer) -> TwoChannels:

@@ -9,6 +9,7 @@ from golive.identity import InvalidIdentity, parse_key
 from golive.scenario.customers import Customer
 from golive.scenario.data import Person, required
 from golive.scenario.injection import Sent
+from golive.scenario.webhooks import settled
 
 CREATED = {"created"}
 MATCHED_OR_PHONE_FALLBACK = {"matched", "fallback_phone"}
@@ -62,6 +63,7 @@ def whatsapp_identity(sql: SqlVerifier, person: Person, contact_id: str) -> None
 
 def whatsapp_identity_of_sender(sql: SqlVerifier, sent: Sent) -> None:
     """The customer's WhatsApp identity, keyed by the wa_id in E.164, owns the link's contact."""
+    settled(sent, sql)
     phone = sent.person.whatsapp_id
     row = single_identity(sql, "WHATSAPP", phone)
     canonical_key(row, f"whatsapp:{phone}")
@@ -78,8 +80,27 @@ def whatsapp_identity_of_sender(sql: SqlVerifier, sent: Sent) -> None:
 
 
 def instagram_identity(sql: SqlVerifier, sent: Sent) -> None:
+    settled(sent, sql)
     igsid = sent.person.instagram_id
+    if not sql.identities("INSTAGRAM", igsid):
+        _filed_under_someone_else(sql, sent, igsid)
     canonical_key(single_identity(sql, "INSTAGRAM", igsid), f"instagram:{igsid}")
+
+
+def _filed_under_someone_else(sql: SqlVerifier, sent: Sent, igsid: str) -> None:
+    """The customer has no identity, but the conversation's contact has another customer's:
+    the conversation's events named another contact inbox than the sender's."""
+    links = sql.links(sent.conversation_id)
+    contact_id = links[0].contact_id if links else None
+    owned = sql.identities_of_contact(str(contact_id)) if contact_id else []
+    other = [r.external_id for r in owned if r.source == "INSTAGRAM" and r.external_id != igsid]
+    if other:
+        raise AssertionError(
+            f"the CRM holds conversation {sent.conversation_id} under instagram:{other[0]} (contact "
+            f"{contact_id}), but the customer who wrote is instagram:{igsid} — Chatwoot's contact "
+            "inbox for this conversation's contact: the conversation's events named another "
+            "customer's contact inbox, or the CRM read the wrong one"
+        )
 
 
 def new_contact_for(sql: SqlVerifier, sent: Sent, contact_id: str | None) -> dict[str, Any]:

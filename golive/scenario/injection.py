@@ -1,5 +1,12 @@
 """Customers writing to an organisation: Chatwoot conversations and the deliveries they cause.
 
+How a message reaches the target is the profile's choice per inbox (`[chatwoot] inject_*`):
+`delivery` (below), `chatwoot` (an API-channel inbox: the message is created with Chatwoot's
+API and Chatwoot delivers), or `provider` (Meta's event posted to Chatwoot's channel webhook;
+`golive.scenario.provider`). A scenario that hand-makes a shape no channel would send (a
+placeholder id, an auto-assigned conversation, a phone Chatwoot left out, copies released at
+once) is delivered as it is whatever the profile says: only the suite can send it.
+
 A first message in Chatwoot fires `conversation_created` and `message_created`; both go to
 the CRM webhook, and the message also to n8n — as the account webhook's `message_created`, or
 as an automation rule's `automation_event.message_created` (the profile's `[n8n] trigger`). In
@@ -17,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from golive.clients.chatwoot import ChatwootClient, Opened
@@ -26,8 +33,9 @@ from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmit
 from golive.config import Channel, Injection, Organisation
 from golive.errors import ConfigError, WaitTimeout
 from golive.identity import InvalidIdentity, parse_key
-from golive.payloads import chatwoot
+from golive.payloads import chatwoot, meta
 from golive.scenario.data import DataFactory, Person
+from golive.scenario.provider import Arrival, Provider, filed_for_sender
 from golive.waiting import eventually
 
 # How long a delivery waits for Chatwoot to announce a conversation it opened: a few seconds
@@ -50,12 +58,24 @@ class Sent:
     deliveries: tuple[Delivery, ...]
     answers: tuple[WebhookAnswer, ...]
     n8n_answers: tuple[WebhookAnswer, ...] = ()
-    via: Injection = "delivery"  # "chatwoot": Chatwoot itself delivered, answers are not observable
+    via: Injection = "delivery"  # chatwoot/provider: Chatwoot itself delivered, answers not observable
     opened_in_chatwoot: bool = False  # Chatwoot holds the conversation, and announced it itself
+    # provider: the Meta events posted to Chatwoot's channel webhook (the first is the message);
+    # `deliveries` then hold Chatwoot's events as the suite rebuilds them, sent only on a replay
+    meta_events: tuple[meta.MetaEvent, ...] = ()
+    # re-sends one of `deliveries` to the CRM: how a check finds out why Chatwoot's own delivery
+    # left nothing written (a replay is harmless to an idempotent CRM)
+    resend: Callable[[Delivery], WebhookAnswer] | None = field(default=None, compare=False, repr=False)
 
     @property
     def conversation_id(self) -> int:
         return self.conversation.display_id
+
+    @property
+    def delivered_by_chatwoot(self) -> bool:
+        """Chatwoot delivered the events itself: the CRM's answers are not observable, only what
+        it wrote, eventually."""
+        return self.via in ("chatwoot", "provider")
 
 
 class Conversations:
@@ -71,8 +91,15 @@ class Conversations:
         chatwoot_api: ChatwootClient | None = None,
         ledger: Ledger | None = None,
         linked: Callable[[int], bool] | None = None,
+        provider: Provider | None = None,
+        settle: Callable[[Sent], None] | None = None,
     ) -> None:
         self.org = organisation
+        self.provider = provider
+        # waits until the CRM holds what Chatwoot delivered for a Sent: before the suite delivers
+        # events of its own into a conversation Chatwoot opened, so they arrive in real order
+        self.settle = settle
+        self.suite_delivers = False  # True: every message delivered by the suite (an outage)
         self.crm_webhook = crm_webhook
         self.data = data
         self.n8n_webhook = n8n_webhook
@@ -137,15 +164,21 @@ class Conversations:
         copies: int = 1,
         message_first: bool = False,
         headers: dict[str, str] | None = None,
+        by_suite: bool = False,
     ) -> Sent:
         """The first message: `conversation_created` then `message_created` (the other way round
         with `message_first`: Chatwoot does not order its deliveries), each sent `copies` times,
-        the copies released together."""
+        the copies released together. `by_suite`: delivered by the suite whatever the profile
+        says (a scenario that reads what the CRM or n8n answered)."""
         plain = signing is Signing.VALID and copies == 1 and not message_first and not headers
-        if plain and conversation is None and self.org.inboxes[channel].injection == "chatwoot":
+        channel_path = plain and not by_suite and not self.suite_delivers
+        if channel_path and conversation is None and self.org.inboxes[channel].injection == "chatwoot":
             self._will_resolve(channel, person.phone, person)
             return self._through_chatwoot(channel, person, text)
         conv = conversation or self.conversation(channel, person)
+        provider = self.org.inboxes[channel].injection == "provider"
+        if channel_path and provider and self._meta_could_send(channel, conv):
+            return self._through_provider(channel, person, text)
         external_id = conv.source_id if channel == "instagram" else conv.contact.phone_number
         self._will_resolve(channel, external_id, person)
         opened = self._opened_in_chatwoot(channel, conv) if plain else None
@@ -167,10 +200,13 @@ class Conversations:
         incoming = isinstance(text, str) or text.message_type == "incoming"
         unread = previous.conversation.unread_count + (1 if incoming else 0)
         conv = replace(previous.conversation, unread_count=unread)
+        if isinstance(text, str) and previous.via == "provider" and copies == 1:
+            return self._next_through_provider(previous, text)
         if isinstance(text, str) and previous.via == "chatwoot" and self.chatwoot_api is not None:
             message_id = self.chatwoot_api.add_message(conv.display_id, text)
             message = chatwoot.Message(id=message_id, content=text, created_at=time.time())
             return Sent(previous.person, previous.channel, conv, message, (), (), via="chatwoot")
+        self._settled(previous)
         message = self._message(text) if isinstance(text, str) else text
         deliveries = (self._prepare(chatwoot.message_created(conv, message)),)
         return Sent(
@@ -182,6 +218,106 @@ class Conversations:
             self._send(deliveries, copies),
             self._to_n8n(conv, message) if incoming and copies == 1 else (),
         )
+
+    def new_conversation(self, previous: Sent, text: str) -> Sent:
+        """The same customer opens a new conversation. Through a channel, Chatwoot reuses the
+        customer's open conversation, so an agent first resolves the previous one (as happens
+        when a conversation ends); delivered by the suite, it is simply a new conversation."""
+        if previous.via == "provider" and self.chatwoot_api is not None:
+            self.chatwoot_api.resolve(previous.conversation_id)
+        return self.first_message(previous.channel, previous.person, text)
+
+    def meta_again(self, sent: Sent) -> Arrival:
+        """Meta delivers the message event of `sent` once more (the very same bytes): Chatwoot
+        must recognise the Meta message id and create nothing."""
+        provider = self._provider(sent.channel)
+        event = sent.meta_events[0] if sent.meta_events else None
+        if event is None:
+            raise AssertionError(
+                f"the {sent.channel} message was not injected through Meta's channel webhook "
+                f"(it went {sent.via}): there is no Meta event to deliver again"
+            )
+        return provider.arrive(sent.channel, event, near=sent.conversation_id)
+
+    def _provider(self, channel: Channel) -> Provider:
+        if self.provider is None:
+            raise ConfigError(
+                f"'{self.org.slug}' injects {channel} messages through provider but has no "
+                "Chatwoot API to read back what Chatwoot made of them ([chatwoot] base_url and "
+                "api_token_env)",
+                setting="chatwoot.base_url",
+            )
+        return self.provider
+
+    def _meta_could_send(self, channel: Channel, conv: chatwoot.Conversation) -> bool:
+        """Is this the conversation a Meta event would make Chatwoot open? Meta names a customer
+        only by a valid IGSID / wa_id; Chatwoot's contact then has no email or identifier, a
+        WhatsApp contact has the wa_id as phone, and a new conversation is open, unlabelled and
+        (unless the inbox auto-assigns) unassigned."""
+        contact = conv.contact
+        if (
+            conv.inbox_id != self.org.inboxes[channel].id
+            or conv.assignee is not None
+            or conv.status != "open"
+            or conv.labels
+            or contact.email
+            or contact.identifier
+            or conv.with_account != self.build.sends_account
+            or not _channel_could_open(channel, conv)
+        ):
+            return False
+        if channel == "instagram":
+            return contact.phone_number is None
+        return contact.phone_number == f"+{conv.source_id}"
+
+    def _through_provider(self, channel: Channel, person: Person, text: str) -> Sent:
+        """Post Meta's event to Chatwoot's channel webhook and read back what Chatwoot made."""
+        provider = self._provider(channel)
+        provider.allowed(channel, person)
+        event = provider.message(channel, person, text)
+        self._will_resolve(channel, person.igsid if channel == "instagram" else person.phone, person)
+        arrival = provider.arrive(channel, event)
+        return self._arrived(channel, person, text, arrival)
+
+    def _next_through_provider(self, previous: Sent, text: str) -> Sent:
+        provider = self._provider(previous.channel)
+        event = provider.message(previous.channel, previous.person, text)
+        arrival = provider.arrive(previous.channel, event, near=previous.conversation_id)
+        sent = self._arrived(previous.channel, previous.person, text, arrival, first=False)
+        if sent.conversation_id != previous.conversation_id:
+            raise AssertionError(
+                f"Chatwoot filed the customer's next message in conversation {sent.conversation_id}, "
+                f"not in their open conversation {previous.conversation_id}"
+            )
+        return sent
+
+    def _arrived(
+        self, channel: Channel, person: Person, text: str, arrival: Arrival, *, first: bool = True
+    ) -> Sent:
+        """The Sent of a message Chatwoot took in from Meta: its conversation and message as
+        Chatwoot holds them, the person as Chatwoot named them, and Chatwoot's events as the
+        suite rebuilds them (sent only if a scenario replays them)."""
+        provider = self._provider(channel)
+        conv = provider.conversation(channel, arrival.filed, self.build)
+        filed_for_sender(channel, conv, person, arrival.event)
+        message = provider.message_of(arrival.filed, text, arrival.event.mid)
+        events = (chatwoot.conversation_created(conv, message),) if first else ()
+        deliveries = tuple(self._prepare(e) for e in (*events, chatwoot.message_created(conv, message)))
+        return Sent(
+            replace(person, name=conv.contact.name or person.name),
+            channel,
+            conv,
+            message,
+            deliveries,
+            (),
+            via="provider",
+            meta_events=(arrival.event,),
+            resend=self.crm_webhook.send,
+        )
+
+    def _settled(self, previous: Sent) -> None:
+        if previous.delivered_by_chatwoot and self.settle is not None:
+            self.settle(previous)
 
     def _will_resolve(self, channel: Channel, external_id: str | None, person: Person) -> None:
         """Ledger the identity the CRM will resolve for this message, before it is sent: the CRM
@@ -200,6 +336,7 @@ class Conversations:
     ) -> Sent:
         """Chatwoot reports a change of the conversation (labels, status, assignee). `without`
         drops keys from the payload, as a partial update would."""
+        self._settled(previous)
         payload = chatwoot.conversation_updated(conv, changed, event=event, last_message=previous.message)
         for key in without:
             payload.pop(key, None)

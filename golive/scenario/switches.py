@@ -6,23 +6,33 @@ from golive.clients.control import ControlClient
 from golive.clients.n8n import N8nClient
 from golive.config import Organisation
 from golive.scenario.agent_flow import v2_workflow
+from golive.scenario.injection import Conversations
 
 
 class Outage:
-    """The CRM webhook down for one organisation's inboxes (others may be under test too)."""
+    """The CRM webhook down for one organisation's inboxes (others may be under test too).
+    While it lasts the suite delivers the organisation's messages itself, whatever the profile
+    says: the scenario must see the refusal that Chatwoot would meet and never report."""
 
-    def __init__(self, control: ControlClient, org: Organisation) -> None:
+    def __init__(
+        self, control: ControlClient, org: Organisation, conversations: Conversations | None = None
+    ) -> None:
         self._control = control
         self._inboxes = sorted(inbox.id for inbox in org.inboxes.values())
+        self._conversations = conversations
         self.active = False
 
     def begin(self) -> None:
         self._control.start_outage(self._inboxes)
         self.active = True
+        if self._conversations is not None:
+            self._conversations.suite_delivers = True
 
     def end(self) -> None:
         self._control.end_outage()
         self.active = False
+        if self._conversations is not None:
+            self._conversations.suite_delivers = False
 
 
 class WorkflowSwitch:

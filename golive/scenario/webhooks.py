@@ -103,7 +103,12 @@ def _written(sql: SqlVerifier, sent: Sent, event: str) -> tuple[str, bool]:
 
 def written(sent: Sent, sql: SqlVerifier, answers: Sequence[WebhookAnswer] | None = None) -> None:
     """Accepted means written: every event answered 2xx left its row, checked at once (with a
-    short grace for a read replica) — not when a later check times out."""
+    short grace for a read replica) — not when a later check times out. Events Chatwoot
+    delivered itself are judged by their rows, waited for."""
+    if answers is None and sent.delivered_by_chatwoot:
+        for event in dict.fromkeys(d.event for d in sent.deliveries) or ("conversation_created",):
+            delivered_written(sent, sql, event)
+        return
     given = answers if answers is not None else sent.answers
     processed(given, sent.conversation_id)
     for event in dict.fromkeys(a.event for a in given):
@@ -125,30 +130,61 @@ def written(sent: Sent, sql: SqlVerifier, answers: Sequence[WebhookAnswer] | Non
             ) from None
 
 
+def delivered_written(sent: Sent, sql: SqlVerifier, event: str) -> None:
+    """What Chatwoot's own delivery of `event` must have written, waited for. When it does not
+    show, the suite re-delivers the same event itself to see why — the CRM's answer names the
+    problem (a crash, an event ignored or acknowledged and dropped), or, if the CRM takes the
+    re-delivery, Chatwoot never delivered it."""
+    missing, present = _written(sql, sent, event)
+    if present:
+        return
+    try:
+        eventually(
+            partial(_written, sql, sent, event),
+            lambda found: found[1],
+            timeout=sql.timeout_s,
+            what=missing,
+        )
+        return
+    except WaitTimeout:
+        pass
+    delivery = next((d for d in sent.deliveries if d.event == event), None)
+    waited = f"{sql.timeout_s:.0f}s after Chatwoot took the message in ({sent.via})"
+    if sent.resend is None or delivery is None:
+        raise AssertionError(
+            f"the CRM wrote nothing for Chatwoot's {event} of conversation {sent.conversation_id}: "
+            f"{waited} there is {missing}"
+        )
+    answer = sent.resend(delivery)
+    processed([answer], sent.conversation_id)
+    if not _written(sql, sent, event)[1]:
+        raise AssertionError(
+            f"acknowledged but wrote nothing: {waited} there is {missing}; the same {event}, "
+            f"re-delivered by the suite, was answered {answer.status} {answer.body} and still "
+            "wrote nothing"
+        )
+    raise AssertionError(
+        f"Chatwoot's {event} for conversation {sent.conversation_id} never reached the CRM: {waited} "
+        f"there was {missing}, and the same event re-delivered by the suite was accepted and "
+        "written — Chatwoot did not deliver it (check the account webhook's URL, its "
+        "subscriptions and Chatwoot's delivery log)"
+    )
+
+
 def accepted(sent: Sent, sql: SqlVerifier) -> None:
     """The CRM took the conversation: each delivery answered 2xx and wrote its row when the suite
     delivered it; the rows themselves when Chatwoot did (its answers are not observable)."""
-    if sent.via != "chatwoot":
+    if not sent.delivered_by_chatwoot:
         written(sent, sql)
         return
-    eventually(
-        lambda: sql.links(sent.conversation_id),
-        bool,
-        timeout=sql.timeout_s,
-        what=f"the CRM to link conversation {sent.conversation_id}, which Chatwoot delivered",
-    )
+    delivered_written(sent, sql, "conversation_created")
 
 
 def recorded(sent: Sent, sql: SqlVerifier) -> None:
     """The conversation and its message are both in the CRM (link and cache row)."""
     accepted(sent, sql)
-    if sent.via == "chatwoot":
-        eventually(
-            lambda: sql.cached_messages(sent.message.id),
-            bool,
-            timeout=sql.timeout_s,
-            what=f"the CRM to cache message {sent.message.id}, which Chatwoot delivered",
-        )
+    if sent.delivered_by_chatwoot:
+        delivered_written(sent, sql, "message_created")
     missing = [
         what
         for what, present in (
@@ -162,6 +198,13 @@ def recorded(sent: Sent, sql: SqlVerifier) -> None:
             f"acknowledged but wrote nothing: after {len(sent.answers)} accepted deliveries the CRM "
             f"holds no {' and no '.join(missing)}"
         )
+
+
+def settled(sent: Sent, sql: SqlVerifier) -> None:
+    """Before reading what the CRM made of a message Chatwoot delivered itself: wait until the
+    CRM holds its conversation and message (a delivery the suite made was already answered)."""
+    if sent.delivered_by_chatwoot:
+        recorded(sent, sql)
 
 
 def all_accepted(sents: Sequence[Sent], sql: SqlVerifier) -> None:
@@ -311,6 +354,7 @@ def snapshot(sql: SqlVerifier, sent: Sent, contact_id: str | None) -> Snapshot:
 
 
 def replay(conversations: Conversations, sql: SqlVerifier, sent: Sent) -> Replayed:
+    settled(sent, sql)
     links = sql.links(sent.conversation_id)
     before = snapshot(sql, sent, links[0].contact_id if links else None)
     return Replayed(before, conversations.replay(sent))

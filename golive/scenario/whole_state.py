@@ -205,7 +205,7 @@ def _message(sql: SqlVerifier, sent: Sent, out: Mismatches) -> None:
     out.expect(_CACHE, "sender_type", CACHE_SENDER[msg.sender], row["sender_type"], f"a {msg.sender}")
     files = [a.get("file_type") for a in row["attachments"] or []]
     out.expect(_CACHE, "attachments", [a.file_type for a in msg.attachments], files, "file types")
-    if sent.via != "chatwoot":  # Chatwoot stamps its own messages; ours carry our time
+    if not sent.delivered_by_chatwoot:  # Chatwoot stamps its own messages; ours carry our time
         sent_at = datetime.fromisoformat(chatwoot.iso(msg.created_at).replace("Z", "+00:00"))
         stored = _instant(row["created_at"])
         if stored is None or abs((stored - sent_at).total_seconds()) > 0.001:
@@ -235,7 +235,7 @@ def everything_written(sql: SqlVerifier, sent: Sent, *, known_contact: dict[str,
     """Every row the CRM wrote for `sent` against what Chatwoot sent. `known_contact`: the
     contact's row before the event, when the CRM already knew the customer."""
     out = Mismatches(describe(sent), [])
-    if sent.via == "chatwoot":  # Chatwoot delivers its events in the background, one by one
+    if sent.delivered_by_chatwoot:  # Chatwoot delivers its events in the background, one by one
         _settled(sql, sent)
     link = _link(sql, sent, out)
     external_id = expected_external_id(sent)

@@ -964,6 +964,15 @@ def test_reset_returns_to_the_setup(sb: Sandbox) -> None:
     assert new_conversation(sb)["id"] == 5000
 
 
+def test_message_ids_keep_growing_across_a_reset(sb: Sandbox) -> None:
+    conversation = new_conversation(sb)["id"]
+    before = ok(sb.client.post(f"/conversations/{conversation}/messages", json={"content": "a"}))["id"]
+    sb.double.reset()
+    conversation = new_conversation(sb)["id"]
+    after = ok(sb.client.post(f"/conversations/{conversation}/messages", json={"content": "b"}))["id"]
+    assert after > before  # n8n keeps its executions across a reset, found by message id
+
+
 # --- builds, bots, files, auto-assignment, hostile params -------------------------------------
 
 

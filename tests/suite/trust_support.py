@@ -16,6 +16,7 @@ import httpx
 
 from golive.config import Organisation, load_profile_file
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
+from golive.secrets import Secret
 
 ORG = "sandbox-pilot"
 
@@ -38,8 +39,10 @@ def runbook_env(org: Organisation) -> dict[str, str]:
         "SMOKE_CHATWOOT_ACCOUNT_ID": str(org.account_id),
         "SMOKE_CHATWOOT_INBOX_WHATSAPP_ID": str(org.inboxes["whatsapp"].id),
         "SMOKE_CHATWOOT_INBOX_INSTAGRAM_ID": str(org.inboxes["instagram"].id),
-        "SMOKE_CHATWOOT_INJECT_WHATSAPP": org.inboxes["whatsapp"].injection,
-        "SMOKE_CHATWOOT_INJECT_INSTAGRAM": org.inboxes["instagram"].injection,
+        # a staging configured by these variables alone keeps the suite's own delivery for inboxes
+        # the sandbox injects through provider (provider there needs test accounts and a yes)
+        "SMOKE_CHATWOOT_INJECT_WHATSAPP": _off_sandbox(org.inboxes["whatsapp"].injection),
+        "SMOKE_CHATWOOT_INJECT_INSTAGRAM": _off_sandbox(org.inboxes["instagram"].injection),
         "SMOKE_CHATWOOT_BASE_URL": org.chatwoot_base_url or "",
         "SMOKE_CHATWOOT_API_TOKEN": org.chatwoot_token.reveal(),
         "SMOKE_INSTAGRAM_IGSID": org.test_igsid,
@@ -61,6 +64,13 @@ def runbook_env(org: Organisation) -> dict[str, str]:
         "SMOKE_UI_USER": org.ui_user or "",
         "SMOKE_UI_PASSWORD": org.ui_password.reveal() if org.ui_password else "",
         "SMOKE_MONITOR_WINDOW": org.monitor_window or "",
+        "SMOKE_CHATWOOT_INSTAGRAM_ACCOUNT_ID": org.meta.instagram_account_id or "",
+        "SMOKE_CHATWOOT_WHATSAPP_PHONE_NUMBER": org.meta.whatsapp_phone_number or "",
+        "SMOKE_CHATWOOT_WHATSAPP_PHONE_NUMBER_ID": org.meta.whatsapp_phone_number_id or "",
+        "SMOKE_INSTAGRAM_APP_SECRET": _revealed(org.meta.instagram_app_secret),
+        "SMOKE_WHATSAPP_APP_SECRET": _revealed(org.meta.whatsapp_app_secret),
+        "SMOKE_CHATWOOT_ALLOW_PROVIDER_INJECTION": "false",
+        "SMOKE_PROVIDER_TEST_SENDERS": ",".join((org.test_igsid, org.test_whatsapp_phone)),
     }
     return {name: value for name, value in values.items() if value}
 
@@ -76,6 +86,14 @@ UNSET_ON_THE_SANDBOX = {
     "SMOKE_N8N_STAGE_TOOLS",
     "SMOKE_UI_BASE_URL",
 }
+
+
+def _revealed(secret: Secret | None) -> str:
+    return secret.reveal() if secret is not None else ""
+
+
+def _off_sandbox(injection: str) -> str:
+    return "delivery" if injection == "provider" else injection
 
 
 def clean_env(**smoke: str) -> dict[str, str]:

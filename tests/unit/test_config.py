@@ -56,6 +56,8 @@ SECRET_SETTINGS = [
     ("control", "token"),
     ("ui", "password"),
     ("redis", "url"),
+    ("chatwoot", "instagram_app_secret"),
+    ("chatwoot", "whatsapp_app_secret"),
 ]
 REDIS_VAR = "CORONEL_REDIS_URL_VAR"
 
@@ -368,7 +370,19 @@ def _profile_with_every_secret(profile: dict[str, Any]) -> tuple[dict[str, Any],
     )
     profile["control"]["url"] = "https://control.example.com"
     profile.setdefault("ui", {})["user"] = "qa@coronel.example.com"
+    profile["chatwoot"].update(PROVIDER)
     return profile, names
+
+
+# Both inboxes injected as Meta would, on a staging that accepts it.
+PROVIDER = {
+    "inject_instagram": "provider",
+    "inject_whatsapp": "provider",
+    "instagram_account_id": "17841499000000031",
+    "whatsapp_phone_number": "+5511300000030",
+    "whatsapp_phone_number_id": "110000000000030",
+    "allow_provider_injection": True,
+}
 
 
 def test_the_repr_of_an_organisation_never_contains_a_secret_value(
@@ -900,3 +914,124 @@ def test_a_chatwoot_version_that_is_not_a_version_is_refused(profile: dict[str, 
 
     with pytest.raises(ConfigError, match=r"chatwoot\.version.*MAJOR\.MINOR\.PATCH"):
         build_organisation("coronel", profile, {}, file_label="orgs/coronel.toml")
+
+
+# --- the provider injection path -----------------------------------------------------------------
+
+
+def _provider_profile(profile: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    profile["chatwoot"].update(
+        base_url="https://chatwoot-staging.example.com",
+        api_token_env="CORONEL_CW_TOKEN",
+        instagram_app_secret_env="CORONEL_IG_APP_SECRET",
+        whatsapp_app_secret_env="CORONEL_WA_APP_SECRET",
+        **PROVIDER,
+    )
+    for key, value in changes.items():
+        if value is None:
+            profile["chatwoot"].pop(key, None)
+        else:
+            profile["chatwoot"][key] = value
+    return profile
+
+
+PROVIDER_ENV = {"CORONEL_CW_TOKEN": "t", "CORONEL_IG_APP_SECRET": "ig", "CORONEL_WA_APP_SECRET": "wa"}
+
+
+def test_provider_injection_carries_what_meta_events_name(profile: dict[str, Any]) -> None:
+    org = build(_provider_profile(profile), dict(PROVIDER_ENV))
+
+    assert {i.injection for i in org.inboxes.values()} == {"provider"}
+    assert org.meta.instagram_account_id == "17841499000000031"
+    assert org.meta.whatsapp_phone_number == "+5511300000030"
+    assert org.meta.whatsapp_phone_number_id == "110000000000030"
+    assert org.meta.app_secret("instagram") == Secret("CORONEL_IG_APP_SECRET", "ig")
+    assert org.capabilities()["provider_instagram"] == ""
+
+
+def test_provider_on_a_staging_needs_the_explicit_flag(profile: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build(_provider_profile(profile, allow_provider_injection=None), dict(PROVIDER_ENV))
+
+    assert "chatwoot.allow_provider_injection" in str(caught.value)
+    assert "send the agent's answers to Meta" in str(caught.value)
+
+
+def test_provider_on_the_sandbox_needs_no_flag(profile: dict[str, Any]) -> None:
+    profile["environment"] = "sandbox"
+    org = build(_provider_profile(profile, allow_provider_injection=None), dict(PROVIDER_ENV))
+
+    assert org.meta.allowed_off_sandbox is False
+    assert org.inboxes["instagram"].injection == "provider"
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ("instagram_account_id", "chatwoot.instagram_account_id"),
+        ("whatsapp_phone_number", "chatwoot.whatsapp_phone_number"),
+        ("whatsapp_phone_number_id", "chatwoot.whatsapp_phone_number_id"),
+        ("instagram_app_secret_env", "chatwoot.instagram_app_secret"),
+        ("whatsapp_app_secret_env", "chatwoot.whatsapp_app_secret"),
+        ("base_url", "chatwoot.base_url"),
+    ],
+)
+def test_provider_names_each_setting_it_lacks(profile: dict[str, Any], missing: str, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build(_provider_profile(profile, **{missing: None}), dict(PROVIDER_ENV))
+
+    assert f"invalid setting {named} " in str(caught.value)
+
+
+def test_a_build_that_predates_meta_signatures_needs_no_app_secret(profile: dict[str, Any]) -> None:
+    changed = _provider_profile(profile, instagram_app_secret_env=None, whatsapp_app_secret_env=None)
+    changed["chatwoot"]["version"] = "4.13.0"
+
+    org = build(changed, dict(PROVIDER_ENV))
+
+    assert org.meta.app_secret("whatsapp") is None
+
+
+def test_a_delivery_profile_needs_none_of_the_provider_settings(profile: dict[str, Any]) -> None:
+    org = build(profile)
+
+    assert org.meta.instagram_account_id is None
+    assert "inject_instagram" in org.capabilities()["provider_instagram"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("instagram_account_id", "ig-account"),
+        ("whatsapp_phone_number", "5511300000030"),
+        ("whatsapp_phone_number_id", "12ab"),
+        ("allow_provider_injection", "perhaps"),
+    ],
+)
+def test_malformed_provider_settings_are_refused(profile: dict[str, Any], key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build(_provider_profile(profile, **{key: value}), dict(PROVIDER_ENV))
+
+    assert key in str(caught.value)
+
+
+def test_the_runbook_takes_provider_settings_from_smoke_variables(tmp_path: Path) -> None:
+    env = {
+        **RUNBOOK_ENV,
+        "SMOKE_CHATWOOT_INJECT_INSTAGRAM": "provider",
+        "SMOKE_CHATWOOT_INSTAGRAM_ACCOUNT_ID": "17841499000000031",
+        "SMOKE_CHATWOOT_BASE_URL": "https://chatwoot.example.com",
+        "SMOKE_CHATWOOT_API_TOKEN": "t",
+        "SMOKE_INSTAGRAM_APP_SECRET": "s",
+        "SMOKE_CHATWOOT_ALLOW_PROVIDER_INJECTION": "true",
+        "SMOKE_PROVIDER_TEST_SENDERS": "17841400000000001, +5511988887777",
+    }
+    org = runbook(tmp_path, env)
+
+    assert org.inboxes["instagram"].injection == "provider"
+    assert org.meta.allowed_off_sandbox is True
+    assert org.meta.test_senders == ("17841400000000001", "+5511988887777")
+    del env["SMOKE_CHATWOOT_ALLOW_PROVIDER_INJECTION"]
+    with pytest.raises(ConfigError) as caught:
+        runbook(tmp_path, env)
+    assert "SMOKE_CHATWOOT_ALLOW_PROVIDER_INJECTION" in str(caught.value)

@@ -280,3 +280,64 @@ def test_the_report_it_writes_holds_no_secret(
     assert API_KEY not in written and SECRET not in written
     exchanges = json.loads(written)["exchanges"]
     assert [e["request"]["method"] for e in exchanges] == ["GET", "GET", "POST", "POST"]
+
+
+# --- Chatwoot's Meta channel webhooks (provider) --------------------------------------------------
+
+APP_SECRET = "meta-app-secret-unit-0000"
+PROVIDER_ENV = {
+    "SMOKE_CHATWOOT_BASE_URL": CHATWOOT,
+    "SMOKE_CHATWOOT_API_TOKEN": "cw-token-unit-000",
+    "SMOKE_CHATWOOT_INJECT_INSTAGRAM": "provider",
+    "SMOKE_CHATWOOT_INSTAGRAM_ACCOUNT_ID": "17841499000000031",
+    "SMOKE_INSTAGRAM_APP_SECRET": APP_SECRET,
+    "SMOKE_CHATWOOT_ALLOW_PROVIDER_INJECTION": "true",
+}
+
+
+def _chatwoot_with_inboxes(router: respx.MockRouter, instagram_type: str = "Channel::Instagram") -> None:
+    router.get(f"{CHATWOOT}/api/v1/accounts/7/inboxes").respond(
+        200,
+        json={
+            "payload": [
+                {"id": 30, "name": "WhatsApp", "channel_type": "Channel::Whatsapp"},
+                {"id": 31, "name": "Instagram", "channel_type": instagram_type},
+            ]
+        },
+    )
+
+
+def test_a_wrong_meta_app_secret_is_named_before_any_scenario(
+    redactor: Redactor, router: respx.MockRouter
+) -> None:
+    FakeCrm(router, check=chatwoot_signature_ok)
+    _chatwoot_with_inboxes(router)
+    channel = router.post(f"{CHATWOOT}/webhooks/instagram")
+
+    def verify(request: httpx.Request, secret: str) -> httpx.Response:
+        expected = "sha256=" + hmac.new(secret.encode(), request.content, hashlib.sha256).hexdigest()
+        ok = request.headers.get("x-hub-signature-256") == expected
+        return httpx.Response(200, json="ok") if ok else httpx.Response(401)
+
+    channel.mock(side_effect=lambda request: verify(request, APP_SECRET))
+    report = run_preflight(runbook(redactor, **PROVIDER_ENV))
+    assert report.ok, report.lines()
+    assert json.loads(channel.calls[0].request.content) == {"object": "instagram", "entry": []}
+    assert "accepts a signed Meta event" in report.checks["instagram channel webhook"]
+
+    channel.mock(side_effect=lambda request: verify(request, "the-secret-chatwoot-has"))
+    line = only_problem(run_preflight(runbook(redactor, **PROVIDER_ENV)))
+    assert "Chatwoot refuses a Meta event signed with the secret in SMOKE_INSTAGRAM_APP_SECRET (401" in line
+    assert APP_SECRET not in line
+
+
+def test_provider_on_an_inbox_meta_does_not_feed_is_named(
+    redactor: Redactor, router: respx.MockRouter
+) -> None:
+    FakeCrm(router, check=chatwoot_signature_ok)
+    _chatwoot_with_inboxes(router, instagram_type="Channel::Api")
+    router.post(f"{CHATWOOT}/webhooks/instagram").respond(200, json="ok")
+
+    line = only_problem(run_preflight(runbook(redactor, **PROVIDER_ENV)))
+
+    assert "SMOKE_CHATWOOT_INJECT_INSTAGRAM is provider, but inbox 31 is a Channel::Api inbox" in line

@@ -21,6 +21,12 @@ What it mirrors (see `chatwoot-wire-format.md`; facts checked in Chatwoot's sour
 * **Automation rules** (`AutomationRuleListener`, action `send_webhook_event`): a matching
   message event posts the conversation (`webhook_data`, `event: "automation_event.<event>"`)
   to the rule's URL, unsigned (`WebhookJob` gets no secret).
+* **Meta's channel webhooks** (`Webhooks::InstagramController`, `Webhooks::WhatsappController`
+  and their jobs): `POST /webhooks/instagram` and `POST /webhooks/whatsapp/{phone_number}` find
+  the channel, make or reuse the contact and its inbox link, the conversation and the message
+  (deduplicated on Meta's message id), and dispatch the same events as any message; echoes,
+  read receipts, unsent messages and WhatsApp statuses too (`meta_channels`,
+  `meta_instagram`, `meta_whatsapp`).
 * **Payloads** are built here, independently of the suite's builders, in the real wire format
   and serialised like Rails (compact, `<`, `>`, `&` escaped as `\\u003c`, `\\u003e`, `\\u0026`).
 
@@ -43,13 +49,20 @@ from __future__ import annotations
 
 from golive.sandbox.chatwoot.delivery import Delivery
 from golive.sandbox.chatwoot.double import ChatwootDouble
-from golive.sandbox.chatwoot.setup import AccountSetup, AutomationRuleSetup, InboxSetup, WebhookSetup
+from golive.sandbox.chatwoot.setup import (
+    AccountSetup,
+    AutomationRuleSetup,
+    ContactSetup,
+    InboxSetup,
+    WebhookSetup,
+)
 from golive.sandbox.chatwoot.wire import rails_json
 
 __all__ = [
     "AccountSetup",
     "AutomationRuleSetup",
     "ChatwootDouble",
+    "ContactSetup",
     "Delivery",
     "InboxSetup",
     "WebhookSetup",

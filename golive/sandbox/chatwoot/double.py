@@ -3,6 +3,8 @@ plus the two routes that are not account-scoped (`GET /api`, `GET /__double/deli
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +14,7 @@ from golive.errors import SandboxError
 from golive.sandbox.chatwoot.api import ApplicationApi, RailsJSON
 from golive.sandbox.chatwoot.delivery import Deliveries, Delivery
 from golive.sandbox.chatwoot.events import Events
+from golive.sandbox.chatwoot.meta_channels import MetaChannels
 from golive.sandbox.chatwoot.setup import AccountSetup, AutomationRuleSetup, WebhookSetup
 from golive.sandbox.chatwoot.state import Store, User
 from golive.sandbox.chatwoot.wire import NEWEST_VERSION, Build, now, secure_token
@@ -51,7 +54,11 @@ class ChatwootDouble:
         bot_token: str | None = None,
         message_first: bool = False,
         leak_canaries: bool = False,
+        meta_app_secrets: dict[str, str] | None = None,
+        fault_on: Callable[[str], bool] | None = None,
     ) -> None:
+        """`meta_app_secrets`: the Meta app secret Chatwoot checks events with, per channel
+        ("instagram", "whatsapp"); `fault_on`: whether a named fault is on (the sandbox's)."""
         if not api_token:
             raise ValueError("the Chatwoot double needs an api_token")
         self.build = Build(version)
@@ -63,9 +70,13 @@ class ChatwootDouble:
         self._deliveries = Deliveries(self._store, timeout_s=delivery_timeout_s, on_failed=self._failed)
         self._events = Events(self._store, self._deliveries)
         api = ApplicationApi(self._store, self._events, api_token, bot_token)
+        channels = MetaChannels(
+            self._store, self._events, self.build, dict(meta_app_secrets or {}), fault_on or (lambda _: False)
+        )
         self._app = Starlette(
             routes=[
                 *api.routes(),
+                *channels.routes(),
                 Route("/api", self._api_index, methods=["GET"]),
                 Route("/__double/deliveries", self._deliveries_route, methods=["GET"]),
             ]

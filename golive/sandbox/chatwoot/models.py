@@ -138,12 +138,18 @@ def add_message(
     from_agent: bool = True,
     from_bot: bool = False,
     files: list[dict[str, Any]] | None = None,
+    source_id: str | None = None,
+    without_sender: bool = False,
 ) -> Message:
-    """Create a message and its side effects; dispatches nothing."""
+    """Create a message and its side effects; dispatches nothing. `without_sender`: an
+    outgoing message nobody in Chatwoot wrote (a channel's echo of what the business sent)."""
     moment = now()
-    if message_type == "outgoing" and from_bot:
-        sender_type: str | None = "AgentBot"
-        sender_id: int | None = store.bot.id
+    sender_type: str | None
+    sender_id: int | None
+    if without_sender:
+        sender_type, sender_id = None, None
+    elif message_type == "outgoing" and from_bot:
+        sender_type, sender_id = "AgentBot", store.bot.id
     elif message_type == "outgoing" and from_agent:
         sender_type, sender_id = "User", store.agent.id
     elif message_type == "activity":
@@ -162,7 +168,7 @@ def add_message(
         {},
         private,
         "sent",
-        None,
+        source_id,
         sender_type,
         sender_id,
         moment,
@@ -226,3 +232,77 @@ def _attachment(store: Store, message: Message, upload: dict[str, Any]) -> dict[
 
 def add_activity(store: Store, conversation: Conversation, content: str) -> None:
     add_message(store, conversation, content=content, message_type="activity")
+
+
+# --- what a channel (Meta's webhooks) builds -----------------------------------------------------
+
+
+def contact_inbox_with_contact(
+    store: Store, inbox: Inbox, source_id: str, *, name: str, phone_number: str | None = None
+) -> tuple[ContactInbox, Contact | None]:
+    """`ContactInboxWithContactBuilder`: the inbox's link with this source_id, or a link to the
+    account's contact with this phone, or a new contact and link. The second value is the
+    contact when it is new (for `contact_created`)."""
+    for link in store.contact_inboxes.values():
+        if link.inbox_id == inbox.id and link.source_id == source_id:
+            return link, None
+    contact = next(
+        (
+            c
+            for c in store.contacts.values()
+            if c.account_id == inbox.account_id and phone_number and c.phone_number == phone_number
+        ),
+        None,
+    )
+    created: Contact | None = None
+    if contact is None:
+        phone = phone_number if phone_number and _E164_TAIL.search(phone_number) else None
+        contact = Contact(
+            next(store.contact_ids), inbox.account_id, name, None, phone, None, {}, {}, False, now()
+        )
+        store.contacts[contact.id] = contact
+        created = contact
+    link = ContactInbox(next(store.contact_inbox_ids), contact.id, inbox.id, source_id, now(), secure_token())
+    store.contact_inboxes[link.id] = link
+    return link, created
+
+
+def open_conversation(store: Store, inbox: Inbox, contact_inbox: ContactInbox) -> Conversation:
+    """`Conversation.create!` for a channel's message: open, the next display id, assigned
+    before it is announced when the inbox auto-assigns. Dispatches nothing."""
+    account = store.accounts[inbox.account_id]
+    moment = now()
+    conversation = Conversation(
+        account.id,
+        account.next_display_id,
+        inbox.id,
+        contact_inbox.contact_id,
+        contact_inbox.id,
+        "open",
+        str(uuid.uuid4()),
+        moment,
+        moment,
+        moment,
+        moment,
+        {},
+        {},
+    )
+    if inbox.auto_assign:
+        conversation.assignee_id = store.agent.id
+    account.next_display_id += 1
+    store.conversations[(account.id, conversation.display_id)] = conversation
+    return conversation
+
+
+def message_by_source_id(store: Store, source_id: str | None, inbox: Inbox | None = None) -> Message | None:
+    """`Message.find_by(source_id:)` — across the installation, or in one inbox."""
+    if not source_id:
+        return None
+    return next(
+        (
+            m
+            for m in store.messages.values()
+            if m.source_id == source_id and (inbox is None or m.inbox_id == inbox.id)
+        ),
+        None,
+    )

@@ -5,7 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from golive.sandbox.chatwoot.wire import CHANNEL_API, CHANNEL_TYPES, WEBHOOK_EVENTS
+from golive.sandbox.chatwoot.wire import (
+    CHANNEL_API,
+    CHANNEL_INSTAGRAM,
+    CHANNEL_TYPES,
+    CHANNEL_WHATSAPP,
+    WEBHOOK_EVENTS,
+)
+
+
+@dataclass(frozen=True)
+class ContactSetup:
+    """A customer the inbox already knows (a contact and its inbox link), as any live channel
+    has: `source_id` is the IGSID or wa_id; a WhatsApp contact's phone is `+<wa_id>`."""
+
+    name: str
+    source_id: str
 
 
 @dataclass
@@ -16,6 +31,12 @@ class InboxSetup:
     webhook_url: str | None = None  # API inboxes: the callback URL
     secret: str | None = field(default=None, repr=False)  # API inboxes: the channel secret
     auto_assign: bool = False  # new conversations get the agent before they are announced
+    # Meta's side: Channel::Instagram#instagram_id (what Meta's recipient.id names), and the
+    # WhatsApp Cloud channel's phone_number (E.164) and provider_config phone_number_id
+    instagram_id: str | None = None
+    phone_number: str | None = None
+    phone_number_id: str | None = None
+    known_contacts: tuple[ContactSetup, ...] = ()
 
 
 @dataclass
@@ -66,6 +87,12 @@ def check_setup(accounts: Iterable[AccountSetup]) -> None:
                 raise ValueError(f"inbox {inbox.id}: channel_type must be one of {CHANNEL_TYPES}")
             if inbox.webhook_url and inbox.channel_type != CHANNEL_API:
                 raise ValueError(f"inbox {inbox.id}: only Channel::Api inboxes have a webhook_url")
+            if inbox.instagram_id and inbox.channel_type != CHANNEL_INSTAGRAM:
+                raise ValueError(f"inbox {inbox.id}: only Channel::Instagram inboxes have an instagram_id")
+            if (inbox.phone_number or inbox.phone_number_id) and inbox.channel_type != CHANNEL_WHATSAPP:
+                raise ValueError(f"inbox {inbox.id}: only Channel::Whatsapp inboxes have a phone number")
+            if inbox.known_contacts and inbox.channel_type == CHANNEL_API:
+                raise ValueError(f"inbox {inbox.id}: known contacts are for the Meta channels")
             inbox_ids.add(inbox.id)
             own_inboxes.add(inbox.id)
         urls: set[str] = set()

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from golive.sandbox.chatwoot.calls import not_found
-from golive.sandbox.chatwoot.setup import AccountSetup, WebhookSetup, check_setup
-from golive.sandbox.chatwoot.wire import CHANNEL_API, Build, as_int, now, secure_token
+from golive.sandbox.chatwoot.setup import AccountSetup, ContactSetup, WebhookSetup, check_setup
+from golive.sandbox.chatwoot.wire import CHANNEL_API, CHANNEL_WHATSAPP, Build, as_int, now, secure_token
 
 DISPLAY_ID_START = 5000  # display ids are per account; real installations are far from 1
 REPLY_WINDOW = timedelta(hours=24)  # Meta's customer-service window (WhatsApp, Instagram)
@@ -41,6 +41,9 @@ class Inbox:
     identifier: str
     created_at: datetime
     auto_assign: bool = False
+    instagram_id: str | None = None  # Channel::Instagram: the account Meta's events name
+    phone_number: str | None = None  # Channel::Whatsapp: E.164
+    phone_number_id: str | None = None  # Channel::Whatsapp: provider_config['phone_number_id']
 
 
 @dataclass
@@ -187,6 +190,9 @@ class Store:
         self.agent = User(1, "Sandbox Agent", "agent@sandbox.invalid")
         self.bot = AgentBot(1, "Sandbox Bot")
         self.generation = 0
+        # Message ids survive a reset: the CRM is wiped with it, but n8n keeps its executions,
+        # found by the message id Chatwoot delivered — a reused id would find an old execution.
+        self.message_ids = itertools.count(90001)
         self._load()
 
     def reset(self) -> None:
@@ -218,7 +224,6 @@ class Store:
         self.messages: dict[int, Message] = {}
         self.contact_ids = itertools.count(3001)
         self.contact_inbox_ids = itertools.count(8001)
-        self.message_ids = itertools.count(90001)
         self.attachment_ids = itertools.count(70001)
         channel_ids: dict[str, itertools.count[int]] = {}
         for setup in self._setups:
@@ -236,9 +241,27 @@ class Store:
                     *self._channel_tokens[inbox.id],
                     created,
                     inbox.auto_assign,
+                    inbox.instagram_id,
+                    inbox.phone_number,
+                    inbox.phone_number_id,
                 )
+                for known in inbox.known_contacts:
+                    self._known_contact(setup.id, inbox.id, inbox.channel_type, known, created)
             for hook in setup.webhooks:
                 self.webhooks[hook.id] = _webhook(setup.id, hook)
+
+    def _known_contact(
+        self, account_id: int, inbox_id: int, channel_type: str, known: ContactSetup, created: datetime
+    ) -> None:
+        phone = f"+{known.source_id}" if channel_type == CHANNEL_WHATSAPP else None
+        contact = Contact(
+            next(self.contact_ids), account_id, known.name, None, phone, None, {}, {}, False, created
+        )
+        self.contacts[contact.id] = contact
+        link = ContactInbox(
+            next(self.contact_inbox_ids), contact.id, inbox_id, known.source_id, created, secure_token()
+        )
+        self.contact_inboxes[link.id] = link
 
     # --- lookups (404 unless the record is the account's) --------------------------------
 

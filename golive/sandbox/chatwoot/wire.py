@@ -65,6 +65,20 @@ class Build:
         return self._at_least("4.13.0")
 
     @property
+    def checks_meta_signature(self) -> bool:
+        """PR #14280 (merged 2026-04-27; taken as first in 4.14.0): the Instagram and WhatsApp channel
+        webhooks answer 401 unless X-Hub-Signature-256 is Meta's HMAC of the body."""
+        return self._at_least("4.14.0")
+
+    @property
+    def keeps_first_dm_without_profile(self) -> bool:
+        """When Meta's Graph API will not give a new Instagram contact's profile, newer code
+        makes the contact "Unknown (IG: <igsid>)"; older builds create no contact, and the
+        message is dropped (`create_message` returns without a contact inbox). The newest code
+        read has the fallback; the double gives it to its newest build."""
+        return self._at_least("4.15.0")
+
+    @property
     def account_in_conversation_events(self) -> bool:
         """`account` at the top level of conversation events: 4.15-based builds only."""
         return self._at_least("4.15.0")
