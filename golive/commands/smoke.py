@@ -44,6 +44,18 @@ class OrgRun:
 
 
 @dataclass(frozen=True)
+class SandboxOptions:
+    """How `golive smoke` starts the sandbox when it starts one (`--sandbox-orgs`, `--sandbox-latency`)."""
+
+    organisations: int | None = None
+    latency: str | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self.organisations is not None or bool(self.latency)
+
+
+@dataclass(frozen=True)
 class EvidenceRequest:
     attest_file: Path | None
     signed_off_by: str | None
@@ -74,8 +86,9 @@ def run_smoke(
     say: Callable[[str], None] = print,
     monitor_window: str | None = None,
     reports_dir: Path | None = None,
+    sandbox: SandboxOptions | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
-    slugs = unique(orgs) or sandbox_slugs(root / "orgs")
+    slugs = unique(orgs)  # none: every sandbox organisation (known once the sandbox runs)
     signer = evidence.signer() if evidence is not None else None  # a bad key stops us before the run
     run = RunDir((reports_dir or root / "reports") / (run_id or new_run_id()))
     with running(run.root, on_discard=lambda folder: _say_why(folder, say)):
@@ -91,6 +104,7 @@ def run_smoke(
             signer=signer,
             say=say,
             monitor_window=monitor_window,
+            sandbox_options=sandbox or SandboxOptions(),
         )
 
 
@@ -105,18 +119,26 @@ def _run(
     signer: Signer | None,
     say: Say,
     monitor_window: str | None,
+    sandbox_options: SandboxOptions,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
     env = dict(os.environ)
-    needs_sandbox = bool(set(slugs) & set(sandbox_slugs(orgs_dir)))
+    needs_sandbox = sandbox_options.asked or not slugs or bool(set(slugs) & set(sandbox_slugs(orgs_dir, env)))
     share_discoveries(REDACTOR, run_secrets_path(root, run.root))
     try:
         if needs_sandbox and STATE_ENV not in env:
             started = time.monotonic()
-            sandbox = start_sandbox(log_path=run.root / "logs" / "sandbox.log")
+            sandbox = start_sandbox(
+                log_path=run.root / "logs" / "sandbox.log",
+                organisations=sandbox_options.organisations,
+                latency=sandbox_options.latency,
+            )
             env[STATE_ENV] = str(sandbox.state_dir)
             say(f"sandbox up in {time.monotonic() - started:.1f}s: {', '.join(sandbox.urls.values())}")
+        elif sandbox_options.asked:
+            say(f"a sandbox is already running ({STATE_ENV}): its organisations and latency stay as they are")
+        slugs = slugs or sandbox_slugs(orgs_dir, env)
         register_secrets(root, slugs, env)  # a bad profile stops the run here, before any test
         _preflight(root, run, slugs, env, say)  # so does a key, secret or host that does not work
         workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
@@ -180,7 +202,7 @@ def register_secrets(
     runs), and those the run's processes first saw in responses (golive.runtime.run_secrets)."""
     if run_dir is not None:
         load_discoveries(REDACTOR, run_secrets_path(root, run_dir))
-    sandboxed = set(sandbox_slugs(root / "orgs")) & set(slugs)
+    sandboxed = set(sandbox_slugs(root / "orgs", env)) & set(slugs)
     for slug in slugs:
         if slug not in sandboxed:
             load_organisation(slug, orgs_dir=root / "orgs", env=env)

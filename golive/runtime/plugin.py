@@ -169,9 +169,9 @@ def _validate(config: pytest.Config, slugs: list[str], orgs_dir: Path, allow_pro
             setting="--org",
             where=str(orgs_dir),
         )
+    sandboxed = set(sandbox_slugs(orgs_dir))
     for slug in slugs:
-        path = orgs_dir / f"{slug}.toml"
-        if path.is_file() and profile_environment(path) == "sandbox":
+        if slug in sandboxed:
             continue  # written by the sandbox when it starts
         org = load_organisation(slug, orgs_dir=orgs_dir)
         if org.environment == "production" and not allow_production:
