@@ -33,7 +33,7 @@ from golive.runtime.state import ATTEST, STATE, RunState
 from golive.secrets import REDACTOR
 
 # The evidence hooks come with the plugin: a session of golive always leaves its evidence.
-pytest_plugins = ["golive.runtime.evidence_hooks", "golive.runtime.ui_evidence"]
+pytest_plugins = ["golive.runtime.evidence_hooks", "golive.runtime.ui_evidence", "golive.runtime.concurrency"]
 
 _CREATED_RUN_DIR = pytest.StashKey[bool]()
 
