@@ -83,6 +83,13 @@ def smoke(
     sandbox_orgs: Annotated[
         int | None, typer.Option(help="when smoke starts the sandbox: how many organisations it seeds")
     ] = None,
+    scenarios_at_once: Annotated[
+        int | None,
+        typer.Option(
+            help="scenarios of one organisation run at once (pytest-xdist, one run); default: 8 "
+            "shared by the organisations in parallel, none on a sandbox without latency; 0: none"
+        ),
+    ] = None,
     sandbox_latency: Annotated[
         str | None,
         typer.Option(help="when smoke starts the sandbox: the latency it adds (e.g. crm=150ms,model=2-5s)"),
@@ -112,6 +119,7 @@ def smoke(
             say=_say,
             monitor_window=monitor_window,
             sandbox=SandboxOptions(sandbox_orgs, sandbox_latency),
+            scenarios_at_once=scenarios_at_once,
         )
     except GoliveError as exc:
         raise _fail(exc) from None

@@ -87,6 +87,7 @@ def run_smoke(
     monitor_window: str | None = None,
     reports_dir: Path | None = None,
     sandbox: SandboxOptions | None = None,
+    scenarios_at_once: int | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     slugs = unique(orgs)  # none: every sandbox organisation (known once the sandbox runs)
     signer = evidence.signer() if evidence is not None else None  # a bad key stops us before the run
@@ -105,6 +106,7 @@ def run_smoke(
             say=say,
             monitor_window=monitor_window,
             sandbox_options=sandbox or SandboxOptions(),
+            scenarios_at_once=scenarios_at_once,
         )
 
 
@@ -120,6 +122,7 @@ def _run(
     say: Say,
     monitor_window: str | None,
     sandbox_options: SandboxOptions,
+    scenarios_at_once: int | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
@@ -142,9 +145,14 @@ def _run(
         register_secrets(root, slugs, env)  # a bad profile stops the run here, before any test
         _preflight(root, run, slugs, env, say)  # so does a key, secret or host that does not work
         workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
-        say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
+        inside = scenario_workers(scenarios_at_once, workers, slugs, orgs_dir, env, pytest_args)
+        say(
+            f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel, "
+            + (f"{inside} scenarios at once in each" if inside > 1 else "one scenario at a time in each")
+        )
+        org_args = [*pytest_args, "-n", str(inside)] if inside > 1 else list(pytest_args)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
+            results = list(pool.map(lambda slug: _run_org(root, run, slug, env, org_args, say), slugs))
         # what the children first saw in responses, then their output, now complete
         load_discoveries(REDACTOR, run_secrets_path(root, run.root))
         for leak in scrub_tree(run.root / "logs", REDACTOR):
@@ -160,6 +168,36 @@ def _run(
         if sandbox is not None:
             sandbox.stop()
     return run, results, built
+
+
+# pytest-xdist workers per organisation when the run waits on its targets (see scenario_workers)
+WORKERS_BUDGET = 8
+
+
+def scenario_workers(
+    asked: int | None,
+    parallel: int,
+    slugs: Sequence[str],
+    orgs_dir: Path,
+    env: Mapping[str, str],
+    pytest_args: Sequence[str],
+) -> int:
+    """How many scenarios of one organisation run at once (pytest-xdist workers, one run).
+
+    Concurrency pays when the run waits on its targets — a real staging answers in tens to
+    hundreds of milliseconds and its agent in seconds — and not when the CPU is the limit: the
+    sandbox without latency answers in milliseconds, and on two cores extra workers only add
+    their start-up (measured: README, "Performance"). So: what `--scenarios-at-once` asks;
+    else none for sandbox organisations without latency; else WORKERS_BUDGET shared by the
+    organisations that run at once. A `-n` among the pytest arguments wins."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
+        return 0
+    if asked is not None:
+        return asked
+    sandboxed = set(sandbox_slugs(orgs_dir, env))
+    if set(slugs) <= sandboxed and STATE_ENV in env and not attach(Path(env[STATE_ENV])).ready.get("latency"):
+        return 0
+    return WORKERS_BUDGET // max(1, parallel)
 
 
 def _say_why(folder: Path, say: Callable[[str], None]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,11 +55,60 @@ def _rank(item: pytest.Item) -> int:
     return 1 if any(item.get_closest_marker(mark) for mark in LONG_MARKS) else 2
 
 
-@pytest.hookimpl(trylast=True)  # after any shuffling (pytest-randomly): a stable sort keeps it
+# How long each scenario took last time (pytest's cache, per scenario whatever the organisation):
+# the longest start first, so the workers finish together instead of one running the longest last.
+DURATIONS_KEY = "golive/scenario-seconds"
+_GUESS_S = {1: 8.0, 2: 1.0}  # never measured yet: an agent turn or a browser, or anything else
+
+
+def _key(nodeid: str) -> str:
+    return nodeid.split("[", 1)[0]
+
+
+def _seconds(item: pytest.Item, known: dict[str, float]) -> float:
+    return known.get(_key(item.nodeid), _GUESS_S.get(_rank(item), 1.0))
+
+
+def _first_chunks(config: pytest.Config, count: int) -> tuple[int, int]:
+    """(workers, items each gets first) when pytest-xdist's load scheduling runs this session:
+    it hands each worker a chunk of consecutive items to start with (at least two: a worker
+    needs the next item before it runs one), then more as they finish (one at a time: see
+    pytest_configure)."""
+    raw = os.environ.get("PYTEST_XDIST_WORKER_COUNT") or str(getattr(config.option, "numprocesses", 0) or 0)
+    workers = int(raw) if raw.isdigit() else 0
+    if workers < 2 or count < 2 * workers:
+        return workers, 1
+    cap = getattr(config.option, "maxschedchunk", None) or count
+    return workers, max(min(count // workers // 4, cap), 2)
+
+
+def arrange(items: list[pytest.Item], workers: int, chunk: int, known: dict[str, float]) -> list[pytest.Item]:
+    """Exclusive scenarios first; then, longest first, each worker's first chunk starting with
+    one of the longest and filled with the shortest (two long ones in one chunk would run one
+    after the other); then the rest, longest first."""
+    exclusive = [i for i in items if is_exclusive(i)]
+    others = sorted((i for i in items if not is_exclusive(i)), key=lambda i: -_seconds(i, known))
+    if workers < 2:
+        return exclusive + others
+    order = list(exclusive)
+    while len(order) % chunk and others:  # the exclusive ones fill their chunks
+        order.append(others.pop())
+    for _ in range(max(0, workers - len(order) // chunk)):
+        if not others:
+            break
+        order.append(others.pop(0))
+        for _ in range(chunk - 1):
+            if others:
+                order.append(others.pop())
+    return order + others
+
+
+@pytest.hookimpl(trylast=True)  # after any shuffling (pytest-randomly): a stable order keeps it
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash.get(STATE, None) is None:
         return
-    items.sort(key=_rank)
+    known = config.cache.get(DURATIONS_KEY, {}) if config.cache is not None else {}
+    items[:] = arrange(items, *_first_chunks(config, len(items)), known if isinstance(known, dict) else {})
     lanes = Lanes.of(config)
     if lanes is not None:
         lanes.pending = {
@@ -136,6 +186,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None and state.run_dir is not None:
         config.stash[_LANES] = Lanes(lock_folder(state))
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "maxschedchunk", 0) is None:
+        config.option.maxschedchunk = 1  # hand out scenarios one at a time: longest first stays true
 
 
 @pytest.hookimpl(wrapper=True)
@@ -157,8 +209,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE, None)
     if lanes is None or state is None or state.worker:
         return
+    _remember_durations(session.config, state)
     for slug in state.slugs:
         shutil.rmtree(lanes.folder / slug, ignore_errors=True)
         (lanes.folder / f"{slug}.lock").unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         lanes.folder.rmdir()  # only once empty: another organisation's session may still run
+
+
+def _remember_durations(config: pytest.Config, state: RunState) -> None:
+    if config.cache is None:
+        return
+    known = config.cache.get(DURATIONS_KEY, {})
+    seconds = dict(known) if isinstance(known, dict) else {}
+    for outcomes in state.outcomes.values():
+        for outcome in outcomes:
+            if outcome.outcome != "skipped":
+                seconds[_key(outcome.nodeid)] = round(outcome.duration_s, 2)
+    config.cache.set(DURATIONS_KEY, seconds)

@@ -74,7 +74,8 @@ class Targets:
         self.run_id = run_id
         self.ledger_dir = ledger_dir
         self.env = env if env is not None else os.environ
-        self.data = DataFactory(run_id)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")  # gw0, gw1, …
+        self.data = DataFactory(run_id, first_number=(int(worker) + 1) * 100_000 if worker.isdigit() else 0)
         self.sandbox: SandboxHandle | None = None
         self._orgs: dict[str, Organisation] = {}
         self._clients: dict[str, Clients] = {}
