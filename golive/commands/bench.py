@@ -83,6 +83,7 @@ class ScaleRow:
     peak_mb: float
     exit_code: int
     verdicts: dict[str, int] = field(default_factory=dict)
+    cpu_by_part: dict[str, float] = field(default_factory=dict)
 
     def per_org(self, value: float) -> float:
         return value / self.organisations
@@ -121,6 +122,7 @@ def bench_scale(
             f"  {count}: {row.wall_s:.0f} s wall ({row.evidence_s:.0f} s evidence), {row.cpu_s:.0f} CPU s, "
             f"{row.peak_mb:.0f} MB peak, exit {row.exit_code}, verdicts {row.verdicts}; log {log}"
         )
+        say(f"  CPU s by part: {row.cpu_by_part} (command: smoke, its pytest processes, browsers, Allure)")
     _report_scale(root, rows, say)
     return rows
 
@@ -143,6 +145,7 @@ def _scale_row(count: int, started: float, measured: Measured, log: str) -> Scal
         round(measured.peak_bytes / 2**20, 1),
         measured.exit_code,
         verdicts,
+        measured.cpu_by_part,
     )
 
 
@@ -181,6 +184,7 @@ class LatencyRun:
     longest_s: float
     longest: str
     longest_http_ms: float
+    cpu_by_part: dict[str, float] = field(default_factory=dict)
 
 
 def bench_latency(
@@ -256,6 +260,7 @@ def _latency_run(name: str, workers: int, measured: Measured, summary_path: Path
         round(longest.duration_s, 2) if longest else 0.0,
         longest.scenario if longest else "",
         round(longest.http_ms, 1) if longest else 0.0,
+        measured.cpu_by_part,
     )
 
 

@@ -42,6 +42,13 @@ def tree(root: int) -> list[int]:
     return pids
 
 
+def _name(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def _stat(pid: int) -> tuple[float, int] | None:
     """(CPU seconds including reaped children, resident bytes) of one process."""
     try:
@@ -73,27 +80,36 @@ class Meter:
     interval_s: float = 0.5
     peak_bytes: int = 0
     wall_s: float = 0.0
-    _first: float | None = None
-    _last: float = 0.0
+    _first: dict[str, float] | None = None
+    _last: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     @property
     def cpu_s(self) -> float:
         """CPU seconds the lasting trees used since `start`."""
-        return self._last - (self._first or 0.0)
+        return sum(self.cpu_by_name.values())
+
+    @property
+    def cpu_by_name(self) -> dict[str, float]:
+        """The same, by process name (python: the sandbox's doubles; node: n8n; postgres…)."""
+        first = self._first or {}
+        return {name: seconds - first.get(name, 0.0) for name, seconds in self._last.items()}
 
     def sample(self) -> None:
-        cpu, rss = 0.0, 0
+        cpu: dict[str, float] = {}
+        rss = 0
         for root in [*self.lasting, *self.passing()]:
             for pid in tree(root):
                 stat = _stat(pid)
                 if stat is not None:
                     rss += stat[1]
                     if root in self.lasting:
-                        cpu += stat[0]
+                        name = _name(pid)
+                        cpu[name] = cpu.get(name, 0.0) + stat[0]
         self.peak_bytes = max(self.peak_bytes, rss)
-        self._last = max(self._last, cpu)
+        for name, seconds in cpu.items():
+            self._last[name] = max(self._last.get(name, 0.0), seconds)
         if self._first is None:
             self._first = cpu
 
@@ -119,6 +135,7 @@ class Measured:
     wall_s: float
     cpu_s: float  # the command's tree and the lasting trees
     peak_bytes: int
+    cpu_by_part: dict[str, float] = field(default_factory=dict)  # "command" and the lasting processes
 
 
 def measure(
@@ -135,4 +152,5 @@ def measure(
         process.returncode = os.waitstatus_to_exitcode(status)
         meter.stop()
     own = usage.ru_utime + usage.ru_stime
-    return Measured(process.returncode, wall, own + meter.cpu_s, meter.peak_bytes)
+    parts = {"command": round(own, 1), **{k: round(v, 1) for k, v in meter.cpu_by_name.items() if v >= 0.05}}
+    return Measured(process.returncode, wall, own + meter.cpu_s, meter.peak_bytes, parts)

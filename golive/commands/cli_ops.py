@@ -37,6 +37,9 @@ def ci_matrix(
     templates: Annotated[Path, typer.Option(help="job templates the gitlab-child pipeline embeds")] = Path(
         "ci/gitlab/golive-jobs.yml"
     ),
+    orgs_dir: Annotated[
+        Path, typer.Option(help="the profile folder (e.g. a running sandbox's <state>/orgs)")
+    ] = Path("orgs"),
 ) -> None:
     """Print the organisations of orgs/*.toml as a CI matrix (one job per organisation)."""
     from golive.commands import ci_matrix as matrix
@@ -48,7 +51,7 @@ def ci_matrix(
             raise ConfigError(f"unknown format {fmt!r}: choose one of {choices}", setting="--format")
         selection(suite=suite)
         orgs = matrix.organisations(
-            _root() / "orgs",
+            orgs_dir if orgs_dir.is_absolute() else _root() / orgs_dir,
             environments=environment or (),
             exclude=exclude or (),
             only=[slug for value in org or [] for slug in value.replace(",", " ").split()],

@@ -144,7 +144,9 @@ def _run(
         slugs = slugs or sandbox_slugs(orgs_dir, env)
         register_secrets(root, slugs, env)  # a bad profile stops the run here, before any test
         _preflight(root, run, slugs, env, say)  # so does a key, secret or host that does not work
-        workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
+        # two organisations per core: each one's run waits on its targets (the agent, n8n, a
+        # browser) about half the time (README, "Performance")
+        workers = max(1, min(len(slugs), parallel or 2 * (os.cpu_count() or 2)))
         inside = scenario_workers(scenarios_at_once, workers, slugs, orgs_dir, env, pytest_args)
         say(
             f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel, "
