@@ -35,8 +35,9 @@ FOLDER = Path(".golive") / "run-locks"
 EXCLUSIVE = "exclusive"
 LONG_MARKS = ("needs_n8n", "ui")  # the agent's turns and a browser: the longest scenarios
 # How long a scenario waits for its organisation's exclusive scenarios to finish before it takes
-# its shared lock anyway (the lock still keeps them apart; this only orders them).
-EXCLUSIVE_PHASE_TIMEOUT_S = 900.0
+# its shared lock anyway (the lock still keeps them apart; this only orders them: an exclusive
+# scenario whose worker crashed never says it is done).
+EXCLUSIVE_PHASE_TIMEOUT_S = 120.0
 
 
 def _slug(item: pytest.Item) -> str | None:
