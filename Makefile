@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install tools smoke test lint typecheck sandbox clean mutation
+.PHONY: install tools smoke test lint typecheck sandbox clean mutation bench bench-scale bench-latency ci-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,20 @@ sandbox: install
 MUTATION_ARGS ?=
 mutation: install
 	$(BIN)/golive mutation $(MUTATION_ARGS)
+# Benchmarks: figures, not tests (minutes each; README "Performance"). SCALE: organisation
+# counts; BEFORE: a git commit whose suite also runs, one scenario at a time, under latency.
+SCALE ?= 1,8,50
+bench: bench-scale bench-latency
+
+bench-scale: install tools
+	$(BIN)/golive bench scale --orgs $(SCALE)
+
+bench-latency: install tools
+	$(BIN)/golive bench latency $(if $(BEFORE),--before-ref $(BEFORE))
+
+# ci-matrix and merge on ORGS sandbox organisations: separate runs merged into one overview.
+ci-demo: install tools
+	ORGS=$(or $(ORGS),8) BIN=$(BIN) bench/ci_demo.sh
 
 clean:
 	rm -rf $(VENV) .golive reports/*/ .mypy_cache .ruff_cache

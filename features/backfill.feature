@@ -19,7 +19,7 @@ Feature: WhatsApp identity backfill of the existing base
     Then every number several contacts share is recorded as a conflict for manual review
     And every number no contact can have is recorded for manual review
 
-  @checklist-5.3 @needs_db @needs_control
+  @checklist-5.3 @needs_db @needs_control @exclusive
   Scenario: Running the backfill again changes nothing
     Given the WhatsApp identity backfill has run
     When the backfill runs again

@@ -20,6 +20,7 @@ whatever the scan can find, redaction removes.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import re
@@ -27,7 +28,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr, Generic
 
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words; refuse them as secrets
 
@@ -92,6 +93,44 @@ def secret_forms(value: str) -> frozenset[str]:
     return frozenset(f for f in forms if f)
 
 
+class Needles(Generic[AnyStr]):
+    """Which of many strings occur in a text, in time that grows with the text, not with how
+    many strings there are: a run with 50 organisations knows hundreds of secret forms, and
+    searching each one in every exchange and every evidence file grew with their number.
+
+    Every string at least `SPAN` long is indexed by each of its `GRAM`-long pieces; the text is
+    looked up only every `SPAN - GRAM + 1` characters, which is enough: an occurrence of such a
+    string covers one of those positions with a whole piece. A hit is then checked in full.
+    Shorter strings (rare: secrets are long) are searched one by one."""
+
+    GRAM = 8
+    SPAN = 24
+
+    def __init__(self, needles: Iterable[AnyStr]) -> None:
+        self.short: list[AnyStr] = []
+        self.pieces: dict[AnyStr, list[tuple[int, AnyStr]]] = {}
+        for needle in set(needles):
+            if len(needle) < self.SPAN:
+                self.short.append(needle)
+                continue
+            for offset in range(len(needle) - self.GRAM + 1):
+                self.pieces.setdefault(needle[offset : offset + self.GRAM], []).append((offset, needle))
+
+    def present(self, text: AnyStr) -> set[AnyStr]:
+        found = {needle for needle in self.short if needle in text}
+        if not self.pieces:
+            return found
+        gram, pieces = self.GRAM, self.pieces
+        for position in range(0, len(text) - gram + 1, self.SPAN - gram + 1):
+            hits = pieces.get(text[position : position + gram])
+            if hits:
+                for offset, needle in hits:
+                    start = position - offset
+                    if start >= 0 and text.startswith(needle, start):
+                        found.add(needle)
+        return found
+
+
 Discovery = Callable[[Secret], None]
 
 
@@ -105,6 +144,7 @@ class Redactor:
         self._forms: dict[str, tuple[str, ...]] = {}
         self._discovered: set[str] = set()
         self._listeners: dict[str, Discovery] = {}
+        self._needles: tuple[Needles[str], dict[str, tuple[int, str]]] | None = None
 
     def register(self, secret: Secret) -> None:
         if len(secret.value) < MIN_SECRET_LENGTH:
@@ -113,6 +153,7 @@ class Redactor:
         with self._lock:
             self._secrets[secret.value] = secret.name
             self._forms[secret.value] = forms
+            self._needles = None
 
     def name_of(self, value: str) -> str | None:
         with self._lock:
@@ -156,22 +197,30 @@ class Redactor:
         with self._lock:
             return dict(self._secrets)
 
-    def _items(self) -> list[tuple[str, tuple[str, ...]]]:
-        """(name, forms) of every secret, longest value first."""
+    def _index(self) -> tuple[Needles[str], dict[str, tuple[int, str]]]:
+        """Every form of every secret, indexed; form -> (its value's length, its name)."""
         with self._lock:
-            values = sorted(self._secrets, key=lambda v: -len(v))
-            return [(self._secrets[v], self._forms[v]) for v in values]
+            if self._needles is None:
+                owner = {
+                    form: (len(value), self._secrets[value])
+                    for value, forms in self._forms.items()
+                    for form in forms
+                }
+                self._needles = (Needles(owner), owner)
+            return self._needles
 
     def redact(self, text: str) -> str:
-        for name, forms in self._items():
-            marker = f"«redacted:{name}»"
-            for form in forms:
-                text = text.replace(form, marker)
+        needles, owner = self._index()
+        present = needles.present(text)
+        # longest value first, then its longest form: a form inside a longer one never splits it
+        for form in sorted(present, key=lambda f: (-owner[f][0], -len(f), f)):
+            text = text.replace(form, f"«redacted:{owner[form][1]}»")
         return text
 
     def find_leaks(self, text: str) -> list[str]:
         """Names of the secrets found in `text` in any of their forms."""
-        return sorted({name for name, forms in self._items() if any(f in text for f in forms)})
+        needles, owner = self._index()
+        return sorted({owner[form][1] for form in needles.present(text)})
 
 
 REDACTOR = Redactor()
@@ -212,6 +261,7 @@ _DERIVED_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://\S*")
 
 
+@functools.lru_cache(maxsize=8192)  # the same few field names, over and over (the leak scan walks every JSON)
 def sensitive_name(name: str) -> bool:
     """Whether a field, header or query parameter called `name` holds a secret."""
     snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()

@@ -1,7 +1,11 @@
 """Wait by polling with a deadline: return as soon as the condition holds.
 
-No fixed sleeps: the poll interval starts small and grows, so a fast target is
-observed in milliseconds and a slow one is not hammered.
+No fixed sleeps: the poll interval starts small and grows, so a fast target is observed in
+milliseconds and a slow one is not hammered. The interval is the *period* between the starts of
+two probes: a probe that itself takes time (150 ms against a real staging) eats into the pause
+instead of adding to it, so a condition that became true is seen within one period — at most
+`_MAX_INTERVAL` plus one probe — however slow the target answers. A pause is never shorter than
+`_MIN_PAUSE`: a probe slower than the period is followed by a short breath, not a busy loop.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from golive.errors import WaitTimeout
 T = TypeVar("T")
 
 _FIRST_INTERVAL = 0.01
-_MAX_INTERVAL = 0.5
+_MAX_INTERVAL = 0.25
+_GROWTH = 1.5
+_MIN_PAUSE = 0.01
 
 
 def eventually(
@@ -39,6 +45,7 @@ def eventually(
     last_value: object = None
     last_error = ""
     while True:
+        probed_at = clock()
         try:
             value = probe()
         except retry_on as exc:
@@ -47,8 +54,11 @@ def eventually(
             if until(value):
                 return value
             last_value = value
-        elapsed = clock() - start
+        now = clock()
+        elapsed = now - start
         if elapsed >= timeout:
             raise WaitTimeout(what, elapsed=elapsed, last_value=last_value, last_error=last_error)
-        pause(min(interval, max(timeout - elapsed, 0.0)))  # the poll interval, not a fixed wait
-        interval = min(interval * 2, _MAX_INTERVAL)
+        # the rest of this period (never a busy loop), and never past the deadline
+        wanted = max(interval - (now - probed_at), _MIN_PAUSE)
+        pause(min(wanted, max(timeout - elapsed, 0.0)))
+        interval = min(interval * _GROWTH, _MAX_INTERVAL)

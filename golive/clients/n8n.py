@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -299,15 +299,26 @@ class N8nClient:
 
     def execution_for_message(self, workflow_id: str, message_id: int, *, timeout: float) -> Execution:
         """The finished execution that the delivery of Chatwoot message `message_id` started."""
+        asked_at = datetime.now(UTC)
 
         def probe() -> Execution | None:
-            # the list without run data (cheap), then each execution not seen finished before
-            for listed in self.executions(workflow_id, include_data=False):
+            # The list without run data (cheap), then the finished executions not seen before,
+            # those started nearest to when we asked first: ours started when the message was
+            # delivered, just before. Other scenarios (or customers) may start dozens of executions
+            # of the same workflow meanwhile, and each fetch carries a whole run's data. The
+            # newest 100; one still running is looked at by a later probe, and a probe fetches a
+            # few at most (while ours still runs, the others would all be fetched in one go).
+            listed = self.executions(workflow_id, limit=EXECUTIONS_WINDOW, include_data=False)
+            fetched = 0
+            for candidate in sorted(listed, key=lambda e: _distance(e, asked_at)):
                 with self._lock:
-                    known = self._handled.get(listed.id, _UNSEEN)
-                if known is not _UNSEEN and known != message_id:
+                    known = self._handled.get(candidate.id, _UNSEEN)
+                if (known is not _UNSEEN and known != message_id) or not candidate.finished:
                     continue
-                execution = self.execution(listed.id)
+                if fetched == FETCHES_PER_PROBE:
+                    return None
+                fetched += 1
+                execution = self.execution(candidate.id)
                 if execution.finished:
                     with self._lock:
                         self._handled[execution.id] = execution.message_id()
@@ -335,6 +346,19 @@ def _workflow(raw: dict[str, Any]) -> Workflow:
         raw.get("versionId"),
         raw,
     )
+
+
+EXECUTIONS_WINDOW = 100
+FETCHES_PER_PROBE = 4
+
+
+def _distance(execution: Execution, moment: datetime) -> float:
+    """Seconds between an execution's start and `moment` (unknown: last)."""
+    started = str(execution.raw.get("startedAt") or "")
+    try:
+        return abs((datetime.fromisoformat(started.replace("Z", "+00:00")) - moment).total_seconds())
+    except (ValueError, TypeError):  # no date, or one without a zone
+        return float("inf")
 
 
 def _execution(raw: dict[str, Any]) -> Execution:

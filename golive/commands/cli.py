@@ -23,6 +23,17 @@ def sandbox(
         ".golive/sandbox"
     ),
     fault: Annotated[list[str] | None, typer.Option(help="fault profile to switch on (repeatable)")] = None,
+    orgs: Annotated[
+        int | None,
+        typer.Option(help="organisations to seed (default 2; more are sandbox-03, sandbox-04, …)"),
+    ] = None,
+    latency: Annotated[
+        str | None,
+        typer.Option(
+            help="latency added per system, fixed or a range: e.g. crm=150ms,model=2-5s "
+            "(systems: crm, chatwoot, n8n, model; also PUT /latency on the control API)"
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded staging stack in the foreground (Ctrl-C stops it)."""
     from golive.sandbox.__main__ import main as sandbox_main
@@ -30,6 +41,10 @@ def sandbox(
     argv = ["--state-dir", str(state_dir)]
     for name in fault or []:
         argv += ["--fault", name]
+    if orgs is not None:
+        argv += ["--orgs", str(orgs)]
+    if latency:
+        argv += ["--latency", latency]
     raise typer.Exit(sandbox_main(argv))
 
 
@@ -68,6 +83,20 @@ def smoke(
     api_check: Annotated[
         bool, typer.Option(help="Schemathesis on the sandbox organisations' CRM API (golive api-check)")
     ] = True,
+    sandbox_orgs: Annotated[
+        int | None, typer.Option(help="when smoke starts the sandbox: how many organisations it seeds")
+    ] = None,
+    scenarios_at_once: Annotated[
+        int | None,
+        typer.Option(
+            help="scenarios of one organisation run at once (pytest-xdist, one run); default: 8 "
+            "shared by the organisations in parallel, none on a sandbox without latency; 0: none"
+        ),
+    ] = None,
+    sandbox_latency: Annotated[
+        str | None,
+        typer.Option(help="when smoke starts the sandbox: the latency it adds (e.g. crm=150ms,model=2-5s)"),
+    ] = None,
 ) -> None:
     """Run the suite for every organisation in parallel, then build each one's Go/No-Go evidence.
 
@@ -77,7 +106,7 @@ def smoke(
     from golive.commands.exit_codes import NOTHING_COLLECTED, smoke_exit
     from golive.commands.prune import keep_default, prune_after_run
     from golive.commands.selection import selection
-    from golive.commands.smoke import EvidenceRequest, run_smoke
+    from golive.commands.smoke import EvidenceRequest, SandboxOptions, run_smoke
 
     request = EvidenceRequest(attest, signed_off_by, sign_key) if evidence else None
     try:
@@ -93,6 +122,8 @@ def smoke(
             say=_say,
             monitor_window=monitor_window,
             api_check=api_check,
+            sandbox=SandboxOptions(sandbox_orgs, sandbox_latency),
+            scenarios_at_once=scenarios_at_once,
         )
     except GoliveError as exc:
         raise _fail(exc) from None

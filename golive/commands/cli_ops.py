@@ -1,5 +1,6 @@
 """`golive` subcommands for CI and upkeep: ci-matrix and ci-secrets (a job per organisation),
-merge (one overview of many runs), prune (report retention) and cleanup (test data on a target)."""
+merge (one overview of many runs), prune (report retention), cleanup (test data on a target)
+and bench (figures: scale with organisations, speed under latency)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def ci_matrix(
     templates: Annotated[Path, typer.Option(help="job templates the gitlab-child pipeline embeds")] = Path(
         "ci/gitlab/golive-jobs.yml"
     ),
+    orgs_dir: Annotated[
+        Path, typer.Option(help="the profile folder (e.g. a running sandbox's <state>/orgs)")
+    ] = Path("orgs"),
 ) -> None:
     """Print the organisations of orgs/*.toml as a CI matrix (one job per organisation)."""
     from golive.commands import ci_matrix as matrix
@@ -47,7 +51,7 @@ def ci_matrix(
             raise ConfigError(f"unknown format {fmt!r}: choose one of {choices}", setting="--format")
         selection(suite=suite)
         orgs = matrix.organisations(
-            _root() / "orgs",
+            orgs_dir if orgs_dir.is_absolute() else _root() / orgs_dir,
             environments=environment or (),
             exclude=exclude or (),
             only=[slug for value in org or [] for slug in value.replace(",", " ").split()],
@@ -190,3 +194,49 @@ def cleanup(
         + (" — dry run, nothing changed" if dry_run else "")
     )
     raise typer.Exit(1 if report.failed else 0)
+
+
+bench_app = typer.Typer(
+    help="Benchmarks (figures, not tests): scale with organisations, speed under latency."
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("scale")
+def bench_scale(
+    orgs: Annotated[str, typer.Option(help="organisation counts, comma-separated")] = "1,8,50",
+    parallel: Annotated[int | None, typer.Option(help="golive smoke --parallel (default: its own)")] = None,
+    scenarios_at_once: Annotated[
+        int | None, typer.Option(help="golive smoke --scenarios-at-once (default: its own)")
+    ] = None,
+) -> None:
+    """The suite for 1, 8 and 50 organisations: wall time, CPU and peak memory per organisation."""
+    from golive.commands.bench import bench_scale as run
+
+    try:
+        counts = [int(n) for n in orgs.split(",") if n.strip()]
+    except ValueError:
+        raise _fail(
+            ConfigError(f"--orgs {orgs!r}: expected numbers, e.g. 1,8,50", setting="--orgs")
+        ) from None
+    try:
+        run(_root(), counts, say=_say, parallel=parallel, scenarios_at_once=scenarios_at_once)
+    except GoliveError as exc:
+        raise _fail(exc) from None
+
+
+@bench_app.command("latency")
+def bench_latency(
+    latency: Annotated[str, typer.Option(help="the sandbox's latency")] = "crm=150ms,model=2-5s",
+    workers: Annotated[int, typer.Option(help="scenarios at once in the side-by-side run")] = 8,
+    before_ref: Annotated[
+        str | None, typer.Option(help="also run the suite of this git commit, one scenario at a time")
+    ] = None,
+) -> None:
+    """One organisation under real-world latency: one scenario at a time, then side by side."""
+    from golive.commands.bench import bench_latency as run
+
+    try:
+        run(_root(), say=_say, latency=latency, workers=workers, before_ref=before_ref)
+    except GoliveError as exc:
+        raise _fail(exc) from None

@@ -44,6 +44,18 @@ class OrgRun:
 
 
 @dataclass(frozen=True)
+class SandboxOptions:
+    """How `golive smoke` starts the sandbox when it starts one (`--sandbox-orgs`, `--sandbox-latency`)."""
+
+    organisations: int | None = None
+    latency: str | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self.organisations is not None or bool(self.latency)
+
+
+@dataclass(frozen=True)
 class EvidenceRequest:
     attest_file: Path | None
     signed_off_by: str | None
@@ -75,8 +87,10 @@ def run_smoke(
     monitor_window: str | None = None,
     reports_dir: Path | None = None,
     api_check: bool = True,
+    sandbox: SandboxOptions | None = None,
+    scenarios_at_once: int | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
-    slugs = unique(orgs) or sandbox_slugs(root / "orgs")
+    slugs = unique(orgs)  # none: every sandbox organisation (known once the sandbox runs)
     signer = evidence.signer() if evidence is not None else None  # a bad key stops us before the run
     run = RunDir((reports_dir or root / "reports") / (run_id or new_run_id()))
     with running(run.root, on_discard=lambda folder: _say_why(folder, say)):
@@ -93,6 +107,8 @@ def run_smoke(
             say=say,
             monitor_window=monitor_window,
             api_check=api_check,
+            sandbox_options=sandbox or SandboxOptions(),
+            scenarios_at_once=scenarios_at_once,
         )
 
 
@@ -108,24 +124,40 @@ def _run(
     say: Say,
     monitor_window: str | None,
     api_check: bool = True,
+    sandbox_options: SandboxOptions,
+    scenarios_at_once: int | None = None,
 ) -> tuple[RunDir, list[OrgRun], RunEvidence | None]:
     orgs_dir = root / "orgs"
     sandbox: SandboxHandle | None = None
     env = dict(os.environ)
-    needs_sandbox = bool(set(slugs) & set(sandbox_slugs(orgs_dir)))
+    needs_sandbox = sandbox_options.asked or not slugs or bool(set(slugs) & set(sandbox_slugs(orgs_dir, env)))
     share_discoveries(REDACTOR, run_secrets_path(root, run.root))
     try:
         if needs_sandbox and STATE_ENV not in env:
             started = time.monotonic()
-            sandbox = start_sandbox(log_path=run.root / "logs" / "sandbox.log")
+            sandbox = start_sandbox(
+                log_path=run.root / "logs" / "sandbox.log",
+                organisations=sandbox_options.organisations,
+                latency=sandbox_options.latency,
+            )
             env[STATE_ENV] = str(sandbox.state_dir)
             say(f"sandbox up in {time.monotonic() - started:.1f}s: {', '.join(sandbox.urls.values())}")
+        elif sandbox_options.asked:
+            say(f"a sandbox is already running ({STATE_ENV}): its organisations and latency stay as they are")
+        slugs = slugs or sandbox_slugs(orgs_dir, env)
         register_secrets(root, slugs, env)  # a bad profile stops the run here, before any test
         _preflight(root, run, slugs, env, say)  # so does a key, secret or host that does not work
-        workers = max(1, min(len(slugs), parallel or os.cpu_count() or 2))
-        say(f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel")
+        # two organisations per core: each one's run waits on its targets (the agent, n8n, a
+        # browser) about half the time (README, "Performance")
+        workers = max(1, min(len(slugs), parallel or 2 * (os.cpu_count() or 2)))
+        inside = scenario_workers(scenarios_at_once, workers, slugs, orgs_dir, env, pytest_args)
+        say(
+            f"run {run.run_id}: {len(slugs)} organisation(s), {workers} in parallel, "
+            + (f"{inside} scenarios at once in each" if inside > 1 else "one scenario at a time in each")
+        )
+        org_args = [*pytest_args, "-n", str(inside)] if inside > 1 else list(pytest_args)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda slug: _run_org(root, run, slug, env, pytest_args, say), slugs))
+            results = list(pool.map(lambda slug: _run_org(root, run, slug, env, org_args, say), slugs))
         # what the children first saw in responses, then their output, now complete
         load_discoveries(REDACTOR, run_secrets_path(root, run.root))
         for leak in scrub_tree(run.root / "logs", REDACTOR):
@@ -135,7 +167,10 @@ def _run(
                 root=root, run_dir=run.root, organisations=slugs, env=env, say=say, window=monitor_window
             )
         if api_check:  # Schemathesis on the sandbox's CRM API, into the evidence (issue 16)
-            api_check_sandboxes(root, run, [s for s in slugs if s in sandbox_slugs(orgs_dir)], env, say)
+            # the two seeded organisations only (orgs/): every added one is served by the same
+            # CRM double, so checking them too would cost minutes and prove nothing new
+            seeded = sandbox_slugs(orgs_dir, {})
+            api_check_sandboxes(root, run, [s for s in slugs if s in seeded], env, say)
         built = None
         if evidence is not None:  # while the sandbox runs: its secrets drive the leak scan
             built = build_evidence_for(root, run, slugs, evidence, say, signer)
@@ -158,6 +193,36 @@ def api_check_sandboxes(
         check_organisations(root, run.root, slugs, env=env, max_examples=SMOKE_EXAMPLES, say=say)
     except GoliveError as exc:
         say(f"api-check not run: {exc}")
+
+
+# pytest-xdist workers per organisation when the run waits on its targets (see scenario_workers)
+WORKERS_BUDGET = 8
+
+
+def scenario_workers(
+    asked: int | None,
+    parallel: int,
+    slugs: Sequence[str],
+    orgs_dir: Path,
+    env: Mapping[str, str],
+    pytest_args: Sequence[str],
+) -> int:
+    """How many scenarios of one organisation run at once (pytest-xdist workers, one run).
+
+    Concurrency pays when the run waits on its targets — a real staging answers in tens to
+    hundreds of milliseconds and its agent in seconds — and not when the CPU is the limit: the
+    sandbox without latency answers in milliseconds, and on two cores extra workers only add
+    their start-up (measured: README, "Performance"). So: what `--scenarios-at-once` asks;
+    else none for sandbox organisations without latency; else WORKERS_BUDGET shared by the
+    organisations that run at once. A `-n` among the pytest arguments wins."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
+        return 0
+    if asked is not None:
+        return asked
+    sandboxed = set(sandbox_slugs(orgs_dir, env))
+    if set(slugs) <= sandboxed and STATE_ENV in env and not attach(Path(env[STATE_ENV])).ready.get("latency"):
+        return 0
+    return WORKERS_BUDGET // max(1, parallel)
 
 
 def _say_why(folder: Path, say: Callable[[str], None]) -> None:
@@ -200,7 +265,7 @@ def register_secrets(
     runs), and those the run's processes first saw in responses (golive.runtime.run_secrets)."""
     if run_dir is not None:
         load_discoveries(REDACTOR, run_secrets_path(root, run_dir))
-    sandboxed = set(sandbox_slugs(root / "orgs")) & set(slugs)
+    sandboxed = set(sandbox_slugs(root / "orgs", env)) & set(slugs)
     for slug in slugs:
         if slug not in sandboxed:
             load_organisation(slug, orgs_dir=root / "orgs", env=env)

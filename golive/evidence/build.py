@@ -31,9 +31,11 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -419,8 +421,10 @@ def build_run_evidence(
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
     signer: Signer | None = None,
+    workers: int | None = None,
 ) -> RunEvidence:
-    """:func:`build_evidence` for each organisation (default: all of the run), then
+    """:func:`build_evidence` for each organisation (default: all of the run; `workers` at once,
+    default one per core), then
     ``evidence/ci-summary.md`` (appended to ``$GITHUB_STEP_SUMMARY`` when set).
     An organisation's error never stops the others."""
     slugs = list(dict.fromkeys(organisations)) or run_organisations(run_dir)
@@ -433,9 +437,10 @@ def build_run_evidence(
     errors: dict[str, str] = {}
     leaks: set[str] = set()
     rows: list[CiRow] = []
-    for org in slugs:
+
+    def one(org: str) -> EvidenceResult | EvidenceError:
         try:
-            result = build_evidence(
+            return build_evidence(
                 run_dir,
                 org,
                 signed_off_by=signed_off_by,
@@ -447,13 +452,21 @@ def build_run_evidence(
                 signer=signer,
             )
         except EvidenceError as exc:
-            errors[org] = str(exc)
-            if isinstance(exc, SecretLeakError):
+            return exc
+
+    # Organisations side by side: each one's Allure report is a Node process of its own, which
+    # runs while another organisation's dossier and leak scan take the Python side.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(slugs), workers or (os.cpu_count() or 2)))) as pool:
+        built = list(pool.map(one, slugs))
+    for org, outcome in zip(slugs, built, strict=True):
+        if isinstance(outcome, EvidenceError):
+            errors[org] = str(outcome)
+            if isinstance(outcome, SecretLeakError):
                 leaks.add(org)
-            rows.append(CiRow.from_error(org, str(exc)))
+            rows.append(CiRow.from_error(org, str(outcome)))
             continue
-        results.append(result)
-        rows.append(CiRow.from_result(result, relative_to=run_dir.parent.parent))
+        results.append(outcome)
+        rows.append(CiRow.from_result(outcome, relative_to=run_dir.parent.parent))
     text = render_ci_summary(rows, run_id=run_dir.name)
     summary = write_ci_summary(run_dir / EVIDENCE_DIR / "ci-summary.md", text, env=env)
     return RunEvidence(run_dir, tuple(results), errors, frozenset(leaks), summary)

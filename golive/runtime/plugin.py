@@ -33,7 +33,7 @@ from golive.runtime.state import ATTEST, STATE, RunState
 from golive.secrets import REDACTOR
 
 # The evidence hooks come with the plugin: a session of golive always leaves its evidence.
-pytest_plugins = ["golive.runtime.evidence_hooks", "golive.runtime.ui_evidence"]
+pytest_plugins = ["golive.runtime.evidence_hooks", "golive.runtime.ui_evidence", "golive.runtime.concurrency"]
 
 _CREATED_RUN_DIR = pytest.StashKey[bool]()
 
@@ -173,9 +173,9 @@ def _validate(config: pytest.Config, slugs: list[str], orgs_dir: Path, allow_pro
             setting="--org",
             where=str(orgs_dir),
         )
+    sandboxed = set(sandbox_slugs(orgs_dir))
     for slug in slugs:
-        path = orgs_dir / f"{slug}.toml"
-        if path.is_file() and profile_environment(path) == "sandbox":
+        if slug in sandboxed:
             continue  # written by the sandbox when it starts
         org = load_organisation(slug, orgs_dir=orgs_dir)
         if org.environment == "production" and not allow_production:

@@ -23,7 +23,7 @@ from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookEmitter
 from golive.config import Organisation, load_organisation, load_profile_file
 from golive.errors import ApiError, ConfigError
-from golive.runtime.sandbox_process import SandboxHandle, attach_or_start
+from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle, attach_or_start
 from golive.scenario.data import DataFactory
 from golive.scenario.injection import Conversations
 from golive.scenario.provider import Provider
@@ -39,8 +39,14 @@ def profile_environment(path: Path) -> str:
         return "staging"
 
 
-def sandbox_slugs(orgs_dir: Path) -> list[str]:
-    return sorted(p.stem for p in orgs_dir.glob("*.toml") if profile_environment(p) == "sandbox")
+def sandbox_slugs(orgs_dir: Path, env: Mapping[str, str] | None = None) -> list[str]:
+    """The sandbox organisations: the profiles marked `sandbox` in `orgs_dir`, and every profile
+    the running sandbox wrote (`GOLIVE_SANDBOX_STATE`; `golive sandbox --orgs N` seeds more)."""
+    found = {p.stem for p in orgs_dir.glob("*.toml") if profile_environment(p) == "sandbox"}
+    state = (os.environ if env is None else env).get(STATE_ENV)
+    if state:
+        found |= {p.stem for p in (Path(state) / "orgs").glob("*.toml")}
+    return sorted(found)
 
 
 @dataclass
@@ -71,7 +77,8 @@ class Targets:
         self.run_id = run_id
         self.ledger_dir = ledger_dir
         self.env = env if env is not None else os.environ
-        self.data = DataFactory(run_id)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")  # gw0, gw1, …
+        self.data = DataFactory(run_id, first_number=(int(worker) + 1) * 100_000 if worker.isdigit() else 0)
         self.sandbox: SandboxHandle | None = None
         self._orgs: dict[str, Organisation] = {}
         self._clients: dict[str, Clients] = {}
@@ -84,7 +91,10 @@ class Targets:
 
     def is_sandbox(self, slug: str) -> bool:
         path = self.orgs_dir / f"{slug}.toml"
-        return path.is_file() and profile_environment(path) == "sandbox"
+        if path.is_file():
+            return profile_environment(path) == "sandbox"
+        state = self.env.get(STATE_ENV)
+        return bool(state) and (Path(str(state)) / "orgs" / f"{slug}.toml").is_file()
 
     def ensure_sandbox(self) -> SandboxHandle:
         with self._lock:
@@ -222,9 +232,7 @@ class Targets:
         """Another organisation of the same kind, for the tenant-isolation scenarios."""
         candidates = list(selected)
         if self.is_sandbox(slug):
-            candidates += [
-                s for s in sorted(p.stem for p in self.orgs_dir.glob("*.toml")) if self.is_sandbox(s)
-            ]
+            candidates += sandbox_slugs(self.orgs_dir, self.env)
         return next(
             (c for c in candidates if c != slug and self.is_sandbox(c) == self.is_sandbox(slug)),
             None,

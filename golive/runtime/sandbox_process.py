@@ -71,12 +71,23 @@ def attach(state_dir: Path) -> SandboxHandle:
     return SandboxHandle(state_dir, ready, secrets)
 
 
-def start(*, faults: list[str] | None = None, log_path: Path | None = None) -> SandboxHandle:
-    """Start `python -m golive.sandbox` in the background and wait until it is ready."""
+def start(
+    *,
+    faults: list[str] | None = None,
+    log_path: Path | None = None,
+    organisations: int | None = None,
+    latency: str | None = None,
+) -> SandboxHandle:
+    """Start `python -m golive.sandbox` in the background and wait until it is ready
+    (`organisations`: how many it seeds; `latency`: what it adds per system, see its --latency)."""
     state_dir = Path(tempfile.mkdtemp(prefix="golive-sandbox-"))
     argv = [sys.executable, "-m", "golive.sandbox", "--state-dir", str(state_dir), "--quiet"]
     for fault in faults or []:
         argv += ["--fault", fault]
+    if organisations is not None:
+        argv += ["--orgs", str(organisations)]
+    if latency:
+        argv += ["--latency", latency]
     log = open(log_path or state_dir / "sandbox.log", "ab")  # noqa: SIM115 - lives with the child
     process = subprocess.Popen(
         argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -24,14 +24,41 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the Chatwoot build the double plays (default: the newest; before 4.11.2 it signs nothing)",
     )
+    parser.add_argument(
+        "--orgs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many organisations to seed (default: env GOLIVE_SANDBOX_ORGS, else 2: the pilot "
+        "and the second tenant; more are named sandbox-03, sandbox-04, …)",
+    )
+    parser.add_argument(
+        "--latency",
+        default=None,
+        metavar="SPEC",
+        help="latency added per system, a fixed delay or a range: e.g. crm=150ms,model=2-5s "
+        "(systems: crm, chatwoot, n8n, model; default: env GOLIVE_SANDBOX_LATENCY; the control "
+        "API's PUT /latency changes it at run time)",
+    )
     args = parser.parse_args(argv)
     return run_foreground(
-        args.state_dir, args.fault, quiet=args.quiet, chatwoot_version=args.chatwoot_version
+        args.state_dir,
+        args.fault,
+        quiet=args.quiet,
+        chatwoot_version=args.chatwoot_version,
+        organisations=args.orgs,
+        latency=args.latency,
     )
 
 
 def run_foreground(
-    state_dir: Path, faults: list[str], *, quiet: bool = False, chatwoot_version: str | None = None
+    state_dir: Path,
+    faults: list[str],
+    *,
+    quiet: bool = False,
+    chatwoot_version: str | None = None,
+    organisations: int | None = None,
+    latency: str | None = None,
 ) -> int:
     from golive.sandbox.stack import start_stack
 
@@ -39,7 +66,13 @@ def run_foreground(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     try:
-        stack = start_stack(state_dir.resolve(), faults=faults, chatwoot_version=chatwoot_version)
+        stack = start_stack(
+            state_dir.resolve(),
+            faults=faults,
+            chatwoot_version=chatwoot_version,
+            organisations=organisations,
+            latency=latency,
+        )
     except (SandboxError, ValueError) as exc:
         print(f"golive sandbox: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +86,9 @@ def run_foreground(
             print(f"  secrets  {state_dir / 'secrets.env'} (mode 600; never commit)")
             if faults:
                 print(f"  faults   {', '.join(faults)}")
+            if stack.latency.describe():
+                added = ", ".join(f"{k} {v}" for k, v in stack.latency.describe().items())
+                print(f"  latency  {added}")
             print(f"  run the suite against it: GOLIVE_SANDBOX_STATE={state_dir} pytest features")
         sys.stdout.flush()
         stopping.wait()

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from golive.errors import SandboxError
 from golive.sandbox.faults import BY_NAME, CATALOGUE, FaultState
+from golive.sandbox.latency import Delay, Latency, parse_delay
 
 
 def control_app(
@@ -29,7 +30,10 @@ def control_app(
     *,
     backfill: Callable[[], dict[str, object]] | None = None,
     organisations: frozenset[str] = frozenset(),
+    latency: Latency | None = None,
 ) -> Starlette:
+    delays = latency or Latency()
+
     def authorised(request: Request) -> bool:
         given = request.headers.get("x-golive-control-token", "")
         return hmac.compare_digest(given.encode(), token.encode())
@@ -115,6 +119,24 @@ def control_app(
             return JSONResponse({"error": "this sandbox has no backfill"}, 404)
         return JSONResponse({"organisations": await run_in_threadpool(backfill)})
 
+    async def get_latency(request: Request) -> JSONResponse:
+        return JSONResponse({"latency": delays.describe()})
+
+    async def put_latency(request: Request) -> JSONResponse:
+        """Replace every system's latency: {"crm": "150ms", "model": "2-5s"} ({} ends it)."""
+        if not authorised(request):
+            return JSONResponse({"error": "bad control token"}, 401)
+        expected = 'expected {"<system>": "<delay>", …}, e.g. {"crm": "150ms", "model": "2-5s"}'
+        try:
+            body = json.loads(await request.body())
+            if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+                raise ValueError(expected)
+            parsed: dict[str, Delay] = {str(k): parse_delay(v) for k, v in body.items()}
+            delays.set(parsed)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc) if str(exc) else expected}, 400)
+        return JSONResponse({"latency": delays.describe()})
+
     return Starlette(
         routes=[
             Route("/reset", post_reset, methods=["POST"]),
@@ -124,5 +146,7 @@ def control_app(
             Route("/outages", get_outages, methods=["GET"]),
             Route("/outages/{owner}", put_outage, methods=["PUT"]),
             Route("/outages/{owner}", delete_outage, methods=["DELETE"]),
+            Route("/latency", get_latency, methods=["GET"]),
+            Route("/latency", put_latency, methods=["PUT"]),
         ]
     )

@@ -19,11 +19,13 @@ from typing import Any
 from golive.errors import SandboxError
 from golive.sandbox import workflows
 from golive.sandbox.faults import FaultState
+from golive.sandbox.latency import Latency, delayed
 from golive.sandbox.model import ModelDouble, ModelSetup
 from golive.sandbox.n8n import N8nDouble, WorkflowSetup
 from golive.sandbox.n8n.served import workflow_fault
 from golive.sandbox.n8n_real.install import find_install, missing_reason
 from golive.sandbox.n8n_real.instance import Credential, OrgSetup, RealN8n
+from golive.sandbox.proxy import proxy_app
 from golive.sandbox.redis import RunningRedis, find_redis_server, flush_all, start_redis
 from golive.sandbox.servers import RunningServer, serve
 
@@ -92,16 +94,24 @@ class N8nSide:
         self.list_key = ""
         self._workflow_ids: dict[str, str] = {}
         self._orgs: list[OrgFlow] = []
+        self.latency = Latency()
 
     # --- start --------------------------------------------------------------------------------
 
     @classmethod
     def start(
-        cls, orgs: list[OrgFlow], shared: Shared, faults: FaultState, state_dir: Path, mode: str | None = None
+        cls,
+        orgs: list[OrgFlow],
+        shared: Shared,
+        faults: FaultState,
+        state_dir: Path,
+        mode: str | None = None,
+        latency: Latency | None = None,
     ) -> N8nSide:
         kind, why = choose(mode)
         side = cls(kind, why)
         side._orgs = orgs
+        side.latency = latency or side.latency
         try:
             if kind == "real":
                 side._start_real(orgs, shared, faults, state_dir)
@@ -141,19 +151,19 @@ class N8nSide:
         self.double = N8nDouble(
             faults=faults, api_key=self.api_key, limited_api_key=self.list_key, workflows=setups, why=self.why
         )
-        self.servers["n8n"] = serve("n8n", self.double.app())
+        self.servers["n8n"] = serve("n8n", delayed(self.double.app(), self.latency, "n8n"))
         self._workflow_ids = {org.slug: setup.id for org, setup in zip(orgs, setups, strict=True)}
 
     def _start_real(self, orgs: list[OrgFlow], shared: Shared, faults: FaultState, state_dir: Path) -> None:
         install = find_install()
         assert install is not None
-        self.redis = start_redis()
+        self.redis = start_redis(databases=len(orgs))
         model_keys = {org.slug: "sk-golive-" + secrets.token_hex(16) for org in orgs}
         self.model = ModelDouble(
             [ModelSetup(o.slug, model_keys[o.slug], shared.move_keyword, shared.move_stage) for o in orgs],
             lambda name, slug: faults.on(name, slug),
         )
-        self.servers["model"] = serve("model", self.model.app())
+        self.servers["model"] = serve("model", delayed(self.model.app(), self.latency, "model"))
         self.real = RealN8n.start(install, state_dir / "n8n.log")
         self.api_key, self.list_key = self.real.api_key, self.real.list_key
         model_url, redis = self.servers["model"].url, self.redis
@@ -194,12 +204,14 @@ class N8nSide:
             ]
         )
         self._workflow_ids = {org.slug: self.real.workflow_id(org.slug) for org in orgs}
+        if self.latency.get("n8n") is not None:  # the suite and Chatwoot reach n8n through it
+            self.servers["n8n"] = serve("n8n", delayed(proxy_app(self.real.url), self.latency, "n8n"))
 
     # --- what the stack publishes ---------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        if self.real is not None:
+        if self.real is not None and "n8n" not in self.servers:
             return self.real.url
         return self.servers["n8n"].url
 

@@ -73,7 +73,7 @@ def _run(as_root: bool, argv: list[str], *, check: bool = True) -> subprocess.Co
     return result
 
 
-def start_cluster() -> Cluster:
+def start_cluster(max_connections: int = 60) -> Cluster:
     """initdb + pg_ctl start on 127.0.0.1 and a private unix socket; about a second."""
     as_root = os.geteuid() == 0
     root = Path(tempfile.mkdtemp(prefix="golive-pg-"))
@@ -104,7 +104,7 @@ def start_cluster() -> Cluster:
         port = free_port()
         options = (
             f"-p {port} -k {root / 'sock'} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+            f"-c synchronous_commit=off -c full_page_writes=off -c max_connections={max_connections}"
         )
         _run(
             as_root,

@@ -93,7 +93,7 @@ def _answers(port: int) -> bool:
     return False
 
 
-def start_redis(server: str | None = None) -> RunningRedis:
+def start_redis(server: str | None = None, *, databases: int = 16) -> RunningRedis:
     binary = server or find_redis_server()
     if binary is None:
         raise SandboxError(
@@ -112,7 +112,7 @@ def start_redis(server: str | None = None) -> RunningRedis:
             "daemonize no",
             "loglevel warning",
             f"logfile {folder / 'redis.log'}",
-            "databases 16",
+            f"databases {max(16, databases)}",  # one per organisation
             f"user default on >{password} ~* &* +@all",
             f"user {READER} on >{reader_password} ~* resetchannels -@all +@read +@connection",
             "",

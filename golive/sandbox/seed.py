@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from golive.sandbox.db import Conn
 
@@ -96,12 +96,18 @@ BUSINESS_TABLES = (
 
 
 def seed(
-    conn: Conn, *, chatwoot_url: str, chatwoot_token: str, again: list[SeedOrg] | None = None
+    conn: Conn,
+    *,
+    chatwoot_url: str,
+    chatwoot_token: str,
+    again: list[SeedOrg] | None = None,
+    templates: tuple[SeedOrg, ...] = SEED_ORGS,
 ) -> list[SeedOrg]:
-    """Insert the seed organisations. `again` re-creates earlier ones with the same ids and
-    API keys (a reset), so the profiles the suite holds stay valid."""
+    """Insert the seed organisations (`templates`, see `sandbox_orgs`). `again` re-creates
+    earlier ones with the same ids and API keys (a reset), so the profiles the suite holds stay
+    valid."""
     orgs = []
-    for template in again or SEED_ORGS:
+    for template in again or templates:
         org = SeedOrg(**{**template.__dict__})
         org.api_key = org.api_key or new_api_key()
         row = conn.execute(
@@ -190,3 +196,46 @@ def _board(
         "UPDATE boards SET won_stage_id = %s, lost_stage_id = %s WHERE id = %s",
         (ids.get(won or ""), ids.get(lost or ""), board["id"]),
     )
+
+
+# --- more organisations on demand (`golive sandbox --orgs N`) -------------------------------------
+
+ORGS_ENV = "GOLIVE_SANDBOX_ORGS"
+MAX_ORGS = 200  # inbox ids, phone numbers and Redis databases are laid out for at most this many
+
+
+def sandbox_orgs(count: int | None = None) -> tuple[SeedOrg, ...]:
+    """The seed organisations: the two above, then `sandbox-03`… up to `count` (at least 2: the
+    tenant-isolation scenarios need a second organisation). Each added one copies the pilot
+    (odd numbers: a native WhatsApp inbox, the account webhook starts its flow) or the second
+    tenant (even: an API-channel inbox, an automation rule), with its own inboxes, names,
+    phone and IGSID, so both ways are exercised at any scale."""
+    wanted = len(SEED_ORGS) if count is None else count
+    if not len(SEED_ORGS) <= wanted <= MAX_ORGS:
+        raise ValueError(
+            f"{ORGS_ENV} / --orgs: expected {len(SEED_ORGS)} to {MAX_ORGS} organisations, got {wanted}"
+        )
+    added = []
+    for number in range(len(SEED_ORGS) + 1, wanted + 1):
+        like = SEED_ORGS[(number - 1) % 2]
+        added.append(
+            replace(
+                like,
+                slug=f"sandbox-{number:02d}",
+                name=f"Organizacao {number:02d} (sandbox)",
+                whatsapp_inbox=1000 + 10 * number,
+                instagram_inbox=1001 + 10 * number,
+                legacy_name=f"Cliente Legado {number:02d}",
+                # stored the pre-v2 way, like the pilot's: a formatted local number
+                legacy_phone_stored=f"(31) 9{number:04d}-{number:04d}",
+                legacy_phone_e164=f"+55319{number:04d}{number:04d}",
+                test_igsid=f"178414{number:09d}01",
+                # what Meta's events name the inboxes by (provider path): unique per organisation
+                instagram_account_id=f"178414990{number:08d}",
+                whatsapp_phone_number=f"+55113{number:07d}" if like.whatsapp_phone_number else "",
+                whatsapp_phone_number_id=f"11{number:013d}" if like.whatsapp_phone_number_id else "",
+                organization_id="",
+                api_key="",
+            )
+        )
+    return SEED_ORGS + tuple(added)

@@ -27,9 +27,11 @@ from golive.sandbox.crm.backfill import run_backfill, seed_legacy
 from golive.sandbox.crm.users import QaUser, qa_email, seed_qa_users
 from golive.sandbox.db import Conn, Pool
 from golive.sandbox.faults import FaultState
+from golive.sandbox.latency import ENV as LATENCY_ENV
+from golive.sandbox.latency import Latency, delayed, parse_spec
 from golive.sandbox.n8n_side import N8nSide, OrgFlow, Shared
 from golive.sandbox.postgres import Cluster, start_cluster
-from golive.sandbox.seed import ACCOUNT_ID, ACCOUNT_NAME, SEED_ORGS, SeedOrg, seed, wipe
+from golive.sandbox.seed import ACCOUNT_ID, ACCOUNT_NAME, ORGS_ENV, SeedOrg, sandbox_orgs, seed, wipe
 from golive.sandbox.servers import RunningServer, serve
 from golive.sandbox.traffic import LiveTraffic
 
@@ -62,10 +64,10 @@ def _short(org: SeedOrg) -> str:
     return org.slug.removeprefix("sandbox-")
 
 
-def _chatwoot_account(crm_url: str, webhook_secret: str) -> AccountSetup:
-    """One Chatwoot account for both tenants; its CRM webhook is signed with the secret the
+def _chatwoot_account(crm_url: str, webhook_secret: str, orgs: tuple[SeedOrg, ...]) -> AccountSetup:
+    """One Chatwoot account for every tenant; its CRM webhook is signed with the secret the
     CRM double verifies (in production both sides are set from Chatwoot's UI)."""
-    inboxes = [inbox for org in SEED_ORGS for inbox in _inboxes(org)]
+    inboxes = [inbox for org in orgs for inbox in _inboxes(org)]
     crm_hook = WebhookSetup(
         1, f"{crm_url}/api/chatwoot/webhook", CRM_EVENTS, webhook_secret, name="LagostaCRM"
     )
@@ -125,6 +127,7 @@ class Stack:
     chatwoot_build: Build = field(default_factory=Build)
     traffic: LiveTraffic | None = None
     flows: list[OrgFlow] = field(default_factory=list)
+    latency: Latency = field(default_factory=Latency)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -234,13 +237,19 @@ def start_stack(
     faults: list[str] | None = None,
     chatwoot_version: str | None = None,
     n8n_mode: str | None = None,
+    organisations: int | None = None,
+    latency: str | None = None,
 ) -> Stack:
     """Start everything on loopback and write `<state_dir>/orgs/*.toml`, `secrets.env`, `ready.json`.
 
     `chatwoot_version` (default: env GOLIVE_SANDBOX_CHATWOOT_VERSION, else the newest build)
     is the build the Chatwoot double plays; one that predates signing gets a CRM without a
-    webhook secret, as such a deployment must run."""
+    webhook secret, as such a deployment must run. `organisations` (default: env
+    GOLIVE_SANDBOX_ORGS, else 2) is how many organisations are seeded (see `sandbox_orgs`)."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    templates = sandbox_orgs(organisations or _orgs_from_env())
+    # `latency` (default: env GOLIVE_SANDBOX_LATENCY): e.g. "crm=150ms,model=2-5s" (golive.sandbox.latency)
+    delays = Latency(parse_spec(latency if latency is not None else os.environ.get(LATENCY_ENV, "")))
     build = Build(chatwoot_version or os.environ.get(CHATWOOT_VERSION_ENV) or NEWEST_VERSION)
     app_password, reader_password = _secret(), _secret()
     webhook_secret, control_token, chatwoot_token = _secret(), _secret(), _secret()
@@ -248,7 +257,8 @@ def start_stack(
     bot_token = _secret()
     meta_secrets = {"instagram": _secret(), "whatsapp": _secret()}  # the Meta apps' secrets
     crm_secret = webhook_secret if build.signs_account_webhooks else None
-    cluster = start_cluster()
+    # the CRM's pool, and each suite process's (or xdist worker's) connection per organisation
+    cluster = start_cluster(max_connections=60 + 8 * len(templates))
     servers: dict[str, RunningServer] = {}
     pool: Pool | None = None
     n8n: N8nSide | None = None
@@ -258,20 +268,20 @@ def start_stack(
         _prepare_database(cluster, app_password, reader_password)
         pool = Pool(cluster.dsn(APP_ROLE, app_password, DB_NAME), size=16)
         state = FaultState()
-        servers["crm"] = serve("crm", crm_app(pool, state, crm_secret))
+        servers["crm"] = serve("crm", delayed(crm_app(pool, state, crm_secret), delays, "crm"))
         chatwoot = ChatwootDouble(
             api_token=chatwoot_token,
-            accounts=[_chatwoot_account(servers["crm"].url, webhook_secret)],
+            accounts=[_chatwoot_account(servers["crm"].url, webhook_secret, templates)],
             version=build.version,
             bot_token=bot_token,
             leak_canaries=True,
             meta_app_secrets=meta_secrets,
             fault_on=state.on,
         )
-        servers["chatwoot"] = serve("chatwoot", chatwoot.app())
+        servers["chatwoot"] = serve("chatwoot", delayed(chatwoot.app(), delays, "chatwoot"))
         chatwoot_url = servers["chatwoot"].url
         with pool.transaction() as conn:
-            orgs = seed(conn, chatwoot_url=chatwoot_url, chatwoot_token=chatwoot_token)
+            orgs = seed(conn, chatwoot_url=chatwoot_url, chatwoot_token=chatwoot_token, templates=templates)
             _seed_extras(conn, orgs, qa_password)
         traffic = LiveTraffic(
             f"{servers['crm'].url}/api/chatwoot/webhook",
@@ -295,7 +305,7 @@ def start_stack(
         shared = Shared(
             servers["crm"].url, chatwoot_url, chatwoot_token, ACCOUNT_ID, BOARD_KEY, MOVE_KEYWORD, MOVE_STAGE
         )
-        n8n = N8nSide.start(flows, shared, state, state_dir, n8n_mode)
+        n8n = N8nSide.start(flows, shared, state, state_dir, n8n_mode, delays)
         for number, (org, flow) in enumerate(zip(orgs, flows, strict=True), start=2):
             url = f"{n8n.url}/webhook/{flow.webhook_path}"
             if org.n8n_trigger == "automation_rule":
@@ -359,6 +369,7 @@ def start_stack(
                 reset,
                 backfill=backfill,
                 organisations=frozenset(org.slug for org in orgs),
+                latency=delays,
             ),
         )
         if faults:
@@ -394,10 +405,38 @@ def start_stack(
         **{name: url for name, url in redis_urls.items() if url is not None},
     }
     stack = Stack(
-        state_dir, cluster, pool, state, servers, orgs, secret_values, n8n, chatwoot, build, traffic, flows
+        state_dir,
+        cluster,
+        pool,
+        state,
+        servers,
+        orgs,
+        secret_values,
+        n8n,
+        chatwoot,
+        build,
+        traffic,
+        flows,
+        delays,
     )
     write_state(stack)
     return stack
+
+
+def _orgs_from_env() -> int | None:
+    raw = os.environ.get(ORGS_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"{ORGS_ENV}={raw!r}: expected a number of organisations")
+    return int(raw)
+
+
+def _timeout_ms(latency: Latency) -> int:
+    """The profile's request/poll timeout: 10 s, plus what the latency the sandbox started with
+    adds to the longest chain a wait covers (an agent turn: two model answers, a few calls)."""
+    others = max(latency.highest(system) for system in ("crm", "chatwoot", "n8n"))
+    return int(10_000 + 3_000 * latency.highest("model") + 10_000 * others)
 
 
 def _key_env(org: SeedOrg) -> str:
@@ -432,6 +471,7 @@ def write_state(stack: Stack) -> None:
         "secrets_env": str(secrets_file),
         "database": {"host": "127.0.0.1", "port": stack.cluster.port, "dbname": DB_NAME},
         "n8n": stack.n8n.describe() if stack.n8n is not None else None,
+        "latency": stack.latency.describe(),
     }
     (stack.state_dir / "ready.json").write_text(json.dumps(ready, indent=2), encoding="utf-8")
 
@@ -462,7 +502,7 @@ environment = "sandbox"
 base_url = "{urls["crm"]}"
 api_key_env = "{_key_env(org)}"
 {secret_line}organization_id = "{org.organization_id}"
-timeout_ms = 10000
+timeout_ms = {_timeout_ms(stack.latency)}
 
 [chatwoot]
 version = "{stack.chatwoot_build.version}"

@@ -49,14 +49,16 @@ class Person:
 
 
 class DataFactory:
-    def __init__(self, run_id: str, *, seed: int | None = None) -> None:
+    def __init__(self, run_id: str, *, seed: int | None = None, first_number: int = 0) -> None:
+        """`first_number`: where this process numbers its people from (each pytest-xdist worker
+        of a run numbers its own, so two workers never invent the same name)."""
         self.run_id = run_id
         self._faker = Faker("pt_BR")
         self._random = random.Random(seed)
         if seed is not None:
             self._faker.seed_instance(seed)
         self._lock = threading.Lock()
-        self._people = 0
+        self._people = first_number
 
     def name(self) -> str:
         """A realistic name, unique within the run (the number): checks find people by name."""

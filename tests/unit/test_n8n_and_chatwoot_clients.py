@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -255,3 +256,31 @@ def test_an_outage_is_started_and_ended_by_its_owner_only(respx_mock: respx.Mock
     assert control.outages() == {"acme co": [30, 31], "other": [40]} and listed.called
     control.end_outage()
     assert ended.call_count == 1
+
+
+@respx.mock(base_url=N8N, assert_all_mocked=True)
+def test_among_many_executions_the_nearest_in_time_are_read_first_and_few_per_poll(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """Eight scenarios side by side start dozens of executions of one workflow: the wait reads
+    (with their whole run data) only finished ones, nearest to when it asked first, a few a poll;
+    a running one is left for a later poll rather than read again and again."""
+    now = datetime.now(UTC)
+
+    def at(seconds_ago: float, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **body,
+            "startedAt": (now - timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z"),
+        }
+
+    older = [at(60 + n, execution(str(100 + n), "success", 1000 + n)) for n in range(40)]
+    running = [at(0.5, execution("200", "running", 222)), at(0.2, execution("201", "running", 999))]
+    done = [at(0.5, execution("200", "success", 222)), at(0.2, execution("201", "running", 999))]
+    fake = FakeExecutions(running + older, running + older, done + older)
+    respx_mock.get("/api/v1/executions").mock(side_effect=fake.listed)
+    respx_mock.get(path__regex=r"/api/v1/executions/(?P<eid>\w+)").mock(side_effect=fake.one)
+    found = n8n_client().execution_for_message("wf-1", 222, timeout=10)
+    assert found.id == "200"
+    assert "201" not in fake.fetched  # still running: never read
+    assert len(fake.fetched) <= 2 * 4 + 1  # two polls of old ones, a few each, then ours
+    assert len(set(fake.fetched)) == len(fake.fetched)  # a finished execution is read once

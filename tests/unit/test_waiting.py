@@ -209,7 +209,7 @@ def test_the_poll_interval_starts_small_grows_and_is_capped() -> None:
     assert len(growing) >= 3
     # after reaching the cap, it stays there (except the last pause, trimmed to the deadline)
     assert all(p == pytest.approx(cap) for p in pauses[first_capped:-1])
-    assert len(probe.calls) < 200  # 60 s of polling is not a busy loop
+    assert len(probe.calls) <= 60 / cap + 30  # 60 s of polling: a few probes a second, not a busy loop
 
 
 def test_it_never_pauses_past_the_deadline() -> None:
@@ -263,3 +263,39 @@ def test_it_uses_no_real_time_with_the_injected_clock(monkeypatch: pytest.Monkey
 
     with pytest.raises(WaitTimeout):
         wait(probe_returning([None]), time, timeout=3)
+
+
+def test_a_slow_probe_eats_into_the_pause_so_the_poll_period_stays_the_interval() -> None:
+    """Against a target that takes 150 ms to answer, probes still start one interval apart."""
+    time = FakeTime()
+    started: list[float] = []
+
+    def probe() -> bool:
+        started.append(time.now)
+        time.now += 0.15
+        return False
+
+    with pytest.raises(WaitTimeout):
+        wait(probe, time, timeout=10)
+
+    periods = [later - earlier for earlier, later in pairwise(started)]
+    cap = max(periods[:-1])
+    assert cap <= 0.3  # the period, not the period plus the probe's 150 ms
+    assert all(p >= 0.15 for p in periods)  # a probe is never started before the last one ended
+    assert all(p > 0 for p in time.pauses)  # a probe slower than the period gets a breath, no busy loop
+
+
+def test_a_condition_that_becomes_true_is_seen_within_one_poll() -> None:
+    """However long the wait already lasted, the condition is seen at most one period (plus the
+    probe) after it became true."""
+    for becomes_true_at in (0.05, 0.7, 3.3, 9.9):
+        time = FakeTime()
+        start = time.now
+
+        def probe(clock: FakeTime = time, start: float = start, at: float = becomes_true_at) -> bool:
+            clock.now += 0.15  # a slow target: 150 ms per probe
+            return clock.now - start >= at
+
+        wait(probe, time, timeout=30)
+        late = (time.now - start) - becomes_true_at
+        assert late <= 0.25 + 0.15 + 1e-9, f"seen {late:.3f}s after it became true (at {becomes_true_at}s)"
