@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from golive.config import SETTINGS
 from golive.sandbox.faults import CATALOGUE
+from golive.settings import SETTINGS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

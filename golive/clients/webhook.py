@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from golive.clients.http import send
-from golive.config import SignatureMode
 from golive.payloads import chatwoot
 from golive.secrets import Secret
+from golive.settings import SignatureMode
 
 
 class Signing(Enum):

@@ -36,9 +36,9 @@ from golive.commands.api_check_results import (
     load_allow_list,
     read_findings,
 )
-from golive.config import Organisation
 from golive.errors import ConfigError, GoliveError
 from golive.evidence.api_conformance import API_CHECK_DIR, SUMMARY_FILE
+from golive.organisation import Organisation
 
 SCHEMATHESIS_VERSION = "4.32.5"  # pinned in pyproject.toml; the summary records what ran
 KEY_ENV = "GOLIVE_API_CHECK_KEY"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from golive.clients.n8n import N8nClient, Workflow
 from golive.clients.sql import SqlVerifier
-from golive.config import Organisation
 from golive.evidence.monitoring import NOT_OBSERVABLE, MonitorReport, Observation, judge, verdict_of
 from golive.monitoring.observe import observe
+from golive.organisation import Organisation
 from golive.scenario.agent_flow import v2_workflow
 
 MIN_INTERVAL_S = 1.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from golive.config import META_SIGNATURE_FROM
+from golive.settings import META_SIGNATURE_FROM
 
 MessageType = Literal["incoming", "outgoing", "template"]
 SenderKind = Literal["contact", "agent", "bot"]

@@ -26,12 +26,12 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 from golive import __version__
 from golive.clients.http import Exchange, ExchangeLog, recording
 from golive.clients.sql import SqlVerifier
-from golive.config import Organisation
 from golive.errors import GoliveError
 from golive.evidence import checklist
 from golive.evidence.allure_files import write_environment, write_executor
 from golive.evidence.scrub import scrub_tree
 from golive.evidence.summary import RunSummary, ScenarioOutcome
+from golive.organisation import Organisation
 from golive.runtime.fingerprint import fingerprint, write_fingerprint
 from golive.runtime.run_secrets import load_discoveries, run_secrets_path
 from golive.runtime.state import ATTEST, SCENARIO, STATE, RunState

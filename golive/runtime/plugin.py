@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 
 from golive.clients.browser import default_browser
-from golive.config import Organisation, load_organisation
+from golive.config import load_organisation
 from golive.errors import ConfigError, GoliveError
 from golive.evidence import checklist
 from golive.evidence.run import RunDir, new_run_id
 from golive.evidence.run_shape import foreign_entries, has_results
+from golive.organisation import Organisation
 from golive.runtime.preflight import run_preflight
 from golive.runtime.registry import Targets, profile_environment, sandbox_slugs
 from golive.runtime.run_secrets import run_secrets_path, share_discoveries

@@ -38,8 +38,8 @@ from golive.clients.http import Exchange, ExchangeLog, build_client, recording, 
 from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import Signing, WebhookEmitter
-from golive.config import Organisation
 from golive.errors import ApiError, ConfigError, GoliveError, TargetUnreachable
+from golive.organisation import Organisation
 from golive.payloads import meta
 from golive.scenario.signatures import diagnose, legacy_accepted, probe_payload
 from golive.secrets import REDACTOR

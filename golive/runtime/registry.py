@@ -21,8 +21,9 @@ from golive.clients.n8n import N8nClient
 from golive.clients.redis import RedisReader
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookEmitter
-from golive.config import Organisation, load_organisation, load_profile_file
+from golive.config import load_organisation, load_profile_file
 from golive.errors import ApiError, ConfigError
+from golive.organisation import Organisation
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle, attach_or_start
 from golive.scenario.data import DataFactory
 from golive.scenario.injection import Conversations

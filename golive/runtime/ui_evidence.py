@@ -15,7 +15,7 @@ import allure
 import pytest
 
 from golive.clients.browser import BrowserChoice, UiSession, WebUi, default_browser
-from golive.config import Organisation
+from golive.organisation import Organisation
 
 UI_SESSION = pytest.StashKey[UiSession]()
 TRACE_TYPE = "application/vnd.allure.playwright-trace"

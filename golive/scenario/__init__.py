@@ -17,10 +17,11 @@ from golive.clients.n8n import N8nClient
 from golive.clients.redis import RedisReader
 from golive.clients.sql import SqlVerifier
 from golive.clients.webhook import WebhookAnswer, WebhookEmitter
-from golive.config import Channel, Organisation
+from golive.organisation import Organisation
 from golive.scenario.data import DataFactory
 from golive.scenario.injection import Conversations, Sent
 from golive.scenario.switches import Outage, WorkflowSwitch
+from golive.settings import Channel
 
 # How the feature files name the channels.
 CHANNEL_NAMES: dict[str, Channel] = {"WhatsApp": "whatsapp", "Instagram": "instagram"}

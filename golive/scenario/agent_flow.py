@@ -17,8 +17,8 @@ from golive.clients.chatwoot import ChatwootClient
 from golive.clients.crm import CrmClient
 from golive.clients.n8n import Execution, N8nClient, Workflow
 from golive.clients.redis import RedisReader
-from golive.config import Organisation
 from golive.n8n_lint import FAIL, lint_workflow
+from golive.organisation import Organisation
 from golive.scenario.data import required
 from golive.scenario.deals import deal_in_stage
 from golive.scenario.flow_roles import Roles, Unreadable, find_roles, memory_key, value_of

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from golive.clients.crm import Answer, CrmClient
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.data import DataFactory
 from golive.scenario.deals import CustomerDeals
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from golive.clients.crm import Answer, CrmClient
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.data import DataFactory
 
 PAGE = 2

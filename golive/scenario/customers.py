@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from golive.clients.sql import SqlVerifier
-from golive.config import Channel, Organisation
+from golive.organisation import Organisation
 from golive.scenario.data import DataFactory, Person, required
 from golive.scenario.injection import Conversations, Sent
 from golive.scenario.webhooks import processed
+from golive.settings import Channel
 
 FIRST_DM = "Oi! Vocês abrem no domingo?"
 FIRST_WHATSAPP = "Boa tarde, quero fazer um pedido"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from golive.clients.crm import Answer, Contact, CrmClient, Deal
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.data import DataFactory, required
 
 UNPROCESSABLE = 422

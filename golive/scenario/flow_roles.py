@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from golive.clients.n8n import Execution
-from golive.config import FlowRoles
 from golive.n8n_lint.rules.stage_move import stage_move_nodes
 from golive.n8n_lint.values import as_str
 from golive.n8n_lint.workflow import T_WEBHOOK, Workflow
+from golive.organisation import FlowRoles
 
 _REPLY_URL_RE = re.compile(r"/conversations/.+/messages", re.S)
 _CONTACTS_URL_RE = re.compile(r"/api/public/v1/contacts(?![/\w])")

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from golive.clients.crm import Answer, CrmClient
 from golive.clients.webhook import Signing, WebhookAnswer, WebhookEmitter
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.payloads import chatwoot
 from golive.scenario.data import DataFactory, Person
 from golive.scenario.injection import Conversations, Sent

@@ -30,12 +30,13 @@ from typing import Any
 from golive.clients.chatwoot import ChatwootClient, Opened
 from golive.clients.ledger import Ledger
 from golive.clients.webhook import Delivery, Signing, WebhookAnswer, WebhookEmitter
-from golive.config import Channel, Injection, Organisation
 from golive.errors import ConfigError, WaitTimeout
 from golive.identity import InvalidIdentity, parse_key
+from golive.organisation import Organisation
 from golive.payloads import chatwoot, meta
 from golive.scenario.data import DataFactory, Person
 from golive.scenario.provider import Arrival, Provider, filed_for_sender
+from golive.settings import Channel, Injection
 from golive.waiting import eventually
 
 # How long a delivery waits for Chatwoot to announce a conversation it opened: a few seconds

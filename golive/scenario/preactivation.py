@@ -10,8 +10,8 @@ from typing import Any
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.crm import CrmClient
 from golive.clients.n8n import N8nClient
-from golive.config import Organisation
 from golive.n8n_lint import lint_workflow
+from golive.organisation import Organisation
 from golive.scenario.agent_flow import v2_workflow
 from golive.scenario.data import required
 from golive.scenario.injection import Sent

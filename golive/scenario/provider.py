@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from golive.clients.channels import ChannelAnswer, ChannelWebhooks
 from golive.clients.chatwoot import ChatwootClient, Filed
-from golive.config import Channel, Organisation
 from golive.errors import ConfigError, WaitTimeout
+from golive.organisation import Organisation
 from golive.payloads import chatwoot, meta
 from golive.scenario.data import Person, required
+from golive.settings import Channel
 from golive.waiting import eventually
 
 CHANNEL_TYPES: dict[Channel, str] = {"whatsapp": "Channel::Whatsapp", "instagram": "Channel::Instagram"}

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.n8n import N8nClient
 from golive.clients.sql import SqlVerifier
-from golive.config import Organisation
 from golive.errors import WaitTimeout
+from golive.organisation import Organisation
 from golive.scenario import agent_flow, webhooks
 from golive.scenario.injection import Conversations, Sent
 from golive.scenario.provider import Arrival

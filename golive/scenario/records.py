@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from golive.clients.crm import Answer, CrmClient, Deal
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.customers import Customer
 from golive.scenario.data import DataFactory
 from golive.scenario.deals import CustomerDeals

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from golive.clients.sql import SqlVerifier
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.customers import already_wrote_on_instagram
 from golive.scenario.data import DataFactory
 from golive.scenario.injection import Conversations, Sent

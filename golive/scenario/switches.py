@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from golive.clients.control import ControlClient
 from golive.clients.n8n import N8nClient
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.agent_flow import v2_workflow
 from golive.scenario.injection import Conversations
 

@@ -20,7 +20,7 @@ import re
 
 from golive.clients.browser import UiSession, secrets_in
 from golive.clients.crm import CrmClient
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.scenario.data import required
 from golive.scenario.deals import CustomerDeals
 from golive.scenario.injection import Sent

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FOUNDATION = {
     "golive",
     "golive.config",
+    "golive.settings",
+    "golive.organisation",
     "golive.errors",
     "golive.secrets",
     "golive.waiting",

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from golive.commands.api_check import run_api_check
-from golive.config import Organisation, load_profile_file
+from golive.config import load_profile_file
+from golive.organisation import Organisation
 from golive.runtime.sandbox_process import SandboxHandle, start
 
 ROOT = Path(__file__).resolve().parents[2]

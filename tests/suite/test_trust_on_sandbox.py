@@ -35,13 +35,13 @@ from golive.clients.http import build_client
 from golive.commands.monitor import monitor_after_run
 from golive.commands.smoke import EvidenceRequest, run_smoke
 from golive.commands.subrun import SubRun
-from golive.config import SETTINGS
 from golive.evidence.allure_cli import DEFAULT_TOOLS_DIR, find_allure_cli
 from golive.evidence.build import build_run_evidence
 from golive.evidence.signing import load_public_key, load_signer
 from golive.evidence.verify import check_bundle
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 from golive.sandbox.postgres import free_port
+from golive.settings import SETTINGS
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

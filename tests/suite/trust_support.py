@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from golive.config import Organisation, load_profile_file
+from golive.config import load_profile_file
+from golive.organisation import Organisation
 from golive.runtime.sandbox_process import STATE_ENV, SandboxHandle
 from golive.secrets import Secret
 

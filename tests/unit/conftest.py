@@ -12,7 +12,8 @@ import pytest
 import golive.config
 import golive.runtime.evidence_hooks
 import golive.secrets
-from golive.config import Organisation, build_organisation
+from golive.config import build_organisation
+from golive.organisation import Organisation
 from golive.secrets import Redactor
 
 # A complete, valid file profile (what orgs/<slug>.toml would hold once parsed).

@@ -12,14 +12,9 @@ from typing import Any
 
 import pytest
 
-from golive.config import (
-    Organisation,
-    build_organisation,
-    load_organisation,
-    load_profile_file,
-    read_dotenv,
-)
+from golive.config import build_organisation, load_organisation, load_profile_file, read_dotenv
 from golive.errors import ConfigError
+from golive.organisation import Organisation
 from golive.secrets import Redactor, Secret
 
 pytestmark = pytest.mark.usefixtures("redactor")

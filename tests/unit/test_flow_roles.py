@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from golive.clients.n8n import Execution
-from golive.config import FlowRoles
+from golive.organisation import FlowRoles
 from golive.scenario.flow_roles import Unreadable, find_roles, memory_key, value_of
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "n8n" / "agent-v2.json"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from golive.clients.webhook import Signing, WebhookEmitter
-from golive.config import Organisation
+from golive.organisation import Organisation
 from golive.payloads.chatwoot import (
     Agent,
     Attachment,

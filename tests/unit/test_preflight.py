@@ -15,11 +15,13 @@ import httpx
 import pytest
 import respx
 
-from golive.config import RUNBOOK_SLUG, Organisation, build_organisation
+from golive.config import build_organisation
+from golive.organisation import Organisation
 from golive.runtime.preflight import Report, run_preflight
 from golive.sandbox.postgres import free_port
 from golive.scenario.signatures import PROBE_EVENT
 from golive.secrets import Redactor
+from golive.settings import RUNBOOK_SLUG
 
 CRM = "https://crm-staging.example.com"
 CHATWOOT = "https://chatwoot-staging.example.com"

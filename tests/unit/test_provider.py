@@ -17,8 +17,8 @@ from golive.clients.channels import ChannelWebhooks
 from golive.clients.chatwoot import ChatwootClient
 from golive.clients.http import build_client
 from golive.clients.webhook import WebhookEmitter
-from golive.config import Organisation
 from golive.errors import ConfigError
+from golive.organisation import Organisation
 from golive.payloads import meta
 from golive.scenario.data import DataFactory, Person
 from golive.scenario.injection import Conversations
