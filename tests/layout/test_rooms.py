@@ -148,3 +148,17 @@ def test_a_forbidden_import_is_caught(module: str, source: str, expected: str) -
     """The guard itself can fail: an import planted in each kind of room is reported."""
     found = violations(module, source)
     assert any(expected in line for line in found), found
+
+
+LONG_MODULE = 600  # lines; a longer module says why in the first lines of its docstring
+
+
+def test_a_long_module_says_why() -> None:
+    unexplained = []
+    for path in sorted((ROOT / "golive").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG_MODULE and "Longer than" not in "\n".join(text.splitlines()[:6]):
+            unexplained.append(f"{path.relative_to(ROOT)} ({text.count(chr(10))} lines)")
+    assert not unexplained, (
+        f"over {LONG_MODULE} lines without a reason ('Longer than …') at the top: {unexplained}"
+    )
