@@ -503,7 +503,12 @@ ACTIVITY_CREATE = _object(
         "type": _text(100, minLength=1, pattern=NOT_BLANK_PATTERN),
         "title": _text(500, minLength=1, pattern=NOT_BLANK_PATTERN),
         "description": _text(),
-        "date": {"type": "string", "format": "date-time", "description": "ISO timestamp (default: now)"},
+        # the route's zod schema takes any string here; a string `new Date()` cannot read is
+        # then refused with its own message, "Invalid date"
+        "date": {
+            "type": "string",
+            "description": "ISO timestamp (default: now); unreadable: 422 Invalid date",
+        },
         "deal_id": _uuid(),
         "contact_id": _uuid(),
         "client_company_id": _uuid(),

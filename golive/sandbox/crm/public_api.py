@@ -99,7 +99,11 @@ class PublicApi:
                 refusal, body, sent = await self._body(request)
                 if refusal is None:
                     problem = body_problem(documented, request.method, body, sent)
-                    refusal = invalid(f"Invalid payload ({problem})") if problem else None
+                    if problem:  # the real routes say only "Invalid payload"; the log says why
+                        log.info(
+                            "public API %s %s: invalid payload (%s)", request.method, documented, problem
+                        )
+                        refusal = invalid()
                 if not sent:
                     body = {}
             refusal = refusal or self._input_refusal(request, documented, body)
