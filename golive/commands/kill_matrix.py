@@ -146,8 +146,10 @@ class Matrix:
 
 
 def _collect(summary_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Worst outcome per scenario across organisations and outline examples."""
-    rank = {"passed": 0, "skipped": 1, "failed": 2}
+    """Worst outcome per scenario across organisations and outline examples; a scenario that
+    ran somewhere counts as run (skipped where an organisation lacks what it needs, e.g. the
+    provider path, passed where it has it)."""
+    rank = {"skipped": 0, "passed": 1, "failed": 2}
     outcomes: dict[str, str] = {}
     messages: dict[str, str] = {}
     for summary in read_summaries(summary_dir):

@@ -68,3 +68,23 @@ def test_every_known_gap_scenario_says_which_divergence_it_probes() -> None:
             if "@known_gap" in tags:
                 gaps = [t for t in tags if re.fullmatch(r"@crm-gap-([1-9]|1[0-9])", t)]
                 assert gaps, f"{path.name}: a @known_gap scenario without its @crm-gap-N tag: {line.strip()}"
+
+
+def test_a_scenario_counts_by_its_worst_run_and_skipped_only_where_it_ran_nowhere(tmp_path: Path) -> None:
+    from golive.commands.kill_matrix import _collect
+    from golive.evidence.summary import RunSummary, ScenarioOutcome
+
+    def summary(org: str, **outcomes: str) -> None:
+        scenarios = tuple(
+            ScenarioOutcome(f"{org}::{name}", name, "f", (), outcome, message=f"{name} {outcome}")  # type: ignore[arg-type]
+            for name, outcome in outcomes.items()
+        )
+        RunSummary(org, org, "sandbox", "r", scenarios=scenarios).write(tmp_path / f"{org}.json")
+
+    summary("a", provider="passed", broken="passed", nowhere="skipped")
+    summary("b", provider="skipped", broken="failed", nowhere="skipped")
+
+    outcomes, messages = _collect(tmp_path)
+
+    assert outcomes == {"f: provider": "passed", "f: broken": "failed", "f: nowhere": "skipped"}
+    assert messages == {"f: broken": "broken failed"}
