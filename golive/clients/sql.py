@@ -257,15 +257,19 @@ class SqlVerifier:
         )
         return int(rows[0]["n"])
 
-    def newest_cached_message(self, conversation_id: int) -> dict[str, Any] | None:
-        """The conversation's latest cached message (Chatwoot's time, then its id)."""
-        rows = self.query(
-            "SELECT chatwoot_message_id, content, message_type, created_at FROM messaging_messages_cache "
+    def answers_cached_since(self, conversation_id: int, message_id: int) -> list[dict[str, Any]]:
+        """The conversation's cached messages that are not the customer's, from the time of
+        message `message_id` on (Chatwoot's time has whole seconds: an answer can share the
+        second of the message it answers), newest first."""
+        return self.query(
+            "SELECT chatwoot_message_id, content, message_type FROM messaging_messages_cache "
             "WHERE organization_id = %(org)s AND chatwoot_conversation_id = %(conv)s "
-            "ORDER BY created_at DESC, chatwoot_message_id DESC LIMIT 1",
+            "AND message_type <> 'incoming' AND chatwoot_message_id <> %(id)s AND created_at >= ("
+            "SELECT min(created_at) FROM messaging_messages_cache WHERE organization_id = %(org)s "
+            "AND chatwoot_message_id = %(id)s) ORDER BY created_at DESC, chatwoot_message_id DESC",
             conv=conversation_id,
+            id=message_id,
         )
-        return rows[0] if rows else None
 
     def cached_messages(self, message_id: int) -> list[dict[str, Any]]:
         """This organisation's cache rows for one Chatwoot message id."""

@@ -106,9 +106,12 @@ def read_state(sql: SqlVerifier) -> BackfillState:
         "AND metadata->>'stage' = %(stage)s AND action IN ('ambiguous', 'error') ORDER BY id",
         stage=STAGE,
     )
+    # the identifiers of the contacts the backfill covers: one another client wrote later through
+    # the public API (which stores any string) is not the backfill's doing
     identifiers = sql.query(
         "SELECT identifier FROM contact_identifiers WHERE organization_id = %(org)s AND channel = 'whatsapp' "
-        "AND deleted_at IS NULL"
+        "AND deleted_at IS NULL AND contact_id::text = ANY(%(contacts)s)",
+        contacts=[c.id for c in contacts],
     )
     return BackfillState(
         started_at=started,

