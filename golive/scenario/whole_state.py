@@ -136,7 +136,7 @@ def _last_message(sql: SqlVerifier, sent: Sent, row: dict[str, Any], out: Mismat
     content, kind, why = msg.content, str(msg.message_type), f"a {msg.message_type} message"
     # An answer cached after the message (the agent's, through Chatwoot) is the link's last
     # message instead: the one the row shows, else the newest.
-    answers = sql.answers_cached_since(sent.conversation_id, msg.id) if msg.message_type == "incoming" else []
+    answers = sql.answers_cached_since(sent.conversation_id, msg.id)
     shown = [a for a in answers if (a["content"] or "")[:100] == row["last_message_preview"]]
     if answers and (shown or row["last_message_preview"] != (content or "")[:100]):
         answer = (shown or answers)[0]

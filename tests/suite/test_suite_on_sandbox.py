@@ -66,10 +66,14 @@ def test_every_scenario_passes_for_every_seeded_organisation(
         assert result["status"] in allowed, (labels["organisation"], result["name"], result["status"])
         if result["status"] == "skipped":
             assert {"needs_provider_instagram", "needs_provider_whatsapp"} & {
-                lab["value"] for lab in result["labels"] if lab["name"] == "tag"  # type: ignore[union-attr]
+                lab["value"]
+                for lab in result["labels"]
+                if lab["name"] == "tag"  # type: ignore[union-attr]
             }, result["name"]
     assert set(by_org) == {"sandbox-pilot", "sandbox-second"}
-    assert by_org["sandbox-pilot"] == by_org["sandbox-second"]
+    # the second tenant runs every scenario but those of the provider path (Meta feeds no inbox)
+    missing = by_org["sandbox-pilot"] - by_org["sandbox-second"]
+    assert by_org["sandbox-second"] <= by_org["sandbox-pilot"] and all("Meta" in m for m in missing), missing
     features = {name.split(":")[0] for name in by_org["sandbox-pilot"]}
     for feature in ("whatsapp_regression", "instagram_first_contact", "dm_reentry", "stage_moves"):
         assert any(feature in f for f in features), feature

@@ -317,7 +317,10 @@ def test_pytest_xdist_gives_one_run_with_merged_evidence_that_reaches_go(
     for slug in SLUGS:
         summary = json.loads((run / "summary" / f"{slug}.json").read_text(encoding="utf-8"))
         assert summary["run_id"] == "xdist"
-        assert {s["outcome"] for s in summary["scenarios"]} == {"passed"}
+        outcomes = {s["outcome"] for s in summary["scenarios"]}
+        assert outcomes == {"passed"} if slug == "sandbox-pilot" else outcomes <= {"passed", "skipped"}
+        skipped = [s for s in summary["scenarios"] if s["outcome"] == "skipped"]
+        assert all("Meta" in s["scenario"] for s in skipped), skipped  # only the provider path's
         assert len({s["nodeid"] for s in summary["scenarios"]}) == len(summary["scenarios"]) >= 49
         assert json.loads((run / "sql" / f"{slug}.json").read_text())["consistency_problems"] == {}
     monitor_after_run(root=ROOT, run_dir=run, organisations=list(SLUGS), env=env, say=print)
