@@ -2,7 +2,7 @@
 one organisation's run is against a sandbox with real-world latency (`latency`).
 
 * **scale** — for each N: a sandbox seeded with N organisations (at least 2), then `golive smoke`
-  for N of them (evidence included, no monitoring window); its wall time, the CPU seconds and the
+  for N of them (evidence and the sandbox's 10-s monitoring window included, as `make smoke`); its wall time, the CPU seconds and the
   peak memory of everything it ran (smoke, its pytest processes, their browsers and Allure, and
   the sandbox with its n8n, Redis and PostgreSQL), per organisation, and the ratio to N = 1.
 * **latency** — one organisation against a sandbox started with `--latency` (default CRM 150 ms,
@@ -107,7 +107,7 @@ def bench_scale(
         sandbox = start_sandbox(organisations=max(count, 2), log_path=work / f"sandbox-{count}.log")
         started = time.monotonic() - began
         try:
-            argv = [golive, "smoke", "--monitor-window", "off", "--attest", str(attest), "--keep", "0"]
+            argv = [golive, "smoke", "--attest", str(attest), "--keep", "0"]  # as make smoke: with its window
             argv += [f"--org={slug}" for slug in _slugs(sandbox, count)]
             argv += ["--parallel", str(parallel)] if parallel else []
             argv += ["--scenarios-at-once", str(scenarios_at_once)] if scenarios_at_once is not None else []

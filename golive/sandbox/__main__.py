@@ -63,8 +63,16 @@ def run_foreground(
     from golive.sandbox.stack import start_stack
 
     stopping = threading.Event()
+    started = threading.Event()
+
+    def stop(*_: object) -> None:
+        # while starting, stop at once (the start undoes what it began); once up, stop cleanly
+        stopping.set()
+        if not started.is_set():
+            raise KeyboardInterrupt
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, stop)
     try:
         stack = start_stack(
             state_dir.resolve(),
@@ -76,6 +84,10 @@ def run_foreground(
     except (SandboxError, ValueError) as exc:
         print(f"golive sandbox: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("golive sandbox: stopped while starting", file=sys.stderr)
+        return 130
+    started.set()
     try:
         if not quiet:
             print("golive sandbox is running (Ctrl-C to stop)")

@@ -149,7 +149,11 @@ def start(
 ) -> RunningN8n:
     process, url = _spawn(install, user_folder, log)
     running = RunningN8n(install, url, user_folder, process, log)
-    _wait_ready(running, timeout)
+    try:
+        _wait_ready(running, timeout)
+    except BaseException:  # Ctrl-C or a stop while it starts: no n8n left behind
+        running.stop()
+        raise
     return running
 
 
