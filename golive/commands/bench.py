@@ -2,8 +2,9 @@
 one organisation's run is against a sandbox with real-world latency (`latency`).
 
 * **scale** — for each N: a sandbox seeded with N organisations (at least 2), then `golive smoke`
-  for N of them (evidence and the sandbox's 10-s monitoring window included, as `make smoke`); its wall time, the CPU seconds and the
-  peak memory of everything it ran (smoke, its pytest processes, their browsers and Allure, and
+  for N of them as `make smoke` runs it (evidence and the sandbox's 10-s monitoring window
+  included); its wall time, the CPU seconds and the peak memory of everything it ran (smoke,
+  its pytest processes, their browsers and Allure, and
   the sandbox with its n8n, Redis and PostgreSQL), per organisation, and the ratio to N = 1.
 * **latency** — one organisation against a sandbox started with `--latency` (default CRM 150 ms,
   model 2–5 s): the suite one scenario at a time (from the current code and, with `--before-ref`,
