@@ -73,6 +73,7 @@ def run_foreground(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    stack = None
     try:
         stack = start_stack(
             state_dir.resolve(),
@@ -81,13 +82,15 @@ def run_foreground(
             organisations=organisations,
             latency=latency,
         )
+        started.set()
     except (SandboxError, ValueError) as exc:
         print(f"golive sandbox: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if stack is not None:  # the stop came as the start returned
+            stack.stop()
         print("golive sandbox: stopped while starting", file=sys.stderr)
         return 130
-    started.set()
     try:
         if not quiet:
             print("golive sandbox is running (Ctrl-C to stop)")
