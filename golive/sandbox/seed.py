@@ -231,9 +231,10 @@ def sandbox_orgs(count: int | None = None) -> tuple[SeedOrg, ...]:
                 legacy_phone_e164=f"+55319{number:04d}{number:04d}",
                 test_igsid=f"178414{number:09d}01",
                 # what Meta's events name the inboxes by (provider path): unique per organisation
-                instagram_account_id=f"178414990{number:08d}",
-                whatsapp_phone_number=f"+55113{number:07d}" if like.whatsapp_phone_number else "",
-                whatsapp_phone_number_id=f"11{number:013d}" if like.whatsapp_phone_number_id else "",
+                # (prefixes the two seed organisations' ids do not share, whatever the number)
+                instagram_account_id=f"178414980{number:08d}",
+                whatsapp_phone_number=f"+55113100{number:05d}" if like.whatsapp_phone_number else "",
+                whatsapp_phone_number_id=f"12{number:013d}" if like.whatsapp_phone_number_id else "",
                 organization_id="",
                 api_key="",
             )

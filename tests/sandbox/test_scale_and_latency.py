@@ -31,6 +31,15 @@ def test_the_default_is_the_two_seed_organisations() -> None:
     assert sandbox_orgs(2) == SEED_ORGS
 
 
+def test_every_organisation_has_its_own_meta_ids_up_to_the_maximum() -> None:
+    orgs = sandbox_orgs(MAX_ORGS)  # Meta's events find an inbox by these: a shared one misfiles
+    for attribute in ("instagram_account_id", "whatsapp_phone_number", "whatsapp_phone_number_id"):
+        values = [getattr(o, attribute) for o in orgs if getattr(o, attribute)]
+        assert len(set(values)) == len(values), attribute
+    assert len({o.instagram_account_id for o in orgs}) == MAX_ORGS
+    assert all(o.instagram_account_id != o.test_igsid for o in orgs)
+
+
 def test_fifty_organisations_have_their_own_inboxes_identities_and_names() -> None:
     orgs = sandbox_orgs(50)
     assert len(orgs) == 50
