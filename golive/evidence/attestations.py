@@ -68,6 +68,14 @@ class AttestationError(EvidenceError):
         super().__init__(message)
 
 
+ACCEPTED = ("yes", "n/a")  # "n/a": the item does not apply
+
+
+def _applies(organisations: tuple[str, ...], organisation: str) -> bool:
+    """Whether an answer given for `organisations` covers `organisation` ("*": every one)."""
+    return ALL_ORGANISATIONS in organisations or organisation in organisations
+
+
 def attestable(item: checklist.Item) -> bool:
     """Whether a person may answer this item: its evidence kind includes *attest*, or it is
     *static* only (a check of files a person may have run, e.g. ``golive n8n-lint``)."""
@@ -95,10 +103,10 @@ class Attestation:
     @property
     def accepted(self) -> bool:
         """Answered positively: "yes", or "n/a" (the item does not apply)."""
-        return self.answer in ("yes", "n/a")
+        return self.answer in ACCEPTED
 
     def applies_to(self, organisation: str) -> bool:
-        return ALL_ORGANISATIONS in self.organisations or organisation in self.organisations
+        return _applies(self.organisations, organisation)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -126,10 +134,10 @@ class ScenarioAttestation:
 
     @property
     def accepted(self) -> bool:
-        return self.answer in ("yes", "n/a")
+        return self.answer in ACCEPTED
 
     def applies_to(self, organisation: str) -> bool:
-        return ALL_ORGANISATIONS in self.organisations or organisation in self.organisations
+        return _applies(self.organisations, organisation)
 
     def as_dict(self) -> dict[str, Any]:
         return {

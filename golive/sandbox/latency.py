@@ -125,7 +125,7 @@ def delayed(app: ASGIApp, latency: Latency, system: str) -> ASGIApp:
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             seconds = latency.seconds(system)
-            if seconds > 0:
+            if seconds > 0:  # the latency itself, not a wait for a condition: nothing to poll
                 await asyncio.sleep(seconds)
         await app(scope, receive, send)
 

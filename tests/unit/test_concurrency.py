@@ -82,7 +82,7 @@ def test_an_exclusive_scenario_runs_alone_and_others_wait_for_the_exclusive_ones
         with lanes.hold(outage):  # type: ignore[arg-type]
             events.append("exclusive in")
             inside.set()
-            time.sleep(0.3)  # the scenario's own work
+            time.sleep(0.3)  # stands in for the scenario's own work (time held, not a wait to poll)
             events.append("exclusive out")
         lanes.mark_done(outage.nodeid)
 
